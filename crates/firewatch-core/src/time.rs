@@ -1,0 +1,69 @@
+//! Time as Firewatch stores it: whole seconds or nanoseconds since the Unix epoch, UTC.
+
+use jiff::{Timestamp, ToSpan};
+
+/// Formats Unix seconds as RFC 3339 UTC (`2026-11-23T12:00:00Z`).
+pub fn format_unix(secs: i64) -> String {
+    Timestamp::from_second(secs)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+/// Why a time bound given on the command line could not be understood.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read time {input:?}: expected RFC 3339 (2026-11-23T12:00:00Z), a date (2026-11-23), Unix seconds, or an age such as 7d, 12h, 30m")]
+pub struct BadTime {
+    pub input: String,
+}
+
+/// Parses a time bound: RFC 3339, a date (midnight UTC), Unix seconds, or an age before `now`
+/// (`90s`, `30m`, `12h`, `7d`).
+pub fn parse_time_bound(input: &str, now: Timestamp) -> Result<i64, BadTime> {
+    let bad = || BadTime { input: input.to_string() };
+    let s = input.trim();
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t.as_second());
+    }
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        return d
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp().as_second())
+            .map_err(|_| bad());
+    }
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let span = match unit {
+        "s" => n.seconds(),
+        "m" => n.minutes(),
+        "h" => n.hours(),
+        "d" => (n * 24).hours(),
+        "w" => (n * 24 * 7).hours(),
+        _ => return Err(bad()),
+    };
+    now.checked_sub(span).map(|t| t.as_second()).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_documented_form() {
+        let now: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+        assert_eq!(parse_time_bound("2026-11-23T11:00:00Z", now).unwrap(), now.as_second() - 3600);
+        assert_eq!(parse_time_bound("2026-11-23", now).unwrap(), now.as_second() - 12 * 3600);
+        assert_eq!(parse_time_bound("7d", now).unwrap(), now.as_second() - 7 * 86400);
+        assert_eq!(parse_time_bound("30m", now).unwrap(), now.as_second() - 1800);
+        assert_eq!(parse_time_bound("1700000000", now).unwrap(), 1_700_000_000);
+        assert!(parse_time_bound("yesterday", now).is_err());
+        assert!(parse_time_bound("", now).is_err());
+    }
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(format_unix(0), "1970-01-01T00:00:00Z");
+    }
+}
