@@ -1,1 +1,85 @@
-//! firewatch-store
+//! The Firewatch store: what the telescope learned, kept so that it can be read back.
+//!
+//! [`Store`] is the interface every backend implements; [`SqliteStore`] is the embedded
+//! default — one SQLite file in WAL mode with versioned migrations. Base facts (port cells,
+//! source profiles, victim-minutes, flowtuples) are written per capture in one transaction
+//! together with the capture's content hash, so a capture is either wholly in the store or
+//! not at all, and the same capture is never counted twice. Everything else (labels, attacks,
+//! alerts) is derived from the base facts by pure functions, so a run killed at any moment
+//! and started again ends with the same data as one that never stopped.
+//!
+//! ```
+//! use firewatch_store::{SqliteStore, Store, TimeRange};
+//! let store = SqliteStore::open_in_memory().unwrap();
+//! assert!(store.alerts(&Default::default()).unwrap().is_empty());
+//! assert!(store.top_ports(&TimeRange::default(), 10).unwrap().is_empty());
+//! ```
+
+mod migrations;
+pub mod records;
+mod sqlite;
+
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use firewatch_darknet::{Aggregate, AttackThresholds, LabelRules};
+use firewatch_detect::{DetectConfig, SeriesPoint};
+use std::net::IpAddr;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create the store's directory {path}: {source}")]
+    Directory { path: String, source: std::io::Error },
+    #[error("the store holds {stored} s intervals but the configuration asks for {configured} s; use another --db or the stored interval")]
+    IntervalMismatch { stored: u32, configured: u32 },
+    #[error("the store was written by a newer Firewatch (schema version {found}, this one knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("corrupt record in the store: {0}")]
+    Corrupt(String),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Parameters that turn base facts into labels and attacks when a capture is committed.
+#[derive(Debug, Clone, Default)]
+pub struct DeriveRules {
+    pub labels: LabelRules,
+    pub attacks: AttackThresholds,
+}
+
+/// A store of telescope data. Implemented by [`SqliteStore`]; a PostgreSQL backend follows
+/// the same contract.
+pub trait Store {
+    /// The record of an input already committed under this content hash, if any.
+    fn input(&self, content_hash: &str) -> Result<Option<InputRecord>>;
+    /// Every input committed, oldest first.
+    fn inputs(&self) -> Result<Vec<InputRecord>>;
+    /// Commits one capture's aggregate and its input record atomically, merging with what is
+    /// stored, and re-derives labels and attacks of the sources it touched. Returns `false`
+    /// (and changes nothing) if the content hash was already committed.
+    fn commit_capture(&mut self, input: &InputRecord, aggregate: &Aggregate, rules: &DeriveRules) -> Result<bool>;
+    /// Re-derives every port alert from the port series. Idempotent.
+    fn refresh_alerts(&mut self, cfg: &DetectConfig) -> Result<usize>;
+    /// True when captures were committed since the alerts were last derived.
+    fn alerts_stale(&self) -> Result<bool>;
+    /// Ports by packets in a time range.
+    fn top_ports(&self, range: &TimeRange, limit: usize) -> Result<Vec<PortTotal>>;
+    /// A port's dense series (zeros filled) over the store's whole time span, clipped to range.
+    fn port_series(&self, proto: u8, port: u16, range: &TimeRange) -> Result<Vec<SeriesPoint>>;
+    /// Alerts overlapping a time range.
+    fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>>;
+    /// Sources active in a time range, optionally of one label, busiest first.
+    fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>>;
+    /// One source's profile.
+    fn source(&self, addr: IpAddr) -> Result<Option<SourceRecord>>;
+    /// Backscatter attacks overlapping a time range, largest first.
+    fn attacks(&self, q: &AttackQuery) -> Result<Vec<AttackRecord>>;
+    /// Flowtuples in a time range, in key order, handed to `visit` one at a time.
+    fn flowtuples(&self, range: &TimeRange, visit: &mut dyn FnMut(FlowtupleRecord)) -> Result<u64>;
+    /// The aggregation interval the store was written with, if any data is stored.
+    fn interval_secs(&self) -> Result<Option<u32>>;
+}

@@ -1,1 +1,21 @@
-fn main() {}
+//! `firewatch`: the command line. Each subcommand wires library crates together; the work
+//! itself lives in the crates.
+
+mod cli;
+mod commands;
+mod config;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("firewatch: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,434 @@
+//! The aggregator: every packet updates a port cell, a source profile and, for backscatter, a
+//! victim-minute. Kept allocation-free per packet; merged across threads at the end.
+
+use crate::backscatter::{self, BackscatterMinute};
+use crate::config::AggregationConfig;
+use crate::distinct::{DistinctSet, addr_key};
+use crate::fingerprint::{aggregation_port, is_unroutable_source, traits_of, victim_port};
+use crate::flowtuple::FlowTuple;
+use crate::label::SourceCounters;
+use firewatch_pcap::{DecodeCounters, PacketFacts, Undecodable};
+use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+
+const NS_PER_S: i64 = 1_000_000_000;
+
+/// The TTLs (or hop limits) a source used, as a 256-bit set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TtlSet(pub [u64; 4]);
+
+impl TtlSet {
+    #[inline]
+    pub fn insert(&mut self, ttl: u8) {
+        self.0[usize::from(ttl >> 6)] |= 1 << (ttl & 63);
+    }
+    pub fn merge(&mut self, other: &TtlSet) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+    }
+    /// The TTL values present, ascending.
+    pub fn values(&self) -> Vec<u8> {
+        (0..=255u8).filter(|&t| self.0[usize::from(t >> 6)] & (1 << (t & 63)) != 0).collect()
+    }
+    /// The 32-byte little-endian form kept in the store.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (chunk, word) in out.chunks_exact_mut(8).zip(self.0) {
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        out
+    }
+    /// Reads [`TtlSet::to_bytes`]; anything of the wrong length reads as empty.
+    pub fn from_bytes(bytes: &[u8]) -> TtlSet {
+        let mut set = TtlSet::default();
+        if bytes.len() == 32 {
+            for (word, chunk) in set.0.iter_mut().zip(bytes.chunks_exact(8)) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(chunk);
+                *word = u64::from_le_bytes(b);
+            }
+        }
+        set
+    }
+}
+
+/// Most (protocol, port) pairs counted individually per source; the rest are summed.
+pub const TOP_PORTS: usize = 16;
+
+/// Packets per (protocol, port) of one source: the first [`TOP_PORTS`] pairs seen, exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortTally {
+    /// `((protocol << 16) | port, packets)`.
+    pub ports: Vec<(u32, u64)>,
+    /// Packets to pairs beyond the first [`TOP_PORTS`].
+    pub overflow: u64,
+}
+
+impl PortTally {
+    #[inline]
+    pub fn add(&mut self, key: u32, packets: u64) {
+        if let Some(e) = self.ports.iter_mut().find(|e| e.0 == key) {
+            e.1 += packets;
+        } else if self.ports.len() < TOP_PORTS {
+            self.ports.push((key, packets));
+        } else {
+            self.overflow += packets;
+        }
+    }
+    pub fn merge(&mut self, other: &PortTally) {
+        for &(k, n) in &other.ports {
+            self.add(k, n);
+        }
+        self.overflow += other.overflow;
+    }
+}
+
+/// Everything the telescope learned about one source address.
+#[derive(Debug, Clone)]
+pub struct SourceProfile {
+    pub addr: IpAddr,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub counters: SourceCounters,
+    pub ttls: TtlSet,
+    /// Distinct darknet addresses touched.
+    pub destinations: DistinctSet,
+    /// Distinct `(protocol << 16) | port` pairs touched.
+    pub ports: DistinctSet,
+    pub top_ports: PortTally,
+}
+
+impl SourceProfile {
+    fn new(addr: IpAddr, ts_ns: i64) -> Self {
+        SourceProfile {
+            addr,
+            first_ns: ts_ns,
+            last_ns: ts_ns,
+            counters: SourceCounters::default(),
+            ttls: TtlSet::default(),
+            destinations: DistinctSet::new(),
+            ports: DistinctSet::new(),
+            top_ports: PortTally::default(),
+        }
+    }
+
+    /// Adds another view of the same source.
+    pub fn merge(&mut self, other: &SourceProfile) {
+        self.first_ns = self.first_ns.min(other.first_ns);
+        self.last_ns = self.last_ns.max(other.last_ns);
+        self.counters.add(&other.counters);
+        self.ttls.merge(&other.ttls);
+        self.destinations.merge(&other.destinations);
+        self.ports.merge(&other.ports);
+        self.top_ports.merge(&other.top_ports);
+    }
+}
+
+/// One (interval, protocol, port) of the port time series.
+#[derive(Debug, Clone)]
+pub struct PortCell {
+    /// Unix seconds of the interval's start.
+    pub interval_start: i64,
+    pub proto: u8,
+    /// Destination port (TCP/UDP), message type (ICMP), or 0.
+    pub port: u16,
+    pub packets: u64,
+    /// IP bytes (the IP header's length field).
+    pub bytes: u64,
+    pub destinations: DistinctSet,
+    /// Packets per source, sorted by address: unique sources are its length.
+    pub sources: Vec<(IpAddr, u64)>,
+}
+
+/// The result of aggregating one or more captures.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    pub interval_secs: u32,
+    pub counters: DecodeCounters,
+    /// Earliest and latest packet timestamps (ns), if any packet was seen.
+    pub time_range: Option<(i64, i64)>,
+    pub sources: Vec<SourceProfile>,
+    pub cells: Vec<PortCell>,
+    pub backscatter: Vec<BackscatterMinute>,
+    /// `(flowtuple, packets)`, only when [`AggregationConfig::flowtuples`] is on.
+    pub flowtuples: Vec<(FlowTuple, u64)>,
+}
+
+struct CellAcc {
+    interval_start: i64,
+    proto: u8,
+    port: u16,
+    packets: u64,
+    bytes: u64,
+    destinations: DistinctSet,
+}
+
+/// Accumulates packets; [`Aggregator::finish`] hands out the [`Aggregate`].
+pub struct Aggregator {
+    interval_secs: i64,
+    flowtuples_on: bool,
+    counters: DecodeCounters,
+    time_range: Option<(i64, i64)>,
+    v4_sources: FxHashMap<u32, u32>,
+    v6_sources: FxHashMap<u128, u32>,
+    sources: Vec<SourceProfile>,
+    cell_index: FxHashMap<u64, u32>,
+    cells: Vec<CellAcc>,
+    /// `(cell << 32) | source` → packets.
+    cell_sources: FxHashMap<u64, u64>,
+    /// `(source << 32) | minute number` → the victim-minute.
+    backscatter: FxHashMap<u64, BackscatterMinute>,
+    flowtuples: FxHashMap<FlowTuple, u64>,
+}
+
+impl Aggregator {
+    /// An empty aggregator.
+    pub fn new(cfg: AggregationConfig) -> Self {
+        Aggregator {
+            interval_secs: i64::from(cfg.interval_secs.max(1)),
+            flowtuples_on: cfg.flowtuples,
+            counters: DecodeCounters::default(),
+            time_range: None,
+            v4_sources: FxHashMap::default(),
+            v6_sources: FxHashMap::default(),
+            sources: Vec::new(),
+            cell_index: FxHashMap::default(),
+            cells: Vec::new(),
+            cell_sources: FxHashMap::default(),
+            backscatter: FxHashMap::default(),
+            flowtuples: FxHashMap::default(),
+        }
+    }
+
+    /// Counts one decode outcome and aggregates it if it is an IP packet.
+    #[inline]
+    pub fn observe_outcome(&mut self, outcome: &Result<PacketFacts, Undecodable>) {
+        self.counters.record(outcome);
+        if let Ok(p) = outcome {
+            self.observe(p);
+        }
+    }
+
+    #[inline]
+    fn source_index(&mut self, addr: IpAddr, ts_ns: i64) -> usize {
+        let next = self.sources.len() as u32;
+        let idx = match addr {
+            IpAddr::V4(a) => *self.v4_sources.entry(u32::from(a)).or_insert(next),
+            IpAddr::V6(a) => *self.v6_sources.entry(u128::from(a)).or_insert(next),
+        };
+        if idx == next {
+            self.sources.push(SourceProfile::new(addr, ts_ns));
+        }
+        idx as usize
+    }
+
+    #[inline]
+    fn cell(&mut self, interval_start: i64, proto: u8, port: u16) -> u32 {
+        // 40 bits of interval number cover any capture timestamp (pcap's are 32-bit seconds).
+        let number = (interval_start.div_euclid(self.interval_secs) as u64) & ((1 << 40) - 1);
+        let key = number << 24 | u64::from(proto) << 16 | u64::from(port);
+        let next = self.cells.len() as u32;
+        let idx = *self.cell_index.entry(key).or_insert(next);
+        if idx == next {
+            self.cells.push(CellAcc { interval_start, proto, port, packets: 0, bytes: 0, destinations: DistinctSet::new() });
+        }
+        idx
+    }
+
+    /// Aggregates one packet.
+    #[inline]
+    pub fn observe(&mut self, p: &PacketFacts) {
+        let t = traits_of(p);
+        let ts = p.ts_ns;
+        self.time_range = Some(match self.time_range {
+            Some((lo, hi)) => (lo.min(ts), hi.max(ts)),
+            None => (ts, ts),
+        });
+        let src = self.source_index(p.src, ts);
+        let dst_key = addr_key(p.dst);
+        let ip_bytes = u64::from(p.ip_len);
+        let port = aggregation_port(p);
+
+        let s = &mut self.sources[src];
+        s.first_ns = s.first_ns.min(ts);
+        s.last_ns = s.last_ns.max(ts);
+        let c = &mut s.counters;
+        c.packets += 1;
+        c.bytes += ip_bytes;
+        c.ipv4_packets += u64::from(p.src.is_ipv4());
+        match p.proto {
+            6 => {
+                let f = p.tcp_flags;
+                if t.syn {
+                    c.tcp_syn += 1;
+                } else if f & 0x12 == 0x12 {
+                    c.tcp_synack += 1;
+                } else if f & 0x04 != 0 {
+                    c.tcp_rst += 1;
+                } else if f & 0x01 != 0 {
+                    c.tcp_fin += 1;
+                } else if f & 0x10 != 0 {
+                    c.tcp_ack += 1;
+                } else {
+                    c.tcp_other += 1;
+                }
+            }
+            17 => c.udp += 1,
+            1 | 58 => c.icmp += 1,
+            _ => c.other_proto += 1,
+        }
+        c.mirai += u64::from(t.mirai);
+        c.masscan += u64::from(t.masscan);
+        c.zmap += u64::from(t.zmap);
+        c.backscatter += u64::from(t.backscatter);
+        s.ttls.insert(p.ttl);
+        s.destinations.insert(dst_key);
+
+        let interval_start = ts.div_euclid(NS_PER_S).div_euclid(self.interval_secs) * self.interval_secs;
+        if let Some(port) = port {
+            let pair = u32::from(p.proto) << 16 | u32::from(port);
+            s.ports.insert(u128::from(pair));
+            s.top_ports.add(pair, 1);
+            let cell = self.cell(interval_start, p.proto, port);
+            let acc = &mut self.cells[cell as usize];
+            acc.packets += 1;
+            acc.bytes += ip_bytes;
+            acc.destinations.insert(dst_key);
+            *self.cell_sources.entry(u64::from(cell) << 32 | src as u64).or_insert(0) += 1;
+        }
+
+        if t.backscatter {
+            let minute = ts.div_euclid(NS_PER_S).div_euclid(60);
+            let key = (src as u64) << 32 | (minute as u64 & 0xffff_ffff);
+            let m = self.backscatter.entry(key).or_insert_with(|| BackscatterMinute {
+                victim: p.src,
+                minute: minute * 60,
+                packets: 0,
+                bytes: 0,
+                first_ns: ts,
+                last_ns: ts,
+                proto: p.proto,
+                ports: Vec::new(),
+            });
+            m.packets += 1;
+            m.bytes += ip_bytes;
+            m.first_ns = m.first_ns.min(ts);
+            m.last_ns = m.last_ns.max(ts);
+            if let Some(vp) = victim_port(p) {
+                backscatter::add_port(&mut m.ports, vp);
+            }
+        }
+
+        if self.flowtuples_on {
+            let key = FlowTuple {
+                interval_start,
+                src: p.src,
+                dst: p.dst,
+                sport: p.sport,
+                dport: p.dport,
+                proto: p.proto,
+                ttl: p.ttl,
+                tcp_flags: p.tcp_flags,
+                ip_len: p.ip_len,
+                spoofed: is_unroutable_source(p.src),
+                masscan: t.masscan,
+            };
+            *self.flowtuples.entry(key).or_insert(0) += 1;
+        }
+    }
+
+    /// Folds another aggregator (say, another thread's) into this one.
+    pub fn merge(&mut self, other: Aggregator) {
+        self.counters.merge(&other.counters);
+        if let Some((lo, hi)) = other.time_range {
+            self.time_range = Some(match self.time_range {
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+                None => (lo, hi),
+            });
+        }
+        let source_map: Vec<u32> = other
+            .sources
+            .iter()
+            .map(|s| {
+                let idx = self.source_index(s.addr, s.first_ns);
+                self.sources[idx].merge(s);
+                idx as u32
+            })
+            .collect();
+        let cell_map: Vec<u32> = other
+            .cells
+            .iter()
+            .map(|c| {
+                let idx = self.cell(c.interval_start, c.proto, c.port);
+                let acc = &mut self.cells[idx as usize];
+                acc.packets += c.packets;
+                acc.bytes += c.bytes;
+                acc.destinations.merge(&c.destinations);
+                idx
+            })
+            .collect();
+        for (key, n) in other.cell_sources {
+            let cell = cell_map[(key >> 32) as usize];
+            let src = source_map[(key & 0xffff_ffff) as usize];
+            *self.cell_sources.entry(u64::from(cell) << 32 | u64::from(src)).or_insert(0) += n;
+        }
+        for (key, m) in other.backscatter {
+            let src = source_map[(key >> 32) as usize];
+            let key = u64::from(src) << 32 | (key & 0xffff_ffff);
+            match self.backscatter.get_mut(&key) {
+                Some(mine) => mine.merge(&m),
+                None => {
+                    self.backscatter.insert(key, m);
+                }
+            }
+        }
+        for (k, n) in other.flowtuples {
+            *self.flowtuples.entry(k).or_insert(0) += n;
+        }
+    }
+
+    /// Ends aggregation and returns the results, with each cell's sources sorted.
+    pub fn finish(self) -> Aggregate {
+        let mut per_cell: Vec<Vec<(IpAddr, u64)>> = vec![Vec::new(); self.cells.len()];
+        for (key, n) in self.cell_sources {
+            let src = &self.sources[(key & 0xffff_ffff) as usize];
+            per_cell[(key >> 32) as usize].push((src.addr, n));
+        }
+        let cells = self
+            .cells
+            .into_iter()
+            .zip(per_cell)
+            .map(|(c, mut sources)| {
+                sources.sort_unstable();
+                PortCell {
+                    interval_start: c.interval_start,
+                    proto: c.proto,
+                    port: c.port,
+                    packets: c.packets,
+                    bytes: c.bytes,
+                    destinations: c.destinations,
+                    sources,
+                }
+            })
+            .collect();
+        let mut flowtuples: Vec<(FlowTuple, u64)> = self.flowtuples.into_iter().collect();
+        flowtuples.sort_unstable();
+        Aggregate {
+            interval_secs: self.interval_secs as u32,
+            counters: self.counters,
+            time_range: self.time_range,
+            sources: self.sources,
+            cells,
+            backscatter: self.backscatter.into_values().collect(),
+            flowtuples,
+        }
+    }
+}
+
+impl Aggregate {
+    /// Number of IP packets aggregated.
+    pub fn packets(&self) -> u64 {
+        self.counters.ip_packets
+    }
+}

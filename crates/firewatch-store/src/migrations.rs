@@ -1,0 +1,99 @@
+//! Versioned schema migrations, applied in order; `PRAGMA user_version` records the last.
+
+/// Each entry moves the schema one version up. Never edit a released entry: add a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: telescope base facts and derived records.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE inputs (
+        content_hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        format TEXT NOT NULL,
+        ingested_at INTEGER NOT NULL,
+        frames INTEGER NOT NULL,
+        ip_packets INTEGER NOT NULL,
+        first_ns INTEGER,
+        last_ns INTEGER,
+        complete INTEGER NOT NULL,
+        error TEXT,
+        counters TEXT NOT NULL
+    );
+    CREATE TABLE port_intervals (
+        proto INTEGER NOT NULL,
+        port INTEGER NOT NULL,
+        interval_start INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        unique_sources INTEGER NOT NULL,
+        unique_destinations INTEGER NOT NULL,
+        sources BLOB NOT NULL,
+        destinations BLOB NOT NULL,
+        PRIMARY KEY (proto, port, interval_start)
+    ) WITHOUT ROWID;
+    CREATE INDEX port_intervals_by_time ON port_intervals (interval_start);
+    CREATE TABLE sources (
+        addr TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        first_ns INTEGER NOT NULL,
+        last_ns INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        distinct_destinations INTEGER NOT NULL,
+        distinct_ports INTEGER NOT NULL,
+        counters TEXT NOT NULL,
+        ttls BLOB NOT NULL,
+        destinations BLOB NOT NULL,
+        ports BLOB NOT NULL,
+        top_ports TEXT NOT NULL
+    );
+    CREATE INDEX sources_by_label ON sources (label, packets);
+    CREATE INDEX sources_by_packets ON sources (packets);
+    CREATE TABLE backscatter_minutes (
+        victim TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        first_ns INTEGER NOT NULL,
+        last_ns INTEGER NOT NULL,
+        proto INTEGER NOT NULL,
+        ports TEXT NOT NULL,
+        PRIMARY KEY (victim, minute)
+    ) WITHOUT ROWID;
+    CREATE TABLE attacks (
+        victim TEXT NOT NULL,
+        start_ns INTEGER NOT NULL,
+        end_ns INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        peak_per_minute INTEGER NOT NULL,
+        proto INTEGER NOT NULL,
+        ports TEXT NOT NULL,
+        PRIMARY KEY (victim, start_ns)
+    );
+    CREATE INDEX attacks_by_time ON attacks (start_ns);
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        proto INTEGER NOT NULL,
+        port INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX alerts_by_time ON alerts (start);
+    CREATE TABLE flowtuples (
+        interval_start INTEGER NOT NULL,
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        sport INTEGER NOT NULL,
+        dport INTEGER NOT NULL,
+        proto INTEGER NOT NULL,
+        ttl INTEGER NOT NULL,
+        tcp_flags INTEGER NOT NULL,
+        ip_len INTEGER NOT NULL,
+        spoofed INTEGER NOT NULL,
+        masscan INTEGER NOT NULL,
+        packets INTEGER NOT NULL,
+        PRIMARY KEY (interval_start, src, dst, sport, dport, proto, ttl, tcp_flags, ip_len, spoofed, masscan)
+    ) WITHOUT ROWID;
+    "#,
+];

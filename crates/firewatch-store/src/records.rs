@@ -1,0 +1,165 @@
+//! What the store hands back: plain, serialisable records.
+
+use firewatch_core::SourceLabel;
+use firewatch_darknet::SourceCounters;
+use firewatch_detect::{AlertKind, Metric};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// A time range in Unix seconds; either end open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TimeRange {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl TimeRange {
+    pub(crate) fn since_or_min(&self) -> i64 {
+        self.since.unwrap_or(i64::MIN)
+    }
+    pub(crate) fn until_or_max(&self) -> i64 {
+        self.until.unwrap_or(i64::MAX)
+    }
+}
+
+/// One committed input (a capture file or stream).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputRecord {
+    /// BLAKE3 of the input's bytes as read (hex).
+    pub content_hash: String,
+    pub name: String,
+    pub format: String,
+    pub ingested_at: i64,
+    pub frames: u64,
+    pub ip_packets: u64,
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+    /// False when the input was damaged: what came before the damage was kept.
+    pub complete: bool,
+    pub error: Option<String>,
+    /// The decode tallies (not IP, malformed, truncated, fragments…), as JSON.
+    pub counters: serde_json::Value,
+}
+
+/// Traffic to one port over a time range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PortTotal {
+    pub proto: String,
+    pub port: u16,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Distinct sources over the whole range.
+    pub unique_sources: u64,
+    /// Largest number of distinct sources in one interval.
+    pub peak_interval_sources: u64,
+    pub intervals: u64,
+}
+
+/// A filter on alerts.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    pub range: TimeRange,
+    pub proto: Option<u8>,
+    pub port: Option<u16>,
+    pub open_only: bool,
+    pub limit: Option<usize>,
+}
+
+/// A source and its packets within an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceShare {
+    pub addr: IpAddr,
+    pub packets: u64,
+    pub label: Option<SourceLabel>,
+}
+
+/// A port spike or new campaign, with what explains it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// Stable id: protocol, port, kind and start (`tcp-23-spike-1762070400`).
+    pub id: String,
+    pub kind: AlertKind,
+    pub proto: String,
+    pub port: u16,
+    pub start: i64,
+    /// `None` while the alert is ongoing.
+    pub end: Option<i64>,
+    pub triggered_by: Vec<Metric>,
+    pub peak_interval: i64,
+    pub peak_packets: u64,
+    pub peak_sources: u64,
+    pub baseline_packets: f64,
+    pub baseline_sources: f64,
+    pub magnitude: f64,
+    pub score: f64,
+    pub packets: u64,
+    pub unique_sources: u64,
+    pub top_sources: Vec<SourceShare>,
+    /// Unique sources of the alert per label.
+    pub label_mix: Vec<(SourceLabel, u64)>,
+    /// Filled in once attribution exists (country code, share of sources).
+    pub top_countries: Option<Vec<(String, f64)>>,
+}
+
+/// A filter on sources.
+#[derive(Debug, Clone, Default)]
+pub struct SourceQuery {
+    pub range: TimeRange,
+    pub label: Option<SourceLabel>,
+    pub limit: Option<usize>,
+}
+
+/// One source's profile as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    pub addr: IpAddr,
+    pub label: SourceLabel,
+    pub first_seen_ns: i64,
+    pub last_seen_ns: i64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub distinct_destinations: u64,
+    pub distinct_ports: u64,
+    pub ttls: Vec<u8>,
+    pub counters: SourceCounters,
+    /// `(protocol, port, packets)` of the first ports seen, busiest first.
+    pub top_ports: Vec<(String, u16, u64)>,
+}
+
+/// A filter on attacks.
+#[derive(Debug, Clone, Default)]
+pub struct AttackQuery {
+    pub range: TimeRange,
+    pub victim: Option<IpAddr>,
+    pub limit: Option<usize>,
+}
+
+/// A DoS attack seen through its backscatter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttackRecord {
+    pub victim: IpAddr,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub peak_per_minute: u64,
+    pub proto: String,
+    pub ports: Vec<u16>,
+}
+
+/// One stored flowtuple.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowtupleRecord {
+    pub interval_start: i64,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    pub ttl: u8,
+    pub tcp_flags: u8,
+    pub ip_len: u16,
+    pub packets: u64,
+    pub spoofed: bool,
+    pub masscan: bool,
+}

@@ -1,0 +1,783 @@
+//! The embedded backend: one SQLite file, WAL journal, versioned migrations.
+
+use crate::migrations::MIGRATIONS;
+use crate::records::*;
+use crate::{DeriveRules, Result, Store, StoreError};
+use firewatch_core::{Protocol, SourceLabel};
+use firewatch_darknet::aggregate::{PortTally, TtlSet};
+use firewatch_darknet::{
+    Aggregate, BackscatterMinute, DistinctSet, SourceCounters, SourceProfile, classify, derive_attacks, source_counts,
+};
+use firewatch_detect::{DetectConfig, Detection, SeriesPoint, detect};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::Path;
+
+const NS: i64 = 1_000_000_000;
+/// Top sources kept per alert.
+const ALERT_TOP_SOURCES: usize = 10;
+
+/// A store in one SQLite file (or in memory, for tests).
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn proto_name(n: u8) -> String {
+    Protocol::from_number(n).to_string()
+}
+
+fn parse_addr(s: &str) -> Result<IpAddr> {
+    s.parse().map_err(|_| corrupt(format_args!("address {s:?}")))
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`, applying pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::Directory { path: dir.display().to_string(), source })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // WAL with synchronous=NORMAL keeps every committed transaction across a killed
+        // process; only a power cut may lose the last ones.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::prepare(conn)
+    }
+
+    /// A throw-away store in memory.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::prepare(Connection::open_in_memory()?)
+    }
+
+    fn prepare(mut conn: Connection) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(SqliteStore { conn })
+    }
+
+    /// The schema version in force.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?", [key], |r| r.get(0)).optional()?)
+    }
+}
+
+fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
+    tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", params![key, value])?;
+    Ok(())
+}
+
+fn read_input(r: &rusqlite::Row<'_>) -> rusqlite::Result<InputRecord> {
+    let counters: String = r.get(10)?;
+    Ok(InputRecord {
+        content_hash: r.get(0)?,
+        name: r.get(1)?,
+        format: r.get(2)?,
+        ingested_at: r.get(3)?,
+        frames: r.get::<_, i64>(4)? as u64,
+        ip_packets: r.get::<_, i64>(5)? as u64,
+        first_ns: r.get(6)?,
+        last_ns: r.get(7)?,
+        complete: r.get(8)?,
+        error: r.get(9)?,
+        counters: serde_json::from_str(&counters).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+const INPUT_COLUMNS: &str =
+    "content_hash, name, format, ingested_at, frames, ip_packets, first_ns, last_ns, complete, error, counters";
+
+fn tally_to_json(t: &PortTally) -> String {
+    serde_json::json!({ "ports": t.ports, "overflow": t.overflow }).to_string()
+}
+
+fn tally_from_json(s: &str) -> Result<PortTally> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        ports: Vec<(u32, u64)>,
+        overflow: u64,
+    }
+    let v: Stored = serde_json::from_str(s).map_err(corrupt)?;
+    Ok(PortTally { ports: v.ports, overflow: v.overflow })
+}
+
+/// Reads a stored source profile.
+fn load_profile(tx: &Transaction<'_>, addr: IpAddr) -> Result<Option<SourceProfile>> {
+    let row = tx
+        .prepare_cached(
+            "SELECT first_ns, last_ns, counters, ttls, destinations, ports, top_ports FROM sources WHERE addr = ?",
+        )?
+        .query_row([addr.to_string()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
+                r.get::<_, String>(6)?,
+            ))
+        })
+        .optional()?;
+    let Some((first_ns, last_ns, counters, ttls, dsts, ports, top)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(SourceProfile {
+        addr,
+        first_ns,
+        last_ns,
+        counters: serde_json::from_str(&counters).map_err(corrupt)?,
+        ttls: TtlSet::from_bytes(&ttls),
+        destinations: DistinctSet::from_bytes(&dsts).map_err(corrupt)?,
+        ports: DistinctSet::from_bytes(&ports).map_err(corrupt)?,
+        top_ports: tally_from_json(&top)?,
+    }))
+}
+
+fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) -> Result<()> {
+    let distinct_destinations = p.destinations.count();
+    let label = classify(&p.counters, distinct_destinations, &rules.labels);
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO sources (addr, label, first_ns, last_ns, packets, bytes, distinct_destinations,
+         distinct_ports, counters, ttls, destinations, ports, top_ports) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    )?
+    .execute(params![
+        p.addr.to_string(),
+        label.as_str(),
+        p.first_ns,
+        p.last_ns,
+        p.counters.packets as i64,
+        p.counters.bytes as i64,
+        distinct_destinations as i64,
+        p.ports.count() as i64,
+        serde_json::to_string(&p.counters).map_err(corrupt)?,
+        &p.ttls.to_bytes()[..],
+        p.destinations.to_bytes(),
+        p.ports.to_bytes(),
+        tally_to_json(&p.top_ports),
+    ])?;
+    Ok(())
+}
+
+fn ports_to_text(ports: &[u16]) -> String {
+    ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn ports_from_text(s: &str) -> Vec<u16> {
+    s.split(',').filter_map(|p| p.parse().ok()).collect()
+}
+
+fn load_minutes(tx: &Transaction<'_>, victim: IpAddr) -> Result<Vec<BackscatterMinute>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT minute, packets, bytes, first_ns, last_ns, proto, ports FROM backscatter_minutes WHERE victim = ? ORDER BY minute",
+    )?;
+    let rows = stmt.query_map([victim.to_string()], |r| {
+        Ok(BackscatterMinute {
+            victim,
+            minute: r.get(0)?,
+            packets: r.get::<_, i64>(1)? as u64,
+            bytes: r.get::<_, i64>(2)? as u64,
+            first_ns: r.get(3)?,
+            last_ns: r.get(4)?,
+            proto: r.get(5)?,
+            ports: ports_from_text(&r.get::<_, String>(6)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn commit_cells(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
+    let mut get = tx.prepare_cached(
+        "SELECT packets, bytes, sources, destinations FROM port_intervals WHERE proto = ? AND port = ? AND interval_start = ?",
+    )?;
+    let mut put = tx.prepare_cached(
+        "INSERT OR REPLACE INTO port_intervals (proto, port, interval_start, packets, bytes, unique_sources,
+         unique_destinations, sources, destinations) VALUES (?,?,?,?,?,?,?,?,?)",
+    )?;
+    for cell in &agg.cells {
+        let stored = get
+            .query_row(params![cell.proto, cell.port, cell.interval_start], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Vec<u8>>(3)?))
+            })
+            .optional()?;
+        let (packets, bytes, sources, destinations) = match stored {
+            None => (cell.packets, cell.bytes, cell.sources.clone(), cell.destinations.clone()),
+            Some((p, b, s, d)) => {
+                let old = source_counts::decode(&s).map_err(corrupt)?;
+                let mut dsts = DistinctSet::from_bytes(&d).map_err(corrupt)?;
+                dsts.merge(&cell.destinations);
+                (p as u64 + cell.packets, b as u64 + cell.bytes, source_counts::merge(&old, &cell.sources), dsts)
+            }
+        };
+        put.execute(params![
+            cell.proto,
+            cell.port,
+            cell.interval_start,
+            packets as i64,
+            bytes as i64,
+            sources.len() as i64,
+            destinations.count() as i64,
+            source_counts::encode(&sources),
+            destinations.to_bytes(),
+        ])?;
+    }
+    Ok(())
+}
+
+fn commit_backscatter(tx: &Transaction<'_>, agg: &Aggregate, rules: &DeriveRules) -> Result<()> {
+    let mut touched = HashSet::new();
+    {
+        let mut get = tx.prepare_cached(
+            "SELECT packets, bytes, first_ns, last_ns, proto, ports FROM backscatter_minutes WHERE victim = ? AND minute = ?",
+        )?;
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO backscatter_minutes (victim, minute, packets, bytes, first_ns, last_ns, proto, ports)
+             VALUES (?,?,?,?,?,?,?,?)",
+        )?;
+        for m in &agg.backscatter {
+            let victim = m.victim.to_string();
+            let mut merged = m.clone();
+            let stored = get
+                .query_row(params![victim, m.minute], |r| {
+                    Ok(BackscatterMinute {
+                        victim: m.victim,
+                        minute: m.minute,
+                        packets: r.get::<_, i64>(0)? as u64,
+                        bytes: r.get::<_, i64>(1)? as u64,
+                        first_ns: r.get(2)?,
+                        last_ns: r.get(3)?,
+                        proto: r.get(4)?,
+                        ports: ports_from_text(&r.get::<_, String>(5)?),
+                    })
+                })
+                .optional()?;
+            if let Some(mut old) = stored {
+                old.merge(m);
+                merged = old;
+            }
+            put.execute(params![
+                victim,
+                merged.minute,
+                merged.packets as i64,
+                merged.bytes as i64,
+                merged.first_ns,
+                merged.last_ns,
+                merged.proto,
+                ports_to_text(&merged.ports)
+            ])?;
+            touched.insert(m.victim);
+        }
+    }
+    // Attacks are a pure function of a victim's minutes: re-derive those of touched victims.
+    for victim in touched {
+        let minutes = load_minutes(tx, victim)?;
+        tx.prepare_cached("DELETE FROM attacks WHERE victim = ?")?.execute([victim.to_string()])?;
+        for a in derive_attacks(&minutes, &rules.attacks) {
+            tx.prepare_cached(
+                "INSERT INTO attacks (victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports)
+                 VALUES (?,?,?,?,?,?,?,?)",
+            )?
+            .execute(params![
+                victim.to_string(),
+                a.start_ns,
+                a.end_ns,
+                a.packets as i64,
+                a.bytes as i64,
+                a.peak_per_minute as i64,
+                a.proto,
+                ports_to_text(&a.ports)
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+fn commit_flowtuples(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
+    let mut put = tx.prepare_cached(
+        "INSERT INTO flowtuples (interval_start, src, dst, sport, dport, proto, ttl, tcp_flags, ip_len, spoofed, masscan, packets)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+         ON CONFLICT DO UPDATE SET packets = packets + excluded.packets",
+    )?;
+    for (f, n) in &agg.flowtuples {
+        put.execute(params![
+            f.interval_start,
+            f.src.to_string(),
+            f.dst.to_string(),
+            f.sport,
+            f.dport,
+            f.proto,
+            f.ttl,
+            f.tcp_flags,
+            f.ip_len,
+            f.spoofed,
+            f.masscan,
+            *n as i64
+        ])?;
+    }
+    Ok(())
+}
+
+/// Builds the series point list from the stored rows, zeros filled between `from` and `to`.
+fn densify(rows: &[(i64, u64, u64)], from: i64, to: i64, step: i64) -> Vec<SeriesPoint> {
+    let mut out = Vec::with_capacity(((to - from) / step + 1).max(0) as usize);
+    let mut it = rows.iter().peekable();
+    let mut t = from;
+    while t <= to {
+        let mut point = SeriesPoint { interval_start: t, packets: 0, unique_sources: 0 };
+        while let Some(&&(start, packets, sources)) = it.peek() {
+            if start > t {
+                break;
+            }
+            if start == t {
+                point.packets = packets;
+                point.unique_sources = sources;
+            }
+            it.next();
+        }
+        out.push(point);
+        t += step;
+    }
+    out
+}
+
+impl SqliteStore {
+    fn span(&self) -> Result<Option<(i64, i64, i64)>> {
+        let Some(step) = self.interval_secs()? else { return Ok(None) };
+        let (lo, hi): (Option<i64>, Option<i64>) = self
+            .conn
+            .query_row("SELECT min(interval_start), max(interval_start) FROM port_intervals", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok(lo.zip(hi).map(|(lo, hi)| (lo, hi, i64::from(step))))
+    }
+
+    fn series_rows(&self, proto: u8, port: u16) -> Result<Vec<(i64, u64, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT interval_start, packets, unique_sources FROM port_intervals WHERE proto = ? AND port = ? ORDER BY interval_start",
+        )?;
+        let rows = stmt.query_map(params![proto, port], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Sources of a port between two interval starts, merged, with their packet counts.
+    fn sources_between(&self, proto: u8, port: u16, from: i64, to: i64) -> Result<Vec<(IpAddr, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sources FROM port_intervals WHERE proto = ? AND port = ? AND interval_start BETWEEN ? AND ?",
+        )?;
+        let mut rows = stmt.query(params![proto, port, from, to])?;
+        let mut merged: Vec<(IpAddr, u64)> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let blob: Vec<u8> = r.get(0)?;
+            merged = source_counts::merge(&merged, &source_counts::decode(&blob).map_err(corrupt)?);
+        }
+        Ok(merged)
+    }
+
+    fn labels_of(&self, addrs: impl Iterator<Item = IpAddr>) -> Result<HashMap<IpAddr, SourceLabel>> {
+        let mut stmt = self.conn.prepare_cached("SELECT label FROM sources WHERE addr = ?")?;
+        let mut out = HashMap::new();
+        for a in addrs {
+            if let Some(l) = stmt.query_row([a.to_string()], |r| r.get::<_, String>(0)).optional()? {
+                out.insert(a, l.parse().map_err(corrupt)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn alert_record(&self, proto: u8, port: u16, d: &Detection, step: i64, last: i64) -> Result<AlertRecord> {
+        let to = d.end.map(|e| e - step).unwrap_or(last);
+        let sources = self.sources_between(proto, port, d.start, to)?;
+        let labels = self.labels_of(sources.iter().map(|s| s.0))?;
+        let mut mix: BTreeMap<SourceLabel, u64> = BTreeMap::new();
+        for (addr, _) in &sources {
+            *mix.entry(labels.get(addr).copied().unwrap_or(SourceLabel::Other)).or_default() += 1;
+        }
+        let mut top = sources.clone();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top.truncate(ALERT_TOP_SOURCES);
+        let kind = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        Ok(AlertRecord {
+            id: format!("{}-{}-{}-{}", proto_name(proto), port, kind, d.start),
+            kind: d.kind,
+            proto: proto_name(proto),
+            port,
+            start: d.start,
+            end: d.end,
+            triggered_by: d.triggered_by.clone(),
+            peak_interval: d.peak_interval,
+            peak_packets: d.peak_packets,
+            peak_sources: d.peak_sources,
+            baseline_packets: d.baseline_packets,
+            baseline_sources: d.baseline_sources,
+            magnitude: d.magnitude,
+            score: d.score,
+            packets: sources.iter().map(|s| s.1).sum(),
+            unique_sources: sources.len() as u64,
+            top_sources: top
+                .into_iter()
+                .map(|(addr, packets)| SourceShare { addr, packets, label: labels.get(&addr).copied() })
+                .collect(),
+            label_mix: mix.into_iter().collect(),
+            top_countries: None,
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn input(&self, content_hash: &str) -> Result<Option<InputRecord>> {
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE content_hash = ?"), [content_hash], read_input)
+            .optional()?)
+    }
+
+    fn inputs(&self) -> Result<Vec<InputRecord>> {
+        let mut stmt = self.conn.prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs ORDER BY ingested_at, name"))?;
+        let rows = stmt.query_map([], read_input)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn commit_capture(&mut self, input: &InputRecord, agg: &Aggregate, rules: &DeriveRules) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let seen: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM inputs WHERE content_hash = ?)", [&input.content_hash], |r| {
+                r.get(0)
+            })?;
+        if seen {
+            return Ok(false);
+        }
+        let stored: Option<String> =
+            tx.query_row("SELECT value FROM meta WHERE key = 'interval_secs'", [], |r| r.get(0)).optional()?;
+        match stored.and_then(|s| s.parse::<u32>().ok()) {
+            Some(s) if s != agg.interval_secs => {
+                return Err(StoreError::IntervalMismatch { stored: s, configured: agg.interval_secs });
+            }
+            Some(_) => {}
+            None => set_meta(&tx, "interval_secs", &agg.interval_secs.to_string())?,
+        }
+        tx.execute(
+            &format!("INSERT INTO inputs ({INPUT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
+            params![
+                input.content_hash,
+                input.name,
+                input.format,
+                input.ingested_at,
+                input.frames as i64,
+                input.ip_packets as i64,
+                input.first_ns,
+                input.last_ns,
+                input.complete,
+                input.error,
+                input.counters.to_string()
+            ],
+        )?;
+        commit_cells(&tx, agg)?;
+        for s in &agg.sources {
+            let merged = match load_profile(&tx, s.addr)? {
+                Some(mut old) => {
+                    old.merge(s);
+                    old
+                }
+                None => s.clone(),
+            };
+            save_profile(&tx, &merged, rules)?;
+        }
+        commit_backscatter(&tx, agg, rules)?;
+        commit_flowtuples(&tx, agg)?;
+        set_meta(&tx, "alerts_stale", "1")?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn refresh_alerts(&mut self, cfg: &DetectConfig) -> Result<usize> {
+        let mut records = Vec::new();
+        if let Some((first, last, step)) = self.span()? {
+            // A port whose busiest interval is under every floor cannot alert: skip it.
+            let floor_packets = cfg.min_packets as i64;
+            let floor_sources = cfg.min_sources.min(cfg.new_campaign_min_sources) as i64;
+            let candidates: Vec<(u8, u16)> = {
+                let mut stmt = self.conn.prepare(
+                    "SELECT proto, port FROM port_intervals GROUP BY proto, port
+                     HAVING max(packets) >= ? OR max(unique_sources) >= ? ORDER BY proto, port",
+                )?;
+                let rows = stmt.query_map(params![floor_packets, floor_sources], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for (proto, port) in candidates {
+                let series = densify(&self.series_rows(proto, port)?, first, last, step);
+                for d in detect(&series, step, cfg) {
+                    records.push(self.alert_record(proto, port, &d, step, last)?);
+                }
+            }
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM alerts", [])?;
+        for a in &records {
+            tx.execute(
+                "INSERT INTO alerts (id, proto, port, start, end, record) VALUES (?,?,?,?,?,?)",
+                params![
+                    a.id,
+                    a.proto.parse::<Protocol>().map(Protocol::number).unwrap_or(0),
+                    a.port,
+                    a.start,
+                    a.end,
+                    serde_json::to_string(a).map_err(corrupt)?
+                ],
+            )?;
+        }
+        set_meta(&tx, "alerts_stale", "0")?;
+        tx.commit()?;
+        Ok(records.len())
+    }
+
+    fn alerts_stale(&self) -> Result<bool> {
+        Ok(self.meta("alerts_stale")?.as_deref() == Some("1"))
+    }
+
+    fn top_ports(&self, range: &TimeRange, limit: usize) -> Result<Vec<PortTotal>> {
+        let (since, until) = (range.since_or_min(), range.until_or_max());
+        let mut stmt = self.conn.prepare(
+            "SELECT proto, port, sum(packets), sum(bytes), max(unique_sources), count(*) FROM port_intervals
+             WHERE interval_start BETWEEN ? AND ? GROUP BY proto, port ORDER BY sum(packets) DESC, proto, port LIMIT ?",
+        )?;
+        let rows = stmt.query_map(params![since, until, limit as i64], |r| {
+            Ok((
+                r.get::<_, u8>(0)?,
+                r.get::<_, u16>(1)?,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+                r.get::<_, i64>(4)? as u64,
+                r.get::<_, i64>(5)? as u64,
+            ))
+        })?;
+        let rows: Vec<_> = rows.collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(|(proto, port, packets, bytes, peak, intervals)| {
+                Ok(PortTotal {
+                    proto: proto_name(proto),
+                    port,
+                    packets,
+                    bytes,
+                    unique_sources: self.sources_between(proto, port, since, until)?.len() as u64,
+                    peak_interval_sources: peak,
+                    intervals,
+                })
+            })
+            .collect()
+    }
+
+    fn port_series(&self, proto: u8, port: u16, range: &TimeRange) -> Result<Vec<SeriesPoint>> {
+        let Some((first, last, step)) = self.span()? else { return Ok(Vec::new()) };
+        let series = densify(&self.series_rows(proto, port)?, first, last, step);
+        Ok(series
+            .into_iter()
+            .filter(|p| p.interval_start >= range.since_or_min() && p.interval_start <= range.until_or_max())
+            .collect())
+    }
+
+    fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT record FROM alerts WHERE (end IS NULL OR end >= ?1) AND start <= ?2
+             AND (?3 IS NULL OR proto = ?3) AND (?4 IS NULL OR port = ?4) AND (?5 = 0 OR end IS NULL)
+             ORDER BY start, proto, port LIMIT ?6",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                q.range.since_or_min(),
+                q.range.until_or_max(),
+                q.proto,
+                q.port,
+                q.open_only,
+                q.limit.map(|l| l as i64).unwrap_or(-1)
+            ],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|r| serde_json::from_str(&r?).map_err(corrupt)).collect()
+    }
+
+    fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT addr FROM sources WHERE last_ns >= ?1 AND first_ns <= ?2 AND (?3 IS NULL OR label = ?3)
+             ORDER BY packets DESC, addr LIMIT ?4",
+        )?;
+        let addrs: Vec<String> = stmt
+            .query_map(
+                params![
+                    q.range.since_or_min().saturating_mul(NS),
+                    q.range.until_or_max().saturating_mul(NS),
+                    q.label.map(SourceLabel::as_str),
+                    q.limit.map(|l| l as i64).unwrap_or(-1)
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        addrs.iter().filter_map(|a| self.source(parse_addr(a).ok()?).transpose()).collect()
+    }
+
+    fn source(&self, addr: IpAddr) -> Result<Option<SourceRecord>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT label, first_ns, last_ns, packets, bytes, distinct_destinations, distinct_ports, counters, ttls, top_ports
+                 FROM sources WHERE addr = ?",
+            )?
+            .query_row([addr.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, Vec<u8>>(8)?,
+                    r.get::<_, String>(9)?,
+                ))
+            })
+            .optional()?;
+        let Some((label, first, last, packets, bytes, dsts, ports, counters, ttls, top)) = row else {
+            return Ok(None);
+        };
+        let mut top_ports: Vec<(String, u16, u64)> = tally_from_json(&top)?
+            .ports
+            .into_iter()
+            .map(|(k, n)| (proto_name((k >> 16) as u8), k as u16, n))
+            .collect();
+        top_ports.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+        let counters: SourceCounters = serde_json::from_str(&counters).map_err(corrupt)?;
+        Ok(Some(SourceRecord {
+            addr,
+            label: label.parse().map_err(corrupt)?,
+            first_seen_ns: first,
+            last_seen_ns: last,
+            packets: packets as u64,
+            bytes: bytes as u64,
+            distinct_destinations: dsts as u64,
+            distinct_ports: ports as u64,
+            ttls: TtlSet::from_bytes(&ttls).values(),
+            counters,
+            top_ports,
+        }))
+    }
+
+    fn attacks(&self, q: &AttackQuery) -> Result<Vec<AttackRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports FROM attacks
+             WHERE end_ns >= ?1 AND start_ns <= ?2 AND (?3 IS NULL OR victim = ?3)
+             ORDER BY packets DESC, victim, start_ns LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                q.range.since_or_min().saturating_mul(NS),
+                q.range.until_or_max().saturating_mul(NS),
+                q.victim.map(|v| v.to_string()),
+                q.limit.map(|l| l as i64).unwrap_or(-1)
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, u8>(6)?,
+                    r.get::<_, String>(7)?,
+                ))
+            },
+        )?;
+        rows.map(|r| {
+            let (victim, start_ns, end_ns, packets, bytes, peak, proto, ports) = r?;
+            Ok(AttackRecord {
+                victim: parse_addr(&victim)?,
+                start_ns,
+                end_ns,
+                packets: packets as u64,
+                bytes: bytes as u64,
+                peak_per_minute: peak as u64,
+                proto: proto_name(proto),
+                ports: ports_from_text(&ports),
+            })
+        })
+        .collect()
+    }
+
+    fn flowtuples(&self, range: &TimeRange, visit: &mut dyn FnMut(FlowtupleRecord)) -> Result<u64> {
+        let mut stmt = self.conn.prepare(
+            "SELECT interval_start, src, dst, sport, dport, proto, ttl, tcp_flags, ip_len, packets, spoofed, masscan
+             FROM flowtuples WHERE interval_start BETWEEN ? AND ? ORDER BY interval_start, src, dst, sport, dport, proto",
+        )?;
+        let mut rows = stmt.query(params![range.since_or_min(), range.until_or_max()])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            visit(FlowtupleRecord {
+                interval_start: r.get(0)?,
+                src: parse_addr(&r.get::<_, String>(1)?)?,
+                dst: parse_addr(&r.get::<_, String>(2)?)?,
+                sport: r.get(3)?,
+                dport: r.get(4)?,
+                proto: r.get(5)?,
+                ttl: r.get(6)?,
+                tcp_flags: r.get(7)?,
+                ip_len: r.get(8)?,
+                packets: r.get::<_, i64>(9)? as u64,
+                spoofed: r.get(10)?,
+                masscan: r.get(11)?,
+            });
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn interval_secs(&self) -> Result<Option<u32>> {
+        Ok(self.meta("interval_secs")?.and_then(|s| s.parse().ok()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn densify_fills_zeros_and_keeps_values() {
+        let d = densify(&[(60, 5, 2), (180, 7, 3)], 0, 240, 60);
+        let got: Vec<_> = d.iter().map(|p| (p.interval_start, p.packets, p.unique_sources)).collect();
+        assert_eq!(got, vec![(0, 0, 0), (60, 5, 2), (120, 0, 0), (180, 7, 3), (240, 0, 0)]);
+    }
+
+    #[test]
+    fn migrations_apply_once_and_refuse_newer_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/store.db");
+        let s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(s);
+        let s = SqliteStore::open(&path).unwrap();
+        s.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(s);
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    }
+}

@@ -1,0 +1,245 @@
+//! Command-line shape: nouns, then verbs (`firewatch alerts list`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Firewatch: a shared watchtower for CSIRT networks.
+///
+/// Feed it darknet (network telescope) captures; it labels every source (Mirai-like, ZMap,
+/// Masscan, DoS backscatter, scanner), keeps per-port time series, and raises alerts when a
+/// port spikes or a new scanning campaign starts.
+#[derive(Debug, Parser)]
+#[command(name = "firewatch", version, after_help = "Examples:\n  firewatch demo\n  firewatch ingest pcap telescope-*.pcap.gz\n  firewatch alerts list --since 7d\n  firewatch sources list --label mirai --json\n  firewatch plot port 23 --out port23.svg")]
+pub struct Cli {
+    /// The store (one SQLite file).
+    #[arg(long, global = true, env = "FIREWATCH_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Configuration file (TOML); see firewatch.toml in the repository for every option.
+    #[arg(long, global = true, env = "FIREWATCH_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a synthetic telescope capture, ingest it, and show what Firewatch finds.
+    Demo(DemoArgs),
+    /// Read captures into the store.
+    #[command(subcommand)]
+    Ingest(IngestCommand),
+    /// Traffic per destination port.
+    #[command(subcommand)]
+    Ports(PortsCommand),
+    /// Port spikes and new scanning campaigns.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// The sources the telescope saw, with their labels.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
+    /// DoS attacks seen through their backscatter.
+    #[command(subcommand)]
+    Attacks(AttacksCommand),
+    /// Charts.
+    #[command(subcommand)]
+    Plot(PlotCommand),
+    /// Corsaro-style flowtuples (kept when ingesting with --flowtuples).
+    #[command(subcommand)]
+    Flows(FlowsCommand),
+    /// Captures already ingested.
+    #[command(subcommand)]
+    Inputs(InputsCommand),
+    /// Write a synthetic telescope capture with its ground truth (for tests and benchmarks).
+    Synth(SynthArgs),
+    /// Show the effective configuration as TOML.
+    Config,
+}
+
+/// Time bounds and output format shared by every listing.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ListArgs {
+    /// Only what happened at or after this time: RFC 3339, a date, Unix seconds, or an age (7d, 12h, 30m).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only what happened at or before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// At most this many rows.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the synthetic capture, its ground truth and the charts.
+    #[arg(long, default_value = "firewatch-demo", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Approximate number of packets to generate.
+    #[arg(long, default_value_t = 1_500_000)]
+    pub packets: u64,
+    /// Seed of the generator (the same seed gives the same capture).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Read pcap or pcapng files (optionally gzip-compressed); `-` reads standard input.
+    #[command(after_help = "Examples:\n  firewatch ingest pcap capture.pcap\n  zcat day.pcap.gz | firewatch ingest pcap -\n  firewatch ingest pcap big.pcapng --dry-run --threads 1")]
+    Pcap(IngestPcapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestPcapArgs {
+    /// Capture files; `-` for standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Worker threads for decoding and aggregation (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Keep corsaro-style flowtuples (overrides aggregation.flowtuples).
+    #[arg(long)]
+    pub flowtuples: bool,
+    /// Decode, label and aggregate, report the rate, but write nothing to the store.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the ingest report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PortsCommand {
+    /// Ports with the most packets.
+    Top(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Alerts overlapping the time range, oldest first.
+    List(AlertsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only this destination port.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Only this protocol (tcp, udp, icmp, icmpv6).
+    #[arg(long)]
+    pub proto: Option<String>,
+    /// Only alerts still ongoing.
+    #[arg(long)]
+    pub open: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LabelArg {
+    Mirai,
+    Zmap,
+    Masscan,
+    Backscatter,
+    Scanner,
+    Other,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Sources active in the time range, busiest first.
+    List(SourcesListArgs),
+    /// One source's profile.
+    Show {
+        /// The source address (IPv4 or IPv6).
+        ip: std::net::IpAddr,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesListArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only sources with this label.
+    #[arg(long, value_enum)]
+    pub label: Option<LabelArg>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttacksCommand {
+    /// Attacks overlapping the time range, largest first.
+    List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlotCommand {
+    /// A port's packets and unique sources per interval, with baseline and alerts marked.
+    #[command(after_help = "Example:\n  firewatch plot port 23 --out port23.svg\n  firewatch plot port 53 --proto udp --out dns.png")]
+    Port(PlotPortArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlotPortArgs {
+    /// Destination port (or ICMP type).
+    pub port: u16,
+    /// Protocol.
+    #[arg(long, default_value = "tcp")]
+    pub proto: String,
+    /// Output file; .svg or .png.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Start of the chart (same forms as listings).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End of the chart.
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// Write flowtuples as CSV (or JSON lines with --json) to standard output.
+    Export(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InputsCommand {
+    /// Every capture ingested, with its content hash and decode tallies.
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CaptureFormatArg {
+    Pcap,
+    PcapBe,
+    PcapNs,
+    Pcapng,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output capture file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Approximate number of packets.
+    #[arg(long, default_value_t = 1_500_000)]
+    pub packets: u64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Capture format.
+    #[arg(long, value_enum, default_value = "pcap")]
+    pub format: CaptureFormatArg,
+    /// Compress with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Also write the ground truth as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+}

@@ -1,0 +1,155 @@
+//! `firewatch demo`: a seeded synthetic telescope day, ingested and explained, scored
+//! against its own ground truth.
+
+use super::Env;
+use super::ingest::{IngestOptions, ingest_all};
+use super::list::print_alerts;
+use super::plot::plot_port;
+use crate::cli::DemoArgs;
+use crate::output::{ns_time, table};
+use anyhow::{Context, Result};
+use firewatch_core::{Protocol, SourceLabel};
+use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, Store, TimeRange};
+use firewatch_synth::{GroundTruth, OutputFormat, SynthConfig, write_capture};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Precision and recall of one class: `found_correct` of the `found` items are true, and
+/// `truth_found` of the `truth` items were found (the two differ when one truth item is
+/// matched by several findings).
+struct Score {
+    truth: u64,
+    found: u64,
+    found_correct: u64,
+    truth_found: u64,
+}
+
+impl Score {
+    fn same(truth: u64, found: u64, correct: u64) -> Score {
+        Score { truth, found, found_correct: correct, truth_found: correct }
+    }
+    fn precision(&self) -> f64 {
+        if self.found == 0 { 1.0 } else { self.found_correct as f64 / self.found as f64 }
+    }
+    fn recall(&self) -> f64 {
+        if self.truth == 0 { 1.0 } else { self.truth_found as f64 / self.truth as f64 }
+    }
+}
+
+pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let capture = args.out.join("telescope.pcap");
+    let mut cfg = SynthConfig::with_packets(args.packets);
+    cfg.seed = args.seed;
+    println!("1. generating a synthetic telescope capture ({} packets, seed {}) …", args.packets, args.seed);
+    let truth = write_capture(&cfg, &capture, OutputFormat::Pcap { big_endian: false, nanosecond: false }, false)
+        .with_context(|| format!("cannot write {}", capture.display()))?;
+    std::fs::write(args.out.join("truth.json"), serde_json::to_vec_pretty(&truth)?)?;
+    println!("   {} ({} packets, {} sources) and its ground truth truth.json", capture.display(), truth.packets, truth.sources.len());
+
+    println!("2. ingesting into {} …", env.db.display());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let opts = IngestOptions { threads, aggregation: env.config.aggregation.clone(), dry_run: false, progress: true };
+    for r in ingest_all(env, &[&capture], &opts)? {
+        println!("   {}: {} — {} frames, {} sources, {:.0} packets/s", r.name, r.status, r.frames, r.sources, r.packets_per_second);
+        if let Some(e) = r.error {
+            anyhow::bail!("demo capture could not be read: {e}");
+        }
+    }
+    let store = env.fresh_store()?;
+    let range = TimeRange { since: Some(truth.start_unix), until: Some(truth.end_unix) };
+
+    println!("\n3. port alerts (spikes and new campaigns):");
+    let alerts = store.alerts(&AlertQuery { range, ..Default::default() })?;
+    print_alerts(&alerts);
+
+    println!("\n4. DoS attacks seen through backscatter:");
+    let attacks = store.attacks(&AttackQuery { range, victim: None, limit: None })?;
+    table(
+        &["VICTIM", "START", "DURATION", "PACKETS", "PEAK/MIN", "PORTS"],
+        attacks
+            .iter()
+            .map(|a| {
+                vec![
+                    a.victim.to_string(),
+                    ns_time(a.start_ns),
+                    format!("{}s", (a.end_ns - a.start_ns) / 1_000_000_000),
+                    a.packets.to_string(),
+                    a.peak_per_minute.to_string(),
+                    a.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","),
+                ]
+            })
+            .collect(),
+    );
+
+    println!("\n5. how well that matches the ground truth:");
+    let sources = store.sources(&SourceQuery { range, label: None, limit: None })?;
+    let predicted: BTreeMap<_, _> = sources.iter().map(|s| (s.addr, s.label)).collect();
+    let mut rows = Vec::new();
+    for label in SourceLabel::ALL {
+        let s = Score::same(
+            truth.sources.values().filter(|&&l| l == label).count() as u64,
+            predicted.values().filter(|&&l| l == label).count() as u64,
+            truth.sources.iter().filter(|(a, l)| **l == label && predicted.get(*a) == Some(l)).count() as u64,
+        );
+        rows.push(score_row(label.as_str(), &s));
+    }
+    let interval = i64::from(env.config.aggregation.interval_secs);
+    let spikes = spike_score(&truth, &alerts, interval);
+    rows.push(score_row("port spikes", &spikes));
+    let overlaps = |a: &firewatch_store::AttackRecord, t: &firewatch_synth::TrueAttack| {
+        t.victim == a.victim && t.start_ns <= a.end_ns && a.start_ns <= t.end_ns
+    };
+    let attack_score = Score {
+        truth: truth.attacks.len() as u64,
+        found: attacks.len() as u64,
+        found_correct: attacks.iter().filter(|a| truth.attacks.iter().any(|t| overlaps(a, t))).count() as u64,
+        truth_found: truth.attacks.iter().filter(|t| attacks.iter().any(|a| overlaps(a, t))).count() as u64,
+    };
+    rows.push(score_row("DoS attacks", &attack_score));
+    table(&["WHAT", "TRUE", "FOUND", "CORRECT", "PRECISION", "RECALL"], rows);
+
+    println!("\n6. charts:");
+    let mut charted = Vec::new();
+    for a in alerts.iter().take(4) {
+        let key = (a.proto.clone(), a.port);
+        if charted.contains(&key) {
+            continue;
+        }
+        charted.push(key);
+        let proto: Protocol = a.proto.parse()?;
+        for ext in ["svg", "png"] {
+            let out = args.out.join(format!("port-{}-{}.{ext}", a.proto, a.port));
+            plot_port(env, proto, a.port, &range, &out)?;
+            println!("   {}", out.display());
+        }
+    }
+    println!("\ndone in {:.1} s. Try: firewatch sources list --label mirai, firewatch ports top, firewatch sources show <IP>", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn score_row(what: &str, s: &Score) -> Vec<String> {
+    vec![
+        what.to_string(),
+        s.truth.to_string(),
+        s.found.to_string(),
+        s.found_correct.to_string(),
+        format!("{:.3}", s.precision()),
+        format!("{:.3}", s.recall()),
+    ]
+}
+
+/// An alert is correct when it is on a planted spike's port and starts within one interval of it.
+fn spike_score(truth: &GroundTruth, alerts: &[firewatch_store::AlertRecord], interval: i64) -> Score {
+    let matches = |t: &firewatch_synth::TrueSpike, a: &firewatch_store::AlertRecord| {
+        t.proto.to_string() == a.proto && t.port == a.port && (a.start - t.start_unix).abs() <= interval
+    };
+    Score {
+        truth: truth.spikes.len() as u64,
+        found: alerts.len() as u64,
+        found_correct: alerts.iter().filter(|a| truth.spikes.iter().any(|t| matches(t, a))).count() as u64,
+        truth_found: truth.spikes.iter().filter(|t| alerts.iter().any(|a| matches(t, a))).count() as u64,
+    }
+}

@@ -1,0 +1,253 @@
+//! The read-back listings: ports, alerts, sources, attacks, flowtuples, inputs.
+
+use super::Env;
+use crate::cli::{AlertsListArgs, LabelArg, ListArgs, SourcesListArgs};
+use crate::output::{json, ns_time, s_time, table};
+use anyhow::{Result, bail};
+use firewatch_core::{Protocol, SourceLabel};
+use firewatch_store::{AlertQuery, AlertRecord, AttackQuery, SourceQuery, Store};
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+pub fn ports_top(env: &Env, args: &ListArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let rows = store.top_ports(&args.range()?, args.limit.unwrap_or(20))?;
+    if args.json {
+        json(&rows)?;
+    } else {
+        table(
+            &["PROTO", "PORT", "PACKETS", "BYTES", "SOURCES", "PEAK SOURCES/INTERVAL", "INTERVALS"],
+            rows.iter()
+                .map(|p| {
+                    vec![
+                        p.proto.clone(),
+                        p.port.to_string(),
+                        p.packets.to_string(),
+                        p.bytes.to_string(),
+                        p.unique_sources.to_string(),
+                        p.peak_interval_sources.to_string(),
+                        p.intervals.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line summarising an alert's label mix, e.g. "mirai 80%, other 20%".
+pub fn label_mix_text(a: &AlertRecord) -> String {
+    let total: u64 = a.label_mix.iter().map(|m| m.1).sum();
+    let mut mix = a.label_mix.clone();
+    mix.sort_by(|x, y| y.1.cmp(&x.1));
+    mix.iter()
+        .take(3)
+        .map(|(l, n)| format!("{l} {:.0}%", 100.0 * *n as f64 / total.max(1) as f64))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Prints alerts as a table.
+pub fn print_alerts(alerts: &[AlertRecord]) {
+    table(
+        &["ID", "KIND", "PORT", "START", "END", "PEAK PKTS", "PEAK SRCS", "×BASELINE", "SOURCES", "LABELS", "TOP SOURCE"],
+        alerts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.clone(),
+                    serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    format!("{}/{}", a.proto, a.port),
+                    s_time(a.start),
+                    a.end.map(s_time).unwrap_or_else(|| "ongoing".into()),
+                    a.peak_packets.to_string(),
+                    a.peak_sources.to_string(),
+                    format!("{:.1}", a.magnitude),
+                    a.unique_sources.to_string(),
+                    label_mix_text(a),
+                    a.top_sources.first().map(|s| format!("{} ({})", s.addr, s.packets)).unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub fn alerts(env: &Env, args: &AlertsListArgs) -> Result<ExitCode> {
+    let store = env.fresh_store()?;
+    let proto = match args.proto.as_deref() {
+        Some(p) => Some(p.parse::<Protocol>()?.number()),
+        None => None,
+    };
+    let q = AlertQuery { range: args.list.range()?, proto, port: args.port, open_only: args.open, limit: args.list.limit };
+    let rows = store.alerts(&q)?;
+    if args.list.json { json(&rows)? } else { print_alerts(&rows) }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn label_of(arg: LabelArg) -> SourceLabel {
+    match arg {
+        LabelArg::Mirai => SourceLabel::Mirai,
+        LabelArg::Zmap => SourceLabel::Zmap,
+        LabelArg::Masscan => SourceLabel::Masscan,
+        LabelArg::Backscatter => SourceLabel::Backscatter,
+        LabelArg::Scanner => SourceLabel::Scanner,
+        LabelArg::Other => SourceLabel::Other,
+    }
+}
+
+pub fn sources(env: &Env, args: &SourcesListArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let q = SourceQuery {
+        range: args.list.range()?,
+        label: args.label.map(label_of),
+        limit: Some(args.list.limit.unwrap_or(if args.list.json { usize::MAX } else { 50 })),
+    };
+    let rows = store.sources(&q)?;
+    if args.list.json {
+        json(&rows)?;
+    } else {
+        table(
+            &["SOURCE", "LABEL", "FIRST SEEN", "LAST SEEN", "PACKETS", "DARKNET ADDRS", "PORTS", "TOP PORT"],
+            rows.iter()
+                .map(|s| {
+                    vec![
+                        s.addr.to_string(),
+                        s.label.to_string(),
+                        ns_time(s.first_seen_ns),
+                        ns_time(s.last_seen_ns),
+                        s.packets.to_string(),
+                        s.distinct_destinations.to_string(),
+                        s.distinct_ports.to_string(),
+                        s.top_ports.first().map(|p| format!("{}/{}", p.0, p.1)).unwrap_or_default(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn source_show(env: &Env, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
+    let store = env.store()?;
+    let Some(s) = store.source(ip)? else {
+        bail!("{ip} has not been seen by the telescope");
+    };
+    if as_json {
+        json(&s)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let c = &s.counters;
+    println!("source      {}", s.addr);
+    println!("label       {}", s.label);
+    println!("first seen  {}", ns_time(s.first_seen_ns));
+    println!("last seen   {}", ns_time(s.last_seen_ns));
+    println!("packets     {} ({} IP bytes)", s.packets, s.bytes);
+    println!("darknet addresses touched  {}", s.distinct_destinations);
+    println!("distinct ports             {}", s.distinct_ports);
+    println!(
+        "TCP flags   SYN {}  SYN-ACK {}  RST {}  FIN {}  ACK {}  other {};  UDP {}  ICMP {}  other IP {}",
+        c.tcp_syn, c.tcp_synack, c.tcp_rst, c.tcp_fin, c.tcp_ack, c.tcp_other, c.udp, c.icmp, c.other_proto
+    );
+    println!(
+        "fingerprints  Mirai {}  Masscan {}  ZMap {}  backscatter {}",
+        c.mirai, c.masscan, c.zmap, c.backscatter
+    );
+    let ttls: Vec<String> = s.ttls.iter().map(u8::to_string).collect();
+    println!("TTLs        {}", ttls.join(" "));
+    let ports: Vec<String> = s.top_ports.iter().map(|(p, n, k)| format!("{p}/{n} ({k})")).collect();
+    println!("ports       {}", ports.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn attacks(env: &Env, args: &ListArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let rows = store.attacks(&AttackQuery { range: args.range()?, victim: None, limit: args.limit })?;
+    if args.json {
+        json(&rows)?;
+    } else {
+        table(
+            &["VICTIM", "START", "END", "DURATION", "PACKETS", "PEAK/MIN", "PROTO", "PORTS"],
+            rows.iter()
+                .map(|a| {
+                    vec![
+                        a.victim.to_string(),
+                        ns_time(a.start_ns),
+                        ns_time(a.end_ns),
+                        format!("{}s", (a.end_ns - a.start_ns) / 1_000_000_000),
+                        a.packets.to_string(),
+                        a.peak_per_minute.to_string(),
+                        a.proto.clone(),
+                        a.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn flows(env: &Env, args: &ListArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failed: Option<std::io::Error> = None;
+    if !args.json {
+        writeln!(out, "time,src,dst,sport,dport,proto,ttl,tcp_flags,ip_len,packets,spoofed,masscan")?;
+    }
+    let mut left = args.limit.unwrap_or(usize::MAX);
+    store.flowtuples(&args.range()?, &mut |f| {
+        if failed.is_some() || left == 0 {
+            return;
+        }
+        left -= 1;
+        let r = if args.json {
+            serde_json::to_string(&f).map_err(std::io::Error::other).and_then(|l| writeln!(out, "{l}"))
+        } else {
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                f.interval_start, f.src, f.dst, f.sport, f.dport, f.proto, f.ttl, f.tcp_flags, f.ip_len, f.packets,
+                u8::from(f.spoofed), u8::from(f.masscan)
+            )
+        };
+        if let Err(e) = r {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn inputs(env: &Env, args: &ListArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let rows = store.inputs()?;
+    if args.json {
+        json(&rows)?;
+    } else {
+        table(
+            &["NAME", "BLAKE3", "FORMAT", "FRAMES", "IP PACKETS", "FIRST", "LAST", "STATUS"],
+            rows.iter()
+                .map(|i| {
+                    vec![
+                        i.name.clone(),
+                        i.content_hash.chars().take(16).collect(),
+                        i.format.clone(),
+                        i.frames.to_string(),
+                        i.ip_packets.to_string(),
+                        i.first_ns.map(ns_time).unwrap_or_default(),
+                        i.last_ns.map(ns_time).unwrap_or_default(),
+                        match &i.error {
+                            None => "complete".into(),
+                            Some(e) => format!("partial: {e}"),
+                        },
+                    ]
+                })
+                .collect(),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
