@@ -41,6 +41,15 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Test hook for crash-recovery tests: when the environment variable `FIREWATCH_CRASH_AT`
+/// names this point, the process aborts here at once (no destructors, no rollback), as it
+/// would under SIGKILL. Points: `before-commit`, `mid-commit`, `after-commit`, `after-alerts`.
+pub fn crash_point(point: &str) {
+    if std::env::var("FIREWATCH_CRASH_AT").is_ok_and(|p| p == point) {
+        std::process::abort();
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

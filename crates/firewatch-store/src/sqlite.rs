@@ -494,6 +494,7 @@ impl Store for SqliteStore {
             ],
         )?;
         commit_cells(&tx, agg)?;
+        crate::crash_point("mid-commit");
         for s in &agg.sources {
             let merged = match load_profile(&tx, s.addr)? {
                 Some(mut old) => {

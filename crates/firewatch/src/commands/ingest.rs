@@ -5,7 +5,7 @@ use crate::cli::IngestPcapArgs;
 use anyhow::{Context, Result};
 use firewatch_darknet::{AggregationConfig, aggregate_capture};
 use firewatch_pcap::{Capture, DecodeCounters};
-use firewatch_store::{DeriveRules, InputRecord, SqliteStore, Store};
+use firewatch_store::{DeriveRules, InputRecord, SqliteStore, Store, crash_point};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::io::{IsTerminal, Read};
@@ -71,14 +71,6 @@ fn progress_bar(show: bool, name: &str) -> ProgressBar {
     );
     bar.set_message(name.to_string());
     bar
-}
-
-/// Test hook: `FIREWATCH_CRASH_AT=<point>` aborts the process at that point, like a SIGKILL,
-/// so the crash-recovery tests can stop a run at every phase.
-pub fn crash_point(point: &str) {
-    if std::env::var("FIREWATCH_CRASH_AT").is_ok_and(|p| p == point) {
-        std::process::abort();
-    }
 }
 
 /// Ingests one input into `store` (or nowhere, for a dry run).

@@ -1,0 +1,75 @@
+//! Helpers shared by the end-to-end tests: run the real binary against a store in a tempdir.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A tempdir with its own store.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `firewatch --db <sandbox>/<db> ARGS…`, isolated from the user's config.
+    pub fn cmd(&self, db: &str) -> Command {
+        let mut c = Command::cargo_bin("firewatch").expect("binary");
+        c.arg("--db").arg(self.path(db)).env_remove("FIREWATCH_CONFIG").env_remove("FIREWATCH_DB");
+        c.env("XDG_CONFIG_HOME", self.dir.path());
+        c
+    }
+
+    /// Writes a synthetic capture and returns the ground truth.
+    pub fn synth(&self, name: &str, packets: u64, extra: &[&str]) -> Value {
+        let truth = self.path(&format!("{name}.truth.json"));
+        let mut c = Command::cargo_bin("firewatch").expect("binary");
+        c.args(["synth", "--packets", &packets.to_string(), "--out"])
+            .arg(self.path(name))
+            .arg("--truth")
+            .arg(&truth)
+            .args(extra)
+            .assert()
+            .success();
+        serde_json::from_slice(&std::fs::read(truth).expect("truth")).expect("truth json")
+    }
+
+    /// Runs a listing with --json and parses it.
+    pub fn json(&self, db: &str, args: &[&str]) -> Value {
+        let out = self.cmd(db).args(args).arg("--json").output().expect("run");
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e})"))
+    }
+
+    /// Everything the store says, as comparable JSON (inputs without their ingest time).
+    pub fn dump(&self, db: &str) -> Value {
+        let mut inputs = self.json(db, &["inputs", "list"]);
+        if let Some(list) = inputs.as_array_mut() {
+            for i in list.iter_mut() {
+                i.as_object_mut().map(|o| o.remove("ingested_at"));
+            }
+            list.sort_by_key(|i| i["content_hash"].as_str().unwrap_or_default().to_string());
+        }
+        serde_json::json!({
+            "inputs": inputs,
+            "ports": self.json(db, &["ports", "top", "--limit", "100000"]),
+            "sources": self.json(db, &["sources", "list"]),
+            "attacks": self.json(db, &["attacks", "list"]),
+            "alerts": self.json(db, &["alerts", "list"]),
+        })
+    }
+}
+
+/// The shared real-data folder (FIREWATCH_SHARED_DATA, else ../shared/data beside the repo).
+pub fn shared_data() -> PathBuf {
+    std::env::var_os("FIREWATCH_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
