@@ -389,9 +389,10 @@ fn to_detection(series: &[SeriesPoint], interval_secs: i64, group: &[Episode]) -
             triggered_by.push(m);
         }
     }
-    let peak = group
-        .iter()
-        .fold(first, |best, e| if e.peak_z > best.peak_z { e } else { best });
+    let peak = group.iter().fold(
+        first,
+        |best, e| if e.peak_z > best.peak_z { e } else { best },
+    );
     let magnitude = group
         .iter()
         .map(|e| e.peak_value as f64 / e.own_base.max(1.0))
@@ -401,7 +402,11 @@ fn to_detection(series: &[SeriesPoint], interval_secs: i64, group: &[Episode]) -
         kind,
         triggered_by,
         start: series[start].interval_start,
-        end: (!ongoing).then(|| series[last_hot].interval_start.saturating_add(interval_secs)),
+        end: (!ongoing).then(|| {
+            series[last_hot]
+                .interval_start
+                .saturating_add(interval_secs)
+        }),
         peak_interval: series[peak.peak_idx].interval_start,
         peak_packets: span.iter().map(|p| p.packets).max().unwrap_or(0),
         peak_sources: span.iter().map(|p| p.unique_sources).max().unwrap_or(0),

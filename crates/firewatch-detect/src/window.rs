@@ -77,7 +77,11 @@ fn mad_sorted(a: &[u64], med: f64) -> f64 {
     let hi_rank = n / 2;
     let mut lo = 0.0;
     for rank in 0..=hi_rank {
-        let dl = if l > 0 { Some(med - a[l - 1] as f64) } else { None };
+        let dl = if l > 0 {
+            Some(med - a[l - 1] as f64)
+        } else {
+            None
+        };
         let dr = if r < n { Some(a[r] as f64 - med) } else { None };
         let d = match (dl, dr) {
             (Some(x), Some(y)) if x <= y => {
@@ -136,7 +140,9 @@ mod tests {
             let mut w = Window::new(cap);
             let mut all = Vec::new();
             for _ in 0..500 {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let x = (state >> 33) % 50;
                 w.push(x);
                 all.push(x);
