@@ -160,6 +160,18 @@ impl TsScale {
     }
 }
 
+/// Decodes `if_tsresol` into units per second (10^n, or 2^n if the top bit is set).
+///
+/// Done here rather than with `pcap_parser`'s helper, which rejects every power-of-two value.
+fn units_per_second(tsresol: u8) -> Option<u64> {
+    let n = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(n)
+    } else {
+        1u64.checked_shl(n).filter(|_| n < 64)
+    }
+}
+
 /// One pcapng interface (from an IDB).
 #[derive(Debug, Clone, Copy)]
 struct Interface {
@@ -756,7 +768,7 @@ impl Capture {
                 ));
             }
         };
-        let Some(units) = idb.ts_resolution() else {
+        let Some(units) = units_per_second(idb.if_tsresol) else {
             return Err(self.err(
                 at,
                 format!("pcapng interface has invalid if_tsresol {}", idb.if_tsresol),
