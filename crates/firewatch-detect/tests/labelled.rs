@@ -18,7 +18,7 @@ struct Planted {
 /// relative to a rate of at least 8 packets / 2 sources per interval: a 10×
 /// jump from 0.2 to 2 packets is not an event anyone should be paged for, and
 /// the absolute floors (`min_packets`, `min_sources`) deliberately ignore it.
-fn generate(rng: &mut Rng) -> (Vec<(u64, u64)>, Vec<Planted>) {
+fn generate(rng: &mut Rng, overdispersion: f64) -> (Vec<(u64, u64)>, Vec<Planted>) {
     let n = 2_000;
     let lambda = (0.2f64.ln() + rng.f64() * (500f64.ln() - 0.2f64.ln())).exp();
     let src_lambda = lambda.sqrt().min(lambda);
@@ -37,8 +37,11 @@ fn generate(rng: &mut Rng) -> (Vec<(u64, u64)>, Vec<Planted>) {
                 Some(&(_, _, r)) => (lambda.max(8.0) * r, src_lambda.max(2.0) * r),
                 None => (lambda, src_lambda),
             };
-            let p = rng.poisson(pl);
-            (p, rng.poisson(sl).min(p))
+            // Log-normal rate noise turns Poisson into an overdispersed,
+            // heavier-tailed count (0 = plain Poisson).
+            let f = (overdispersion * rng.normal()).exp();
+            let p = rng.poisson(pl * f);
+            (p, rng.poisson(sl * f).min(p))
         })
         .collect();
     let planted = planted
@@ -48,14 +51,17 @@ fn generate(rng: &mut Rng) -> (Vec<(u64, u64)>, Vec<Planted>) {
     (values, planted)
 }
 
-#[test]
-fn precision_and_recall_on_planted_spikes() {
+/// Precision, recall, the largest start offset (in intervals) and the share
+/// of matched alerts whose end is within 3 intervals of the true end, over
+/// 200 generated series.
+fn evaluate(seed: u64, overdispersion: f64) -> (f64, f64, i64, f64) {
     let cfg = DetectConfig::default();
-    let mut rng = Rng::new(0x5EED_2026_u64);
+    let mut rng = Rng::new(seed);
     let (mut tp, mut fp, mut planted_total, mut found) = (0usize, 0usize, 0usize, 0usize);
     let mut max_offset = 0i64;
+    let mut end_ok = 0usize;
     for _ in 0..200 {
-        let (values, planted) = generate(&mut rng);
+        let (values, planted) = generate(&mut rng, overdispersion);
         let s = series(values);
         let dets = detect(&s, STEP, &cfg);
         planted_total += planted.len();
@@ -70,10 +76,9 @@ fn precision_and_recall_on_planted_spikes() {
                     tp += 1;
                     max_offset = max_offset.max((d.start - at(planted[k].start)).abs() / STEP);
                     let true_end = at(planted[k].start + planted[k].len);
-                    assert!(
-                        d.end.is_some_and(|e| (e - true_end).abs() <= 3 * STEP),
-                        "{d:?}"
-                    );
+                    if d.end.is_some_and(|e| (e - true_end).abs() <= 3 * STEP) {
+                        end_ok += 1;
+                    }
                 }
                 _ => fp += 1,
             }
@@ -83,10 +88,28 @@ fn precision_and_recall_on_planted_spikes() {
     let precision = tp as f64 / (tp + fp).max(1) as f64;
     let recall = found as f64 / planted_total.max(1) as f64;
     println!(
-        "labelled data: {planted_total} planted spikes in 200 series; {tp} true positives, \
+        "labelled data (overdispersion {overdispersion}): {planted_total} planted spikes in 200 series; {tp} true positives, \
          {fp} false positives; precision {precision:.4}, recall {recall:.4}; \
-         largest start offset {max_offset} interval(s)"
+         largest start offset {max_offset} interval(s); {end_ok} of {tp} ends within 3 intervals"
     );
+    let end_ok = end_ok as f64 / tp.max(1) as f64;
+    (precision, recall, max_offset, end_ok)
+}
+
+#[test]
+fn precision_and_recall_on_planted_spikes() {
+    let (precision, recall, max_offset, end_ok) = evaluate(0x5EED_2026, 0.0);
+    assert!(end_ok >= 0.95, "ends {end_ok}");
+    assert!(recall >= 0.95, "recall {recall}");
+    assert!(precision >= 0.9, "precision {precision}");
+    assert!(max_offset <= 1);
+}
+
+/// Same, with a heavier-tailed background (rate × exp(0.3·N(0,1)) each
+/// interval), closer to real telescope counts than plain Poisson.
+#[test]
+fn precision_and_recall_on_overdispersed_background() {
+    let (precision, recall, max_offset, _) = evaluate(0xD15_2026, 0.3);
     assert!(recall >= 0.95, "recall {recall}");
     assert!(precision >= 0.9, "precision {precision}");
     assert!(max_offset <= 1);
