@@ -135,11 +135,17 @@ impl Default for SynthConfig {
 impl SynthConfig {
     /// The default scenario (same time span, same behaviour) scaled to about `n` packets.
     pub fn with_packets(n: u64) -> Self {
-        SynthConfig { target_packets: n, ..SynthConfig::default() }
+        SynthConfig {
+            target_packets: n,
+            ..SynthConfig::default()
+        }
     }
 
     /// The default scenario scaled to about `n` packets, with another seed.
     pub fn with_packets_and_seed(n: u64, seed: u64) -> Self {
-        SynthConfig { seed, ..SynthConfig::with_packets(n) }
+        SynthConfig {
+            seed,
+            ..SynthConfig::with_packets(n)
+        }
     }
 }

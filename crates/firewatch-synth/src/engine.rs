@@ -58,19 +58,34 @@ const OTHER_MIX: &[(u8, u16, f64)] = &[
 ];
 
 /// Ports fingerprint-less scanners pick 1–3 of (TCP).
-const SCANNER_TCP: &[u16] = &[22, 80, 443, 23, 3389, 445, 8080, 21, 25, 3306, 1433, 6379, 9200, 8443, 5900, 2222, 8000, 110, 143, 993];
+const SCANNER_TCP: &[u16] = &[
+    22, 80, 443, 23, 3389, 445, 8080, 21, 25, 3306, 1433, 6379, 9200, 8443, 5900, 2222, 8000, 110,
+    143, 993,
+];
 /// Ports UDP scanners probe.
 const SCANNER_UDP: &[u16] = &[53, 123, 161, 1900, 11211, 389];
 /// Ports masscan port lists draw from (plus random ones).
 const MASSCAN_POOL: &[u16] = &[
-    21, 22, 23, 25, 53, 80, 81, 88, 110, 111, 135, 139, 143, 389, 443, 445, 465, 587, 636, 993, 995, 1080, 1433, 1521, 1723, 2049,
-    2375, 2376, 3000, 3306, 3389, 4443, 5000, 5432, 5900, 5985, 6379, 6443, 7001, 8000, 8008, 8081, 8088, 8443, 8888, 9000, 9090,
-    9200, 9443, 10000, 11211, 27017,
+    21, 22, 23, 25, 53, 80, 81, 88, 110, 111, 135, 139, 143, 389, 443, 445, 465, 587, 636, 993,
+    995, 1080, 1433, 1521, 1723, 2049, 2375, 2376, 3000, 3306, 3389, 4443, 5000, 5432, 5900, 5985,
+    6379, 6443, 7001, 8000, 8008, 8081, 8088, 8443, 8888, 9000, 9090, 9200, 9443, 10000, 11211,
+    27017,
 ];
 /// Ports ZMap instances sweep (one each).
 const ZMAP_PORTS: &[u16] = &[80, 443, 8080, 22, 443, 80, 3389, 21];
 /// Service ports of DoS victims.
-const VICTIM_PORTS: &[&[u16]] = &[&[80], &[443], &[80, 443], &[53], &[22], &[25], &[3389], &[8080], &[6667], &[443, 8443]];
+const VICTIM_PORTS: &[&[u16]] = &[
+    &[80],
+    &[443],
+    &[80, 443],
+    &[53],
+    &[22],
+    &[25],
+    &[3389],
+    &[8080],
+    &[6667],
+    &[443, 8443],
+];
 /// Service ports of small backscatter victims.
 const SMALL_VICTIM_PORTS: &[u16] = &[80, 443, 53, 22, 25, 8080, 3389, 123, 27015, 6667];
 
@@ -170,32 +185,55 @@ fn parse_v4(s: &str) -> Net4 {
     let addr: Ipv4Addr = a.trim().parse().unwrap_or(Ipv4Addr::new(198, 18, 0, 0));
     let len: u32 = l.trim().parse::<u32>().unwrap_or(15).min(32);
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    Net4 { base: u32::from(addr) & mask, size: 1u64 << (32 - len) }
+    Net4 {
+        base: u32::from(addr) & mask,
+        size: 1u64 << (32 - len),
+    }
 }
 
 fn parse_v6(s: &str) -> Net6 {
     let (a, l) = s.split_once('/').unwrap_or((s, "128"));
-    let addr: Ipv6Addr = a.trim().parse().unwrap_or(Ipv6Addr::new(0x2001, 0xdb8, 0xf00, 0, 0, 0, 0, 0));
+    let addr: Ipv6Addr = a
+        .trim()
+        .parse()
+        .unwrap_or(Ipv6Addr::new(0x2001, 0xdb8, 0xf00, 0, 0, 0, 0, 0));
     let len: u32 = l.trim().parse::<u32>().unwrap_or(48).min(128);
     let host_bits = 128 - len;
     let mask = if len == 0 { 0 } else { u128::MAX << host_bits };
-    Net6 { base: u128::from(addr) & mask, host_bits }
+    Net6 {
+        base: u128::from(addr) & mask,
+        host_bits,
+    }
 }
 
 /// Validates the two telescope prefixes (used by [`crate::generate`] callers that want errors).
 pub(crate) fn check_prefixes(cfg: &SynthConfig) -> Result<(), String> {
     let bad = |s: &str| format!("not a CIDR prefix: {s:?}");
-    let (a, l) = cfg.telescope_v4.split_once('/').ok_or_else(|| bad(&cfg.telescope_v4))?;
+    let (a, l) = cfg
+        .telescope_v4
+        .split_once('/')
+        .ok_or_else(|| bad(&cfg.telescope_v4))?;
     a.parse::<Ipv4Addr>().map_err(|_| bad(&cfg.telescope_v4))?;
     match l.parse::<u32>() {
         Ok(8..=24) => {}
-        _ => return Err(format!("IPv4 telescope prefix length must be 8..=24: {:?}", cfg.telescope_v4)),
+        _ => {
+            return Err(format!(
+                "IPv4 telescope prefix length must be 8..=24: {:?}",
+                cfg.telescope_v4
+            ));
+        }
     }
-    let (a, l) = cfg.telescope_v6.split_once('/').ok_or_else(|| bad(&cfg.telescope_v6))?;
+    let (a, l) = cfg
+        .telescope_v6
+        .split_once('/')
+        .ok_or_else(|| bad(&cfg.telescope_v6))?;
     a.parse::<Ipv6Addr>().map_err(|_| bad(&cfg.telescope_v6))?;
     match l.parse::<u32>() {
         Ok(16..=112) => Ok(()),
-        _ => Err(format!("IPv6 telescope prefix length must be 16..=112: {:?}", cfg.telescope_v6)),
+        _ => Err(format!(
+            "IPv6 telescope prefix length must be 16..=112: {:?}",
+            cfg.telescope_v6
+        )),
     }
 }
 
@@ -222,7 +260,9 @@ fn reserved_v4(a: u32, tele: Net4) -> bool {
 /// Expected packets of an "other" source: k = min(50, floor(3 u^(-2/3))), so
 /// E[k] = sum over j of P(k >= j) = sum of min(1, (3/j)^1.5).
 fn other_mean_packets() -> f64 {
-    (1..=OTHER_MAX_PKTS).map(|j| (3.0 / f64::from(j)).powf(1.5).min(1.0)).sum()
+    (1..=OTHER_MAX_PKTS)
+        .map(|j| (3.0 / f64::from(j)).powf(1.5).min(1.0))
+        .sum()
 }
 
 fn other_packets(rng: &mut Rng) -> u32 {
@@ -319,7 +359,12 @@ impl Engine {
             tele4: parse_v4(&cfg.telescope_v4),
             tele6: parse_v6(&cfg.telescope_v6),
             reserved_ports: cfg.spikes.iter().map(|s| s.port).collect(),
-            new_ports: cfg.spikes.iter().filter(|s| s.new_campaign).map(|s| s.port).collect(),
+            new_ports: cfg
+                .spikes
+                .iter()
+                .filter(|s| s.new_campaign)
+                .map(|s| s.port)
+                .collect(),
             used: HashSet::new(),
             used6: HashSet::new(),
             attacks: Vec::new(),
@@ -344,7 +389,9 @@ impl Engine {
         loop {
             // Global unicast under 2400::/6-ish, as many real v6 scanners are.
             let hi = 0x2400u128 + u128::from(self.rng.u16() % 0x0800);
-            let a = (hi << 112) | (u128::from(self.rng.next_u64()) << 48 >> 16) | u128::from(self.rng.u32() >> 16);
+            let a = (hi << 112)
+                | (u128::from(self.rng.next_u64()) << 48 >> 16)
+                | u128::from(self.rng.u32() >> 16);
             if self.used6.insert(a) {
                 return a;
             }
@@ -377,7 +424,8 @@ impl Engine {
     }
 
     fn common_window(&mut self) -> u16 {
-        self.rng.pick(&[64240u16, 65535, 29200, 14600, 8192, 5840, 42340])
+        self.rng
+            .pick(&[64240u16, 65535, 29200, 14600, 8192, 5840, 42340])
     }
 
     fn populate(&mut self, cfg: &SynthConfig) {
@@ -401,7 +449,8 @@ impl Engine {
             if v == 0 {
                 let s1 = t0 + ((20.0 + self.rng.f64() * 40.0) * MIN_NS) as i64;
                 episodes.push((s1, len.min(20 * 60 * NS)));
-                let s2 = s1 + len.min(20 * 60 * NS) + ((75.0 + self.rng.f64() * 30.0) * MIN_NS) as i64;
+                let s2 =
+                    s1 + len.min(20 * 60 * NS) + ((75.0 + self.rng.f64() * 30.0) * MIN_NS) as i64;
                 let len2 = ((300.0 + self.rng.f64() * 900.0) * 1e9) as i64;
                 if s2 + len2 < end {
                     episodes.push((s2, len2));
@@ -430,13 +479,22 @@ impl Engine {
                 self.srcs.push(s);
             }
         }
-        let budget = (cfg.target_packets as f64 - attack_expected).max(cfg.target_packets as f64 * 0.3);
+        let budget =
+            (cfg.target_packets as f64 - attack_expected).max(cfg.target_packets as f64 * 0.3);
         let active = dur as f64 / 1e9;
 
         // --- Steady heavy sources: active from the start or from within the first 30 minutes. ---
-        let steady_start = |rng: &mut Rng| if rng.chance(0.7) { t0 } else { t0 + rng.below(half_hour as u64) as i64 };
+        let steady_start = |rng: &mut Rng| {
+            if rng.chance(0.7) {
+                t0
+            } else {
+                t0 + rng.below(half_hour as u64) as i64
+            }
+        };
 
-        let mirai_n = ((budget * cfg.mirai_share) / (cfg.mirai_pps * active)).round().max(2.0) as usize;
+        let mirai_n = ((budget * cfg.mirai_share) / (cfg.mirai_pps * active))
+            .round()
+            .max(2.0) as usize;
         for _ in 0..mirai_n {
             let start = steady_start(&mut self.rng);
             let gap = 1e9 / cfg.mirai_pps;
@@ -447,7 +505,9 @@ impl Engine {
         }
 
         let scanner_pps = cfg.scanner_pps.max(300.0 / active);
-        let scanner_n = ((budget * cfg.scanner_share) / (scanner_pps * active)).round().max(2.0) as usize;
+        let scanner_n = ((budget * cfg.scanner_share) / (scanner_pps * active))
+            .round()
+            .max(2.0) as usize;
         for _ in 0..scanner_n {
             let start = steady_start(&mut self.rng);
             let gap = 1e9 / scanner_pps;
@@ -475,7 +535,9 @@ impl Engine {
             self.srcs.push(s);
         }
 
-        let masscan_n = (cfg.masscan_per_million * cfg.target_packets as f64 / 1e6).round().max(1.0) as usize;
+        let masscan_n = (cfg.masscan_per_million * cfg.target_packets as f64 / 1e6)
+            .round()
+            .max(1.0) as usize;
         let masscan_pps = budget * cfg.masscan_share / (masscan_n as f64 * active);
         for _ in 0..masscan_n {
             let start = steady_start(&mut self.rng);
@@ -486,7 +548,11 @@ impl Engine {
             let n = self.rng.range(10, 100) as usize;
             let mut ports = BTreeSet::new();
             while ports.len() < n {
-                let p = if self.rng.chance(0.7) { self.rng.pick(MASSCAN_POOL) } else { self.free_port(1) };
+                let p = if self.rng.chance(0.7) {
+                    self.rng.pick(MASSCAN_POOL)
+                } else {
+                    self.free_port(1)
+                };
                 if !self.is_reserved_port(p) {
                     ports.insert(p);
                 }
@@ -496,7 +562,9 @@ impl Engine {
             self.srcs.push(s);
         }
 
-        let zmap_n = (cfg.zmap_per_million * cfg.target_packets as f64 / 1e6).round().max(1.0) as usize;
+        let zmap_n = (cfg.zmap_per_million * cfg.target_packets as f64 / 1e6)
+            .round()
+            .max(1.0) as usize;
         let zmap_pps = budget * cfg.zmap_share / (zmap_n as f64 * active);
         for _ in 0..zmap_n {
             let start = steady_start(&mut self.rng);
@@ -509,11 +577,18 @@ impl Engine {
         }
 
         // --- Small backscatter victims: 3–15 replies within 30 s, never an attack. ---
-        let small_n = ((budget * cfg.small_backscatter_share) / 9.0).round().max(5.0) as usize;
+        let small_n = ((budget * cfg.small_backscatter_share) / 9.0)
+            .round()
+            .max(5.0) as usize;
         for _ in 0..small_n {
             let start = t0 + self.rng.below((dur - 31 * NS).max(1) as u64) as i64;
             let k = self.rng.range(3, 15) as u32;
-            let mut s = Src::new(Kind::SmallVictim, start, start + 30 * NS, 25e9 / f64::from(k));
+            let mut s = Src::new(
+                Kind::SmallVictim,
+                start,
+                start + 30 * NS,
+                25e9 / f64::from(k),
+            );
             s.remaining = k;
             s.v4 = self.fresh_v4();
             s.ttl = self.common_ttl();
@@ -534,7 +609,11 @@ impl Engine {
         }
 
         // --- Background "other" sources. ---
-        let used_share = cfg.mirai_share + cfg.scanner_share + cfg.masscan_share + cfg.zmap_share + cfg.small_backscatter_share;
+        let used_share = cfg.mirai_share
+            + cfg.scanner_share
+            + cfg.masscan_share
+            + cfg.zmap_share
+            + cfg.small_backscatter_share;
         let other_budget = budget * (1.0 - used_share).max(0.05);
         let other_n = (other_budget / other_mean_packets()).round().max(20.0) as usize;
         let total_w: f64 = OTHER_MIX.iter().map(|m| m.2).sum();
@@ -561,7 +640,11 @@ impl Engine {
                 s.v6 = self.fresh_v6();
                 s.remaining = self.rng.range(3, 30) as u32;
                 s.ttl = self.common_ttl();
-                s.proto = if i % 2 == 0 { frame::PROTO_ICMPV6 } else { PROTO_TCP };
+                s.proto = if i % 2 == 0 {
+                    frame::PROTO_ICMPV6
+                } else {
+                    PROTO_TCP
+                };
                 s.port = self.rng.pick(&[22u16, 80, 443]);
                 self.srcs.push(s);
             }
@@ -596,14 +679,28 @@ impl Engine {
                 _ => PROTO_TCP,
             };
             let window_min = (w1 - w0) as f64 / MIN_NS;
-            let weight: f64 = OTHER_MIX.iter().filter(|m| m.0 == proto && m.1 == plan.port).map(|m| m.2).sum();
-            let baseline_ppm = if plan.new_campaign { 0.0 } else { other_budget * weight / total_w / dur_min };
+            let weight: f64 = OTHER_MIX
+                .iter()
+                .filter(|m| m.0 == proto && m.1 == plan.port)
+                .map(|m| m.2)
+                .sum();
+            let baseline_ppm = if plan.new_campaign {
+                0.0
+            } else {
+                other_budget * weight / total_w / dur_min
+            };
             let min_src = (f64::from(plan.min_sources) * scale.max(1.0)).round();
             let total = (plan.factor * baseline_ppm * window_min).max(min_src * 3.0);
             let n = min_src.max((total / 12.0).ceil()) as usize;
             let per_src = (total / n as f64).max(1.0);
             let tag = self.spikes.len() as u32;
-            self.spikes.push(SpikeAcc { proto: plan.proto, port: plan.port, new_campaign: plan.new_campaign, first: i64::MAX, last: 0 });
+            self.spikes.push(SpikeAcc {
+                proto: plan.proto,
+                port: plan.port,
+                new_campaign: plan.new_campaign,
+                first: i64::MAX,
+                last: 0,
+            });
             let gap = (w1 - w0) as f64 / per_src;
             for _ in 0..n {
                 let mut s = Src::new(Kind::Spike, w0 + self.rng.exp(gap) as i64, w1, gap);
@@ -628,7 +725,11 @@ impl Engine {
                     if proto != PROTO_ICMP && self.new_ports.contains(&port) {
                         break;
                     }
-                    let port = if port == 0 { self.free_port(1024) } else { port };
+                    let port = if port == 0 {
+                        self.free_port(1024)
+                    } else {
+                        port
+                    };
                     return (proto, port);
                 }
                 x -= w;
@@ -649,12 +750,15 @@ impl Engine {
 
     #[inline]
     fn dst4(&mut self) -> u32 {
-        self.tele4.base.wrapping_add(self.rng.below(self.tele4.size) as u32)
+        self.tele4
+            .base
+            .wrapping_add(self.rng.below(self.tele4.size) as u32)
     }
 
     #[inline]
     fn dst6(&mut self) -> u128 {
-        let host = (u128::from(self.rng.next_u64()) << 64 | u128::from(self.rng.next_u64())) & ((1u128 << self.tele6.host_bits) - 1);
+        let host = (u128::from(self.rng.next_u64()) << 64 | u128::from(self.rng.next_u64()))
+            & ((1u128 << self.tele6.host_bits) - 1);
         self.tele6.base | host
     }
 
@@ -682,14 +786,23 @@ impl Engine {
     }
 
     /// A fingerprint-less TCP SYN / UDP probe / ICMP echo request.
-    fn probe(&mut self, src: u32, dst: u32, ttl: u8, proto: u8, dport: u16, window: u16, mss: bool) -> usize {
+    fn probe(&mut self, s: &Light, dst: u32, proto: u8, dport: u16) -> usize {
+        let (src, ttl, window, mss) = (s.v4, s.ttl, s.window, s.mss);
         match proto {
             PROTO_TCP => {
                 let seq = self.clean_seq(dst);
                 let id = self.clean_id(dst, dport, seq, true);
                 let sport = self.free_port(1024);
                 let ip = Ip4 { src, dst, ttl, id };
-                let t = Tcp { sport, dport, seq, ack: 0, flags: TCP_SYN, window, mss: mss.then_some(1460) };
+                let t = Tcp {
+                    sport,
+                    dport,
+                    seq,
+                    ack: 0,
+                    flags: TCP_SYN,
+                    window,
+                    mss: mss.then_some(1460),
+                };
                 frame::tcp_v4(&mut self.buf, &ip, &t)
             }
             PROTO_UDP => {
@@ -716,7 +829,12 @@ impl Engine {
             Kind::Mirai => {
                 let dst = self.dst4();
                 let dport = if self.rng.below(10) == 0 { 2323 } else { 23 };
-                let ip = Ip4 { src: s.v4, dst, ttl: s.ttl, id: self.rng.u16() };
+                let ip = Ip4 {
+                    src: s.v4,
+                    dst,
+                    ttl: s.ttl,
+                    id: self.rng.u16(),
+                };
                 let t = Tcp {
                     sport: self.rng.range(1024, 65535) as u16,
                     dport,
@@ -730,11 +848,25 @@ impl Engine {
             }
             Kind::Masscan => {
                 let dst = self.dst4();
-                let dport = self.ports[s.ports_at as usize + self.rng.below(u64::from(s.ports_len)) as usize];
+                let dport = self.ports
+                    [s.ports_at as usize + self.rng.below(u64::from(s.ports_len)) as usize];
                 let seq = self.clean_seq(dst);
                 let id = ((dst ^ u32::from(dport) ^ seq) & 0xffff) as u16;
-                let ip = Ip4 { src: s.v4, dst, ttl: s.ttl, id };
-                let t = Tcp { sport: s.sport, dport, seq, ack: 0, flags: TCP_SYN, window: 1024, mss: Some(1460) };
+                let ip = Ip4 {
+                    src: s.v4,
+                    dst,
+                    ttl: s.ttl,
+                    id,
+                };
+                let t = Tcp {
+                    sport: s.sport,
+                    dport,
+                    seq,
+                    ack: 0,
+                    flags: TCP_SYN,
+                    window: 1024,
+                    mss: Some(1460),
+                };
                 (frame::tcp_v4(&mut self.buf, &ip, &t), None)
             }
             Kind::Zmap => {
@@ -745,17 +877,34 @@ impl Engine {
                         break seq;
                     }
                 };
-                let ip = Ip4 { src: s.v4, dst, ttl: s.ttl, id: ZMAP_IP_ID };
+                let ip = Ip4 {
+                    src: s.v4,
+                    dst,
+                    ttl: s.ttl,
+                    id: ZMAP_IP_ID,
+                };
                 let sport = self.rng.range(32768, 61000) as u16;
-                let t = Tcp { sport, dport: s.port, seq, ack: 0, flags: TCP_SYN, window: 65535, mss: None };
+                let t = Tcp {
+                    sport,
+                    dport: s.port,
+                    seq,
+                    ack: 0,
+                    flags: TCP_SYN,
+                    window: 65535,
+                    mss: None,
+                };
                 (frame::tcp_v4(&mut self.buf, &ip, &t), None)
             }
             Kind::Scanner => {
                 let c = &mut self.srcs[i];
-                let dst = self.tele4.base.wrapping_add((c.cursor % self.tele4.size) as u32);
+                let dst = self
+                    .tele4
+                    .base
+                    .wrapping_add((c.cursor % self.tele4.size) as u32);
                 c.cursor = (c.cursor + c.stride) % self.tele4.size;
-                let dport = self.ports[s.ports_at as usize + self.rng.below(u64::from(s.ports_len)) as usize];
-                (self.probe(s.v4, dst, s.ttl, s.proto, dport, s.window, s.mss), None)
+                let dport = self.ports
+                    [s.ports_at as usize + self.rng.below(u64::from(s.ports_len)) as usize];
+                (self.probe(&s, dst, s.proto, dport), None)
             }
             Kind::Other | Kind::Spike => {
                 let dst = self.dst4();
@@ -765,19 +914,31 @@ impl Engine {
                 } else {
                     (s.proto, s.port)
                 };
-                (self.probe(s.v4, dst, s.ttl, proto, port, s.window, s.mss), None)
+                (self.probe(&s, dst, proto, port), None)
             }
             Kind::Attack => {
-                let port = self.ports[s.ports_at as usize + self.rng.below(u64::from(s.ports_len)) as usize];
-                let mode = if self.rng.chance(0.75) { R_SYNACK } else { R_RST };
+                let port = self.ports
+                    [s.ports_at as usize + self.rng.below(u64::from(s.ports_len)) as usize];
+                let mode = if self.rng.chance(0.75) {
+                    R_SYNACK
+                } else {
+                    R_RST
+                };
                 (self.reply_v4(&s, port, mode), Some(port))
             }
             Kind::SmallVictim => (self.reply_v4(&s, s.port, s.mode), None),
             Kind::V6Other => {
-                let ip = Ip6 { src: s.v6, dst: self.dst6(), hop: s.ttl };
+                let ip = Ip6 {
+                    src: s.v6,
+                    dst: self.dst6(),
+                    hop: s.ttl,
+                };
                 if s.proto == frame::PROTO_ICMPV6 {
                     let rest = self.rng.u32();
-                    (frame::icmp_v6(&mut self.buf, &ip, 128, 0, rest, &[0x5a; 8]), None)
+                    (
+                        frame::icmp_v6(&mut self.buf, &ip, 128, 0, rest, &[0x5a; 8]),
+                        None,
+                    )
                 } else {
                     let t = Tcp {
                         sport: self.free_port(1024),
@@ -799,15 +960,34 @@ impl Engine {
                 let iid = u128::from(c.cursor >> 16) + 1;
                 c.cursor += (1 << 16) + 1;
                 let dst = self.tele6.base | (subnet << 64) | iid;
-                let ip = Ip6 { src: s.v6, dst, hop: s.ttl };
-                let t = Tcp { sport: self.free_port(1024), dport: s.port, seq: self.rng.u32(), ack: 0, flags: TCP_SYN, window: 65535, mss: None };
+                let ip = Ip6 {
+                    src: s.v6,
+                    dst,
+                    hop: s.ttl,
+                };
+                let t = Tcp {
+                    sport: self.free_port(1024),
+                    dport: s.port,
+                    seq: self.rng.u32(),
+                    ack: 0,
+                    flags: TCP_SYN,
+                    window: 65535,
+                    mss: None,
+                };
                 (frame::tcp_v6(&mut self.buf, &ip, &t), None)
             }
             Kind::V6Victim => {
-                let ip = Ip6 { src: s.v6, dst: self.dst6(), hop: s.ttl };
+                let ip = Ip6 {
+                    src: s.v6,
+                    dst: self.dst6(),
+                    hop: s.ttl,
+                };
                 if s.mode == R_ECHO {
                     let rest = self.rng.u32();
-                    (frame::icmp_v6(&mut self.buf, &ip, 129, 0, rest, &[0xa5; 8]), None)
+                    (
+                        frame::icmp_v6(&mut self.buf, &ip, 129, 0, rest, &[0xa5; 8]),
+                        None,
+                    )
                 } else {
                     let t = Tcp {
                         sport: s.port,
@@ -828,11 +1008,20 @@ impl Engine {
     fn reply_v4(&mut self, s: &Light, port: u16, mode: u8) -> usize {
         let dst = self.dst4();
         let id = self.clean_id(dst, 0, 0, false);
-        let ip = Ip4 { src: s.v4, dst, ttl: s.ttl, id };
+        let ip = Ip4 {
+            src: s.v4,
+            dst,
+            ttl: s.ttl,
+            id,
+        };
         let peer_port = self.free_port(1024);
         match mode {
             R_SYNACK | R_RST => {
-                let (flags, window) = if mode == R_SYNACK { (TCP_SYN | TCP_ACK, 29200) } else { (TCP_RST | TCP_ACK, 0) };
+                let (flags, window) = if mode == R_SYNACK {
+                    (TCP_SYN | TCP_ACK, 29200)
+                } else {
+                    (TCP_RST | TCP_ACK, 0)
+                };
                 let t = Tcp {
                     sport: port,
                     dport: peer_port,
@@ -845,9 +1034,22 @@ impl Engine {
                 frame::tcp_v4(&mut self.buf, &ip, &t)
             }
             R_UNREACH | R_TTL => {
-                let (proto, code) = if port == 53 || port == 123 || port == 27015 { (PROTO_UDP, 3) } else { (PROTO_TCP, 13) };
-                let orig = Ip4 { src: dst, dst: s.v4, ttl: self.rng.range(20, 60) as u8, id: self.rng.u16() };
-                let extra = if proto == PROTO_UDP { 8 << 16 } else { self.rng.u32() };
+                let (proto, code) = if port == 53 || port == 123 || port == 27015 {
+                    (PROTO_UDP, 3)
+                } else {
+                    (PROTO_TCP, 13)
+                };
+                let orig = Ip4 {
+                    src: dst,
+                    dst: s.v4,
+                    ttl: self.rng.range(20, 60) as u8,
+                    id: self.rng.u16(),
+                };
+                let extra = if proto == PROTO_UDP {
+                    8 << 16
+                } else {
+                    self.rng.u32()
+                };
                 let quote = frame::quote_v4(&orig, proto, peer_port, port, extra);
                 let (typ, code) = if mode == R_TTL { (11, 0) } else { (3, code) };
                 frame::icmp_v4(&mut self.buf, &ip, typ, code, 0, &quote)
@@ -860,7 +1062,11 @@ impl Engine {
     }
 
     /// Runs the event loop; returns the ground truth.
-    pub(crate) fn run(mut self, cfg: &SynthConfig, emit: &mut impl FnMut(i64, &[u8])) -> GroundTruth {
+    pub(crate) fn run(
+        mut self,
+        cfg: &SynthConfig,
+        emit: &mut impl FnMut(i64, &[u8]),
+    ) -> GroundTruth {
         let mut pending: Vec<(i64, u32)> = self
             .srcs
             .iter()
@@ -880,12 +1086,16 @@ impl Engine {
             };
             packets += 1;
             if from_pending {
-                let Some((ts, idx)) = pending.pop() else { break };
+                let Some((ts, idx)) = pending.pop() else {
+                    break;
+                };
                 if let Some(next) = self.fire(ts, idx as usize, emit) {
                     heap.push(Reverse((next, idx)));
                 }
             } else {
-                let Some(mut top) = heap.peek_mut() else { break };
+                let Some(mut top) = heap.peek_mut() else {
+                    break;
+                };
                 let Reverse((ts, idx)) = *top;
                 match self.fire(ts, idx as usize, emit) {
                     Some(next) => *top = Reverse((next, idx)),
@@ -951,7 +1161,9 @@ impl Engine {
                 Kind::Attack | Kind::SmallVictim | Kind::V6Victim => SourceLabel::Backscatter,
             };
             let ip = match s.kind {
-                Kind::V6Other | Kind::V6Scanner | Kind::V6Victim => IpAddr::V6(Ipv6Addr::from(s.v6)),
+                Kind::V6Other | Kind::V6Scanner | Kind::V6Victim => {
+                    IpAddr::V6(Ipv6Addr::from(s.v6))
+                }
                 _ => IpAddr::V4(Ipv4Addr::from(s.v4)),
             };
             sources.insert(ip, label);
@@ -960,7 +1172,13 @@ impl Engine {
             .attacks
             .into_iter()
             .filter(|a| a.packets > 0)
-            .map(|a| TrueAttack { victim: a.victim, start_ns: a.first, end_ns: a.last, packets: a.packets, ports: a.ports.into_iter().collect() })
+            .map(|a| TrueAttack {
+                victim: a.victim,
+                start_ns: a.first,
+                end_ns: a.last,
+                packets: a.packets,
+                ports: a.ports.into_iter().collect(),
+            })
             .collect();
         let spikes = self
             .spikes

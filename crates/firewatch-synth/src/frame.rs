@@ -173,7 +173,13 @@ pub(crate) fn tcp_v4(buf: &mut [u8; BUF_LEN], ip: &Ip4, t: &Tcp) -> usize {
 }
 
 /// Ethernet + IPv4 + UDP with `payload`. Returns the frame length.
-pub(crate) fn udp_v4(buf: &mut [u8; BUF_LEN], ip: &Ip4, sport: u16, dport: u16, payload: &[u8]) -> usize {
+pub(crate) fn udp_v4(
+    buf: &mut [u8; BUF_LEN],
+    ip: &Ip4,
+    sport: u16,
+    dport: u16,
+    payload: &[u8],
+) -> usize {
     eth(buf, 0x0800);
     let len = 8 + payload.len();
     ipv4_header(buf, 14, ip, PROTO_UDP, len);
@@ -191,7 +197,14 @@ pub(crate) fn udp_v4(buf: &mut [u8; BUF_LEN], ip: &Ip4, sport: u16, dport: u16, 
 }
 
 /// Ethernet + IPv4 + ICMP (`rest` = bytes 4..8 of the ICMP header) with `payload`.
-pub(crate) fn icmp_v4(buf: &mut [u8; BUF_LEN], ip: &Ip4, typ: u8, code: u8, rest: u32, payload: &[u8]) -> usize {
+pub(crate) fn icmp_v4(
+    buf: &mut [u8; BUF_LEN],
+    ip: &Ip4,
+    typ: u8,
+    code: u8,
+    rest: u32,
+    payload: &[u8],
+) -> usize {
     eth(buf, 0x0800);
     let len = 8 + payload.len();
     ipv4_header(buf, 14, ip, PROTO_ICMP, len);
@@ -226,7 +239,14 @@ pub(crate) fn tcp_v6(buf: &mut [u8; BUF_LEN], ip: &Ip6, t: &Tcp) -> usize {
 }
 
 /// Ethernet + IPv6 + ICMPv6 with `payload`.
-pub(crate) fn icmp_v6(buf: &mut [u8; BUF_LEN], ip: &Ip6, typ: u8, code: u8, rest: u32, payload: &[u8]) -> usize {
+pub(crate) fn icmp_v6(
+    buf: &mut [u8; BUF_LEN],
+    ip: &Ip6,
+    typ: u8,
+    code: u8,
+    rest: u32,
+    payload: &[u8],
+) -> usize {
     eth(buf, 0x86dd);
     let len = 8 + payload.len();
     ipv6_header(buf, ip, PROTO_ICMPV6, len);
@@ -244,7 +264,13 @@ pub(crate) fn icmp_v6(buf: &mut [u8; BUF_LEN], ip: &Ip6, typ: u8, code: u8, rest
 /// transport header (RFC 792).
 pub(crate) fn quote_v4(orig: &Ip4, proto: u8, sport: u16, dport: u16, seq_or_len: u32) -> [u8; 28] {
     let mut q = [0u8; 28];
-    ipv4_header(&mut q, 0, orig, proto, if proto == PROTO_UDP { 8 } else { 20 });
+    ipv4_header(
+        &mut q,
+        0,
+        orig,
+        proto,
+        if proto == PROTO_UDP { 8 } else { 20 },
+    );
     put16(&mut q, 20, sport);
     put16(&mut q, 22, dport);
     put32(&mut q, 24, seq_or_len);

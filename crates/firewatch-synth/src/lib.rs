@@ -94,8 +94,8 @@
 //! `if_tsresol` (pcap-file 2.0's reader does not: it returns raw units as nanoseconds).
 
 mod config;
-mod frame;
 mod engine;
+mod frame;
 mod rng;
 mod write;
 
@@ -147,7 +147,10 @@ pub enum OutputFormat {
 
 impl Default for OutputFormat {
     fn default() -> Self {
-        OutputFormat::Pcap { big_endian: false, nanosecond: true }
+        OutputFormat::Pcap {
+            big_endian: false,
+            nanosecond: true,
+        }
     }
 }
 
@@ -159,12 +162,21 @@ impl Default for OutputFormat {
 /// println!("{} packets", truth.packets);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn write_capture(cfg: &SynthConfig, path: &Path, format: OutputFormat, gzip: bool) -> std::io::Result<GroundTruth> {
+pub fn write_capture(
+    cfg: &SynthConfig,
+    path: &Path,
+    format: OutputFormat,
+    gzip: bool,
+) -> std::io::Result<GroundTruth> {
     write::write_capture(cfg, path, format, gzip)
 }
 
 /// Writes the capture to any writer (uncompressed) and returns its truth and the writer.
-pub fn write_capture_to<W: std::io::Write>(cfg: &SynthConfig, out: W, format: OutputFormat) -> std::io::Result<(GroundTruth, W)> {
+pub fn write_capture_to<W: std::io::Write>(
+    cfg: &SynthConfig,
+    out: W,
+    format: OutputFormat,
+) -> std::io::Result<(GroundTruth, W)> {
     write::write_to(cfg, out, format)
 }
 

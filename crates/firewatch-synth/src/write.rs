@@ -9,10 +9,12 @@ use std::time::Duration;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
-use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
-use pcap_file::pcapng::blocks::section_header::SectionHeaderBlock;
 use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::blocks::section_header::SectionHeaderBlock;
 use pcap_file::{DataLink, Endianness, TsResolution};
 
 use crate::{GroundTruth, OutputFormat, SynthConfig, generate};
@@ -29,16 +31,23 @@ fn to_io(e: pcap_file::PcapError) -> io::Error {
 /// The `if_tsresol` of interface `i` in a pcapng section: even interfaces count nanoseconds
 /// (`9`), odd ones microseconds (`6`).
 pub fn pcapng_tsresol(interface: u32) -> u8 {
-    if interface % 2 == 0 { 9 } else { 6 }
+    if interface.is_multiple_of(2) { 9 } else { 6 }
 }
 
 /// The endianness of pcapng section `s`: even sections little-endian, odd ones big-endian.
 pub fn pcapng_endianness(section: u32) -> Endianness {
-    if section % 2 == 0 { Endianness::Little } else { Endianness::Big }
+    if section.is_multiple_of(2) {
+        Endianness::Little
+    } else {
+        Endianness::Big
+    }
 }
 
 fn section_header(section: u32) -> SectionHeaderBlock<'static> {
-    SectionHeaderBlock { endianness: pcapng_endianness(section), ..Default::default() }
+    SectionHeaderBlock {
+        endianness: pcapng_endianness(section),
+        ..Default::default()
+    }
 }
 
 fn interface(section: u32, i: u32) -> InterfaceDescriptionBlock<'static> {
@@ -52,7 +61,12 @@ fn interface(section: u32, i: u32) -> InterfaceDescriptionBlock<'static> {
     }
 }
 
-pub(crate) fn write_capture(cfg: &SynthConfig, path: &Path, format: OutputFormat, gzip: bool) -> io::Result<GroundTruth> {
+pub(crate) fn write_capture(
+    cfg: &SynthConfig,
+    path: &Path,
+    format: OutputFormat,
+    gzip: bool,
+) -> io::Result<GroundTruth> {
     let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
     if gzip {
         let gz = GzEncoder::new(file, Compression::fast());
@@ -67,10 +81,17 @@ pub(crate) fn write_capture(cfg: &SynthConfig, path: &Path, format: OutputFormat
 }
 
 /// Writes the capture to any writer; returns the truth and the writer.
-pub(crate) fn write_to<W: Write>(cfg: &SynthConfig, out: W, format: OutputFormat) -> io::Result<(GroundTruth, W)> {
+pub(crate) fn write_to<W: Write>(
+    cfg: &SynthConfig,
+    out: W,
+    format: OutputFormat,
+) -> io::Result<(GroundTruth, W)> {
     let mut failed: Option<io::Error> = None;
     match format {
-        OutputFormat::Pcap { big_endian, nanosecond } => {
+        OutputFormat::Pcap {
+            big_endian,
+            nanosecond,
+        } => {
             let header = PcapHeader {
                 version_major: 2,
                 version_minor: 4,
@@ -78,8 +99,16 @@ pub(crate) fn write_to<W: Write>(cfg: &SynthConfig, out: W, format: OutputFormat
                 ts_accuracy: 0,
                 snaplen: SNAPLEN,
                 datalink: DataLink::ETHERNET,
-                ts_resolution: if nanosecond { TsResolution::NanoSecond } else { TsResolution::MicroSecond },
-                endianness: if big_endian { Endianness::Big } else { Endianness::Little },
+                ts_resolution: if nanosecond {
+                    TsResolution::NanoSecond
+                } else {
+                    TsResolution::MicroSecond
+                },
+                endianness: if big_endian {
+                    Endianness::Big
+                } else {
+                    Endianness::Little
+                },
             };
             let mut w = PcapWriter::with_header(out, header).map_err(to_io)?;
             let truth = generate(cfg, |ts, frame| {
@@ -96,7 +125,10 @@ pub(crate) fn write_to<W: Write>(cfg: &SynthConfig, out: W, format: OutputFormat
                 None => Ok((truth, w.into_writer())),
             }
         }
-        OutputFormat::PcapNg { sections, interfaces } => {
+        OutputFormat::PcapNg {
+            sections,
+            interfaces,
+        } => {
             let sections = sections.max(1);
             let interfaces = interfaces.max(1);
             let mut w = PcapNgWriter::with_section_header(out, section_header(0)).map_err(to_io)?;
@@ -113,7 +145,9 @@ pub(crate) fn write_to<W: Write>(cfg: &SynthConfig, out: W, format: OutputFormat
                 }
                 let res = (|| {
                     // Sections cover equal slices of time, hence about 1/sections of the packets.
-                    let want = (((ts - t0).max(0) as i128 * i128::from(sections)) / i128::from(span)).min(i128::from(sections - 1)) as u32;
+                    let want = (((ts - t0).max(0) as i128 * i128::from(sections))
+                        / i128::from(span))
+                    .min(i128::from(sections - 1)) as u32;
                     while section < want {
                         section += 1;
                         w.write_pcapng_block(section_header(section))?;
@@ -124,7 +158,11 @@ pub(crate) fn write_to<W: Write>(cfg: &SynthConfig, out: W, format: OutputFormat
                     let iface = (n % u64::from(interfaces)) as u32;
                     n += 1;
                     let ts = ts.max(0) as u64;
-                    let units = if pcapng_tsresol(iface) == 9 { ts } else { ts / 1000 };
+                    let units = if pcapng_tsresol(iface) == 9 {
+                        ts
+                    } else {
+                        ts / 1000
+                    };
                     // pcap-file 2.0 writes `timestamp.as_nanos()` verbatim as the raw 64-bit
                     // counter, so the Duration carries the count of if_tsresol units.
                     let epb = EnhancedPacketBlock {
@@ -144,7 +182,8 @@ pub(crate) fn write_to<W: Write>(cfg: &SynthConfig, out: W, format: OutputFormat
             if failed.is_none() {
                 while section + 1 < sections {
                     section += 1;
-                    w.write_pcapng_block(section_header(section)).map_err(to_io)?;
+                    w.write_pcapng_block(section_header(section))
+                        .map_err(to_io)?;
                     for i in 0..interfaces {
                         w.write_pcapng_block(interface(section, i)).map_err(to_io)?;
                     }
