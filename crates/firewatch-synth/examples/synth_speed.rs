@@ -53,6 +53,18 @@ fn main() -> std::io::Result<()> {
         println!("wrote {path}: {:.2} s", t.elapsed().as_secs_f64());
         println!("labels: {:?}", truth.label_counts());
         println!("attacks: {}", truth.attacks.len());
+        for a in &truth.attacks {
+            let mins = (a.end_ns - a.start_ns) as f64 / 60e9;
+            println!(
+                "  {} +{:.1} min, {:.1} min, {} packets ({:.0}/min), ports {:?}",
+                a.victim,
+                (a.start_ns / 1_000_000_000 - truth.start_unix) as f64 / 60.0,
+                mins,
+                a.packets,
+                a.packets as f64 / mins,
+                a.ports
+            );
+        }
         for s in &truth.spikes {
             println!("spike: {s:?}");
         }

@@ -22,12 +22,22 @@ fn in_telescope(ip: &IpAddr) -> bool {
 
 #[test]
 fn every_source_is_labelled_as_the_rules_say() {
-    let cfg = SynthConfig::with_packets(50_000);
+    check_labels(50_000);
+}
+
+#[test]
+fn default_scenario_is_labelled_as_the_rules_say() {
+    check_labels(1_500_000);
+}
+
+fn check_labels(n: u64) {
+    let cfg = SynthConfig::with_packets(n);
     let (truth, facts) = facts(&cfg);
     assert_eq!(truth.packets, facts.len() as u64);
+    let got = facts.len() as f64 / n as f64;
     assert!(
-        (35_000..70_000).contains(&facts.len()),
-        "about 50k packets, got {}",
+        (0.75..1.3).contains(&got),
+        "about {n} packets, got {}",
         facts.len()
     );
     let mut last = i64::MIN;
@@ -165,7 +175,7 @@ fn proto_of(p: Protocol) -> u8 {
 
 #[test]
 fn spikes_stand_out_and_new_campaigns_are_new() {
-    for n in [60_000u64, 400_000] {
+    for n in [60_000u64, 400_000, 1_500_000] {
         let cfg = SynthConfig::with_packets(n);
         let (truth, facts) = facts(&cfg);
         assert!(truth.spikes.len() >= 2);
