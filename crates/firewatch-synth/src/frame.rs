@@ -276,3 +276,44 @@ pub(crate) fn quote_v4(orig: &Ip4, proto: u8, sport: u16, dport: u16, seq_or_len
     put32(&mut q, 24, seq_or_len);
     q
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_rfc1071_example() {
+        // RFC 1071 section 3: the words 0001 f203 f4f5 f6f7 sum to ddf2; checksum = !ddf2.
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
+    }
+
+    #[test]
+    fn frames_are_padded_and_self_consistent() {
+        let mut buf = [0xee; BUF_LEN];
+        let ip = Ip4 {
+            src: 0x0102_0304,
+            dst: 0xc612_0001,
+            ttl: 50,
+            id: 7,
+        };
+        let t = Tcp {
+            sport: 1,
+            dport: 23,
+            seq: 0xc612_0001,
+            ack: 0,
+            flags: TCP_SYN,
+            window: 5,
+            mss: None,
+        };
+        let n = tcp_v4(&mut buf, &ip, &t);
+        assert_eq!(n, 60);
+        assert!(buf[54..60].iter().all(|b| *b == 0), "padding is zeroed");
+        assert_eq!(checksum(&buf[14..34]), 0, "IPv4 header sums to zero");
+        let q = quote_v4(&ip, PROTO_UDP, 9, 53, 8 << 16);
+        assert_eq!(checksum(&q[..20]), 0);
+        assert_eq!(u16::from_be_bytes([q[22], q[23]]), 53);
+    }
+}

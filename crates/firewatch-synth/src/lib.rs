@@ -20,16 +20,19 @@
 //! benchmarking and documentation space, never routed). Checksums are correct. Arrivals are
 //! Poisson (exponential gaps), so per-minute counts carry realistic noise.
 //!
-//! | population (default 1.5 M packets, 6 h) | behaviour |
+//! | population (default: 1.5 M packets, 6 h, seed `"firewatc"`) | behaviour |
 //! |---|---|
-//! | ~60 000 "other" sources | 1–50 packets each (heavy-tailed), < 60 destinations; TCP SYN / UDP / ICMP echo over a heavy-tailed port mix (TCP 23, 445, 22, 80, 3389, 8080, 443, 2323, 5555, 1433, …; UDP 53, 123, 1900, 5060, 161; ICMP echo request) |
-//! | ~220 scanners | steady, ≥ 300 distinct destinations each (a full-period stride walk, so every probe hits a new address); 1–3 TCP ports, or one UDP port, or ICMP echo |
-//! | ~220 Mirai bots | steady, TCP SYN to 23 (90 %) / 2323 (10 %) |
-//! | 6 masscan, 5 ZMap instances | steady, high rate |
-//! | ~10 DoS victims, 11 attacks | backscatter (SYN-ACK, RST) at 70–500 packets/min for 5–40 min |
-//! | ~3 000 small backscatter victims | 3–15 replies within 30 s: labelled backscatter, not attacks |
+//! | ≈ 75 700 "other" sources | 1–50 packets each (heavy-tailed, mean ≈ 7), < 60 destinations; TCP SYN / UDP / ICMP echo over a heavy-tailed port mix (TCP 23, 445, 22, 80, 3389, 8080, 443, 2323, 5555, 1433, …; UDP 53, 123, 1900, 5060, 161; ICMP echo request); 20 % of them spray several ports |
+//! | ≈ 250 scanners | steady 0.07 packets/s, ≥ 300 distinct destinations each (a full-period stride walk over the prefix, so every probe hits a new address); 1–3 TCP ports, or one UDP port, or ICMP echo |
+//! | ≈ 290 Mirai bots | steady 0.05 packets/s, TCP SYN to 23 (90 %) / 2323 (10 %) |
+//! | 6 masscan, 5 ZMap instances | steady, ≈ 0.8 packets/s (≈ 17 000 packets) each |
+//! | 10 DoS victims, 11 attacks | backscatter (75 % SYN-ACK, 25 % RST-ACK) at 70–500 packets/min for 5–40 min |
+//! | ≈ 3 170 small backscatter victims | 3–15 replies within 30 s (SYN-ACK, RST, ICMP unreachable / time exceeded quoting the probe, echo reply): backscatter, not attacks |
 //! | 8 + 1 + 3 IPv6 sources | other / scanner / backscatter, to the v6 telescope |
-//! | 3 planted spikes | TCP 5555, new campaign TCP 37215, UDP 5060 |
+//! | 3 planted spikes | TCP 5555 (≈ 470 sources), new campaign TCP 37215 (≈ 240 sources), UDP 5060 (≈ 275 sources) |
+//!
+//! Sizes scale linearly with [`SynthConfig::target_packets`] (per-source behaviour stays the
+//! same; at least one instance of every kind). The 20 M-packet capture has ≈ 1 M sources.
 //!
 //! Heavy sources (Mirai, scanners, masscan, ZMap) are active from the start or start within
 //! the first 30 minutes and keep a steady rate to the end, so the only sudden rate changes on a
@@ -80,8 +83,8 @@
 //! [`GroundTruth::spikes`] lists the planted events ([`SpikePlan`]), all after at least 2.5
 //! hours of history (defaults, offsets from the start): TCP 5555 at 3:00 for 20 min (packets
 //! and unique sources ≈ 10× the port's background), a new campaign on TCP 37215 at 4:10 for
-//! 25 min (≥ 250 sources; no other packet in the capture uses port 37215, as destination or
-//! source), UDP 5060 at 5:00 for 15 min (≈ 8×). Spike sources are "other" sources (≤ 50
+//! 25 min (250 planned sources; those that send at least once are counted; no other packet
+//! in the capture uses port 37215, as destination or source), UDP 5060 at 5:00 for 15 min (≈ 8×). Spike sources are "other" sources (≤ 50
 //! packets each). `start_unix`/`end_unix` are the seconds of the first and just after the last
 //! spike packet.
 //!
@@ -134,9 +137,10 @@ pub enum OutputFormat {
         /// Nanosecond timestamps (magic `a1b23c4d`), microseconds otherwise.
         nanosecond: bool,
     },
-    /// pcapng: `sections` sections covering equal slices of the capture's time span (so about
-    /// 1/`sections` of the packets each), each with `interfaces` interface descriptions;
-    /// packets are spread round-robin over the interfaces.
+    /// pcapng: `sections` sections of 1/`sections` of the packets each (a counting pass runs
+    /// first), each declaring `interfaces` Ethernet interfaces; packets are spread round-robin
+    /// over the interfaces. Sections alternate little / big endian ([`pcapng_endianness`]),
+    /// interfaces alternate `if_tsresol` 9 and 6 ([`pcapng_tsresol`]).
     PcapNg {
         /// Number of sections (at least 1).
         sections: u32,

@@ -84,3 +84,25 @@ impl Rng {
         items[self.below(items.len() as u64) as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Rng;
+
+    #[test]
+    fn seeded_and_in_range() {
+        let (mut a, mut b, mut c) = (Rng::new(1), Rng::new(1), Rng::new(2));
+        let xa: Vec<u64> = (0..8).map(|_| a.next_u64()).collect();
+        let xb: Vec<u64> = (0..8).map(|_| b.next_u64()).collect();
+        let xc: Vec<u64> = (0..8).map(|_| c.next_u64()).collect();
+        assert_eq!(xa, xb);
+        assert_ne!(xa, xc);
+        let mut mean = 0.0;
+        for _ in 0..10_000 {
+            let r = a.range(3, 15);
+            assert!((3..=15).contains(&r));
+            mean += a.exp(2.0) / 10_000.0;
+        }
+        assert!((mean - 2.0).abs() < 0.15, "exponential mean {mean}");
+    }
+}

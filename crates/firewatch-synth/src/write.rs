@@ -135,8 +135,15 @@ pub(crate) fn write_to<W: Write>(
             for i in 0..interfaces {
                 w.write_pcapng_block(interface(0, i)).map_err(to_io)?;
             }
-            let t0 = cfg.start_unix * 1_000_000_000;
-            let span = cfg.duration_secs.max(60) as i64 * 1_000_000_000;
+            // A first, counting pass (generation is deterministic and fast) so every section
+            // holds 1/sections of the packets.
+            let total = if sections > 1 {
+                let mut total = 0u64;
+                generate(cfg, |_, _| total += 1);
+                total.max(1)
+            } else {
+                1
+            };
             let mut section = 0u32;
             let mut n = 0u64;
             let truth = generate(cfg, |ts, frame| {
@@ -144,10 +151,8 @@ pub(crate) fn write_to<W: Write>(
                     return;
                 }
                 let res = (|| {
-                    // Sections cover equal slices of time, hence about 1/sections of the packets.
-                    let want = (((ts - t0).max(0) as i128 * i128::from(sections))
-                        / i128::from(span))
-                    .min(i128::from(sections - 1)) as u32;
+                    let want = (u128::from(n) * u128::from(sections) / u128::from(total))
+                        .min(u128::from(sections - 1)) as u32;
                     while section < want {
                         section += 1;
                         w.write_pcapng_block(section_header(section))?;
@@ -178,7 +183,8 @@ pub(crate) fn write_to<W: Write>(
                     failed = Some(to_io(e));
                 }
             });
-            // Empty trailing sections, so a capture always has exactly `sections` sections.
+            // Trailing sections (only when there are fewer packets than sections), so a capture
+            // always has exactly `sections` sections.
             if failed.is_none() {
                 while section + 1 < sections {
                     section += 1;
