@@ -171,8 +171,7 @@ fn pcapng_sections_and_interfaces_read_back() {
             for (k, c) in per_section.iter().enumerate() {
                 let k = k as u64;
                 let (n, s) = (n as u64, u64::from(sections));
-                let want = (k + 1) * n / s + u64::from((k + 1) * n % s != 0)
-                    - (k * n / s + u64::from(k * n % s != 0));
+                let want = ((k + 1) * n).div_ceil(s) - (k * n).div_ceil(s);
                 assert_eq!(
                     *c as u64, want,
                     "section {k} holds 1/{sections} of the packets"
