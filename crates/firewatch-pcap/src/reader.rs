@@ -149,8 +149,13 @@ impl TsScale {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn to_ns(self, ts: u64, offset_s: i64) -> i64 {
+        if let (TsScale::Mul(k), 0) = (self, offset_s) {
+            if let Some(ns) = ts.checked_mul(k).filter(|&n| n <= i64::MAX as u64) {
+                return ns as i64;
+            }
+        }
         let ns: i128 = match self {
             TsScale::Mul(k) => i128::from(ts) * i128::from(k),
             TsScale::Div(u) => i128::from(ts) * 1_000_000_000 / i128::from(u),
@@ -184,7 +189,7 @@ struct Interface {
 #[derive(Debug)]
 enum State {
     Pcap { big_endian: bool, nano: bool, link: LinkType },
-    PcapNg { big_endian: bool, interfaces: Vec<Interface> },
+    PcapNg,
 }
 
 /// A capture being read: a pcap or pcapng stream, possibly gzip-compressed.
@@ -201,6 +206,10 @@ pub struct Capture {
     base: u64,
     eof: bool,
     state: State,
+    /// pcapng: byte order of the current section.
+    ng_be: bool,
+    /// pcapng: interfaces of the current section.
+    ifaces: Vec<Interface>,
     format: CaptureFormat,
     failed: Option<CaptureError>,
 }
@@ -278,6 +287,8 @@ impl Capture {
                 snaplen: 0,
             },
             failed: None,
+            ng_be: false,
+            ifaces: Vec::new(),
         };
         cap.fill(2)?;
         if cap.end >= 2 && cap.buf[0] == 0x1f && cap.buf[1] == 0x8b {
@@ -385,12 +396,9 @@ impl Capture {
                 Ok(())
             }
             PCAPNG_SHB => {
-                self.state = State::PcapNg {
-                    big_endian: false,
-                    interfaces: Vec::new(),
-                };
+                self.state = State::PcapNg;
                 self.read_shb()?;
-                let big_endian = matches!(self.state, State::PcapNg { big_endian: true, .. });
+                let big_endian = self.ng_be;
                 self.format = CaptureFormat {
                     container: Container::PcapNg,
                     big_endian,
@@ -454,10 +462,8 @@ impl Capture {
         if let Err(e) = parsed {
             return Err(self.err(at, format!("malformed pcapng section header block: {e:?}")));
         }
-        self.state = State::PcapNg {
-            big_endian,
-            interfaces: Vec::new(),
-        };
+        self.ng_be = big_endian;
+        self.ifaces.clear();
         self.pos += len as usize;
         Ok(())
     }
@@ -531,7 +537,7 @@ impl Capture {
                 nano,
                 link,
             } => self.run_pcap::<true>(nano, link, &mut stats, &mut on_frame),
-            State::PcapNg { .. } => self.run_pcapng(&mut stats, &mut on_frame),
+            State::PcapNg => self.run_pcapng(&mut stats, &mut on_frame),
         };
         match res {
             Ok(()) => Ok(stats),
@@ -622,6 +628,10 @@ impl Capture {
         on_frame: &mut impl FnMut(&Frame<'_>),
     ) -> Result<(), CaptureError> {
         loop {
+            if let Some(done) = self.fast_epb(stats, on_frame) {
+                self.pos += done;
+                continue;
+            }
             let at = self.base + self.pos as u64;
             if !self.fill(8)? {
                 if self.end == self.pos {
@@ -635,10 +645,7 @@ impl Capture {
                     ),
                 ));
             }
-            let be = match &self.state {
-                State::PcapNg { big_endian, .. } => *big_endian,
-                State::Pcap { .. } => return Ok(()),
-            };
+            let be = self.ng_be;
             let btype = rd32(&self.buf, self.pos, be);
             if btype == PCAPNG_SHB {
                 self.read_shb()?;
@@ -734,9 +741,7 @@ impl Capture {
                 }
                 PCAPNG_IDB => {
                     let iface = self.parse_idb(at, p, n, be)?;
-                    if let State::PcapNg { interfaces, .. } = &mut self.state {
-                        interfaces.push(iface);
-                    }
+                    self.ifaces.push(iface);
                 }
                 _ => {}
             }
@@ -744,12 +749,47 @@ impl Capture {
         }
     }
 
+    /// Delivers a fully buffered, well-formed Enhanced Packet Block at `pos` without any of the
+    /// slow path's checks-with-messages; returns its length, or `None` to take the slow path.
+    #[inline(always)]
+    fn fast_epb(
+        &self,
+        stats: &mut FrameStats,
+        on_frame: &mut impl FnMut(&Frame<'_>),
+    ) -> Option<usize> {
+        let be = self.ng_be;
+        let b = self.buf.get(self.pos..self.end)?;
+        if b.len() < 32 || rd32(b, 0, be) != PCAPNG_EPB {
+            return None;
+        }
+        let len = rd32(b, 4, be) as usize;
+        let caplen = rd32(b, 20, be);
+        if len % 4 != 0
+            || len > b.len()
+            || caplen > MAX_CAPLEN
+            || 32 + caplen as usize > len
+            || rd32(b, len - 4, be) as usize != len
+        {
+            return None;
+        }
+        let iface = self.ifaces.get(rd32(b, 8, be) as usize)?;
+        let ts = (u64::from(rd32(b, 12, be)) << 32) | u64::from(rd32(b, 16, be));
+        let frame = Frame {
+            ts_ns: iface.scale.to_ns(ts, iface.offset_s),
+            link: iface.link,
+            data: &b[28..28 + caplen as usize],
+            wire_len: rd32(b, 24, be),
+            offset: self.base + self.pos as u64,
+        };
+        on_frame(&frame);
+        stats.frames += 1;
+        stats.bytes += u64::from(caplen);
+        Some(len)
+    }
+
     #[inline]
     fn interface(&self, id: u32) -> Option<Interface> {
-        match &self.state {
-            State::PcapNg { interfaces, .. } => interfaces.get(id as usize).copied(),
-            State::Pcap { .. } => None,
-        }
+        self.ifaces.get(id as usize).copied()
     }
 
     fn parse_idb(&self, at: u64, p: usize, n: usize, be: bool) -> Result<Interface, CaptureError> {
