@@ -40,9 +40,19 @@ static FILES: LazyLock<Files> = LazyLock::new(|| {
     let pcapng = dir.path().join("bench.pcapng");
     let mut a = Vec::with_capacity(FRAMES * 70 + 24);
     a.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    a.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]);
+    a.extend_from_slice(&[
+        2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ]);
     let mut b = Vec::with_capacity(FRAMES * 90 + 48);
-    let shb: [u32; 7] = [0x0A0D_0D0A, 28, 0x1A2B_3C4D, 1, 0xffff_ffff, 0xffff_ffff, 28];
+    let shb: [u32; 7] = [
+        0x0A0D_0D0A,
+        28,
+        0x1A2B_3C4D,
+        1,
+        0xffff_ffff,
+        0xffff_ffff,
+        28,
+    ];
     for w in shb {
         b.extend_from_slice(&w.to_le_bytes());
     }
@@ -52,14 +62,27 @@ static FILES: LazyLock<Files> = LazyLock::new(|| {
     }
     for i in 0..FRAMES as u32 {
         let f = syn(i);
-        for w in [1_700_000_000 + i / 1000, i % 1_000_000, f.len() as u32, f.len() as u32] {
+        for w in [
+            1_700_000_000 + i / 1000,
+            i % 1_000_000,
+            f.len() as u32,
+            f.len() as u32,
+        ] {
             a.extend_from_slice(&w.to_le_bytes());
         }
         a.extend_from_slice(&f);
         let padded = f.len().div_ceil(4) * 4;
         let len = (32 + padded) as u32;
         let ts = 1_700_000_000_000_000u64 + u64::from(i);
-        for w in [6, len, 0, (ts >> 32) as u32, ts as u32, f.len() as u32, f.len() as u32] {
+        for w in [
+            6,
+            len,
+            0,
+            (ts >> 32) as u32,
+            ts as u32,
+            f.len() as u32,
+            f.len() as u32,
+        ] {
             b.extend_from_slice(&w.to_le_bytes());
         }
         b.extend_from_slice(&f);
@@ -132,9 +155,14 @@ fn decode_eth_ipv4_tcp(bencher: Bencher) {
 fn decode_real_capture_mix(bencher: Bencher) {
     let dir = std::env::var_os("FIREWATCH_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        });
     let mut frames: Vec<(u32, Vec<u8>, u32)> = Vec::new();
-    for name in ["amp.TCP.reflection.SYNACK.pcap", "amp.UDP.snmp.src161.pcapng"] {
+    for name in [
+        "amp.TCP.reflection.SYNACK.pcap",
+        "amp.UDP.snmp.src161.pcapng",
+    ] {
         if let Ok(mut cap) = Capture::open(&dir.join("captures").join(name)) {
             let _ = cap.for_each_frame(|f| frames.push((f.link.0, f.data.to_vec(), f.wire_len)));
         }

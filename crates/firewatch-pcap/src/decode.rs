@@ -306,7 +306,9 @@ fn ipv4(ip: &[u8], frame: &Frame<'_>, truncated: bool) -> Result<PacketFacts, Un
     let end = if total == 0 {
         ip.len()
     } else if total < hlen {
-        return Err(Undecodable::Malformed("ipv4 total length shorter than header"));
+        return Err(Undecodable::Malformed(
+            "ipv4 total length shorter than header",
+        ));
     } else {
         total.min(ip.len())
     };
@@ -593,4 +595,45 @@ fn quoted_v6(q: &[u8]) -> Option<QuotedHeader> {
         sport,
         dport,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_walk_stops_at_transport() {
+        // HBH (8) -> dst opts (16) -> TCP
+        let mut b = vec![60, 0, 0, 0, 0, 0, 0, 0];
+        b.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0xaa; 20]);
+        let w = walk_v6_exts(0, &b);
+        assert_eq!((w.proto, w.payload.len(), w.cut), (6, 20, false));
+        assert_eq!(w.fragment, Fragment::Whole);
+    }
+
+    #[test]
+    fn extension_walk_reports_cut_chain() {
+        let w = walk_v6_exts(43, &[6, 2, 0, 0]);
+        assert!(w.cut);
+        let w = walk_v6_exts(44, &[6, 0, 0]);
+        assert!(w.cut);
+        let w = walk_v6_exts(51, &[]);
+        assert!(w.cut);
+    }
+
+    #[test]
+    fn no_next_header_is_a_transport() {
+        let w = walk_v6_exts(59, &[1, 2, 3]);
+        assert_eq!((w.proto, w.cut), (59, false));
+    }
+
+    #[test]
+    fn undecodable_display() {
+        assert_eq!(
+            Undecodable::UnsupportedLink(9).to_string(),
+            "unsupported link type 9"
+        );
+        assert_eq!(Undecodable::Malformed("x").to_string(), "malformed: x");
+    }
 }

@@ -151,10 +151,10 @@ impl TsScale {
 
     #[inline(always)]
     fn to_ns(self, ts: u64, offset_s: i64) -> i64 {
-        if let (TsScale::Mul(k), 0) = (self, offset_s) {
-            if let Some(ns) = ts.checked_mul(k).filter(|&n| n <= i64::MAX as u64) {
-                return ns as i64;
-            }
+        if let (TsScale::Mul(k), 0) = (self, offset_s)
+            && let Some(ns) = ts.checked_mul(k).filter(|&n| n <= i64::MAX as u64)
+        {
+            return ns as i64;
         }
         let ns: i128 = match self {
             TsScale::Mul(k) => i128::from(ts) * i128::from(k),
@@ -188,7 +188,11 @@ struct Interface {
 
 #[derive(Debug)]
 enum State {
-    Pcap { big_endian: bool, nano: bool, link: LinkType },
+    Pcap {
+        big_endian: bool,
+        nano: bool,
+        link: LinkType,
+    },
     PcapNg,
 }
 
@@ -353,12 +357,19 @@ impl Capture {
     }
 
     fn read_file_header(&mut self) -> Result<(), CaptureError> {
-        let z = if self.gzip { " (after gzip decompression)" } else { "" };
+        let z = if self.gzip {
+            " (after gzip decompression)"
+        } else {
+            ""
+        };
         if !self.fill(4)? {
             let why = if self.end == 0 {
                 format!("file is empty{z}")
             } else {
-                format!("file is too short ({} bytes) for a capture header{z}", self.end)
+                format!(
+                    "file is too short ({} bytes) for a capture header{z}",
+                    self.end
+                )
             };
             return Err(self.err(0, why));
         }
@@ -475,7 +486,7 @@ impl Capture {
                 format!("pcapng block length {len} is shorter than its header"),
             ));
         }
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             return Err(self.err(
                 at,
                 format!("pcapng block length {len} is not a multiple of 4"),
@@ -764,7 +775,7 @@ impl Capture {
         }
         let len = rd32(b, 4, be) as usize;
         let caplen = rd32(b, 20, be);
-        if len % 4 != 0
+        if !len.is_multiple_of(4)
             || len > b.len()
             || caplen > MAX_CAPLEN
             || 32 + caplen as usize > len
@@ -820,5 +831,50 @@ impl Capture {
             scale: TsScale::from_units_per_sec(units),
             offset_s: idb.ts_offset(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsresol_decoding() {
+        assert_eq!(units_per_second(6), Some(1_000_000));
+        assert_eq!(units_per_second(9), Some(1_000_000_000));
+        assert_eq!(units_per_second(0x80 | 10), Some(1024));
+        assert_eq!(units_per_second(19), Some(10u64.pow(19)));
+        assert_eq!(units_per_second(20), None);
+        assert_eq!(units_per_second(0x80 | 64), None);
+        assert_eq!(units_per_second(0xff), None);
+    }
+
+    #[test]
+    fn timestamp_scaling() {
+        let us = TsScale::from_units_per_sec(1_000_000);
+        assert_eq!(us.to_ns(1_500_000, 0), 1_500_000_000);
+        assert_eq!(us.to_ns(1, 10), 10_000_001_000);
+        let bin = TsScale::from_units_per_sec(1024);
+        assert_eq!(bin.to_ns(512, 0), 500_000_000);
+        let ps = TsScale::from_units_per_sec(1_000_000_000_000);
+        assert_eq!(ps.to_ns(2_000_000_000_000, 0), 2_000_000_000);
+        // Saturates instead of overflowing.
+        assert_eq!(us.to_ns(u64::MAX, i64::MAX), i64::MAX);
+    }
+
+    #[test]
+    fn format_display() {
+        let f = CaptureFormat {
+            container: Container::Pcap,
+            big_endian: true,
+            nanosecond: true,
+            gzip: true,
+            link: Some(LinkType::RAW),
+            snaplen: 65535,
+        };
+        assert_eq!(
+            f.to_string(),
+            "pcap (big-endian, nanosecond, linktype 101), gzip"
+        );
     }
 }

@@ -8,19 +8,42 @@ use firewatch_pcap::CaptureError;
 
 fn three_records() -> (Vec<u8>, Vec<u64>) {
     let f = syn_frame();
-    let bytes = pcap(false, false, 1, 65535, &[rec(1, 0, f.clone()), rec(2, 0, f.clone()), rec(3, 0, f.clone())]);
+    let bytes = pcap(
+        false,
+        false,
+        1,
+        65535,
+        &[
+            rec(1, 0, f.clone()),
+            rec(2, 0, f.clone()),
+            rec(3, 0, f.clone()),
+        ],
+    );
     let step = 16 + f.len() as u64;
     (bytes, vec![24, 24 + step, 24 + 2 * step])
 }
 
-fn expect_err(name: &str, bytes: Vec<u8>, frames_before: usize, offset: u64, words: &str) -> CaptureError {
+fn expect_err(
+    name: &str,
+    bytes: Vec<u8>,
+    frames_before: usize,
+    offset: u64,
+    words: &str,
+) -> CaptureError {
     let (got, r) = read_all(name, bytes);
     let e = r.expect_err("expected damage to be reported");
-    assert_eq!(got.len(), frames_before, "frames delivered before the damage: {e}");
+    assert_eq!(
+        got.len(),
+        frames_before,
+        "frames delivered before the damage: {e}"
+    );
     assert_eq!(e.file(), name);
     assert_eq!(e.offset(), offset, "{e}");
     let msg = e.to_string();
-    assert!(msg.starts_with(&format!("{name}: byte {offset}: ")), "{msg}");
+    assert!(
+        msg.starts_with(&format!("{name}: byte {offset}: ")),
+        "{msg}"
+    );
     assert!(msg.contains(words), "{msg:?} should mention {words:?}");
     e
 }
@@ -55,15 +78,30 @@ fn empty_file() {
 
 #[test]
 fn zero_and_huge_captured_length() {
-    for (be, caplen) in [(false, 0u32), (true, 0), (false, 300_000), (true, 0x7fff_ffff)] {
+    for (be, caplen) in [
+        (false, 0u32),
+        (true, 0),
+        (false, 300_000),
+        (true, 0x7fff_ffff),
+    ] {
         let (mut bytes, offs) = three_records();
         if be {
             // Rebuild big-endian.
             let f = syn_frame();
-            bytes = pcap(true, false, 1, 65535, &[rec(1, 0, f.clone()), rec(2, 0, f.clone()), rec(3, 0, f)]);
+            bytes = pcap(
+                true,
+                false,
+                1,
+                65535,
+                &[rec(1, 0, f.clone()), rec(2, 0, f.clone()), rec(3, 0, f)],
+            );
         }
         let at = offs[1] as usize + 8;
-        let v = if be { caplen.to_be_bytes() } else { caplen.to_le_bytes() };
+        let v = if be {
+            caplen.to_be_bytes()
+        } else {
+            caplen.to_le_bytes()
+        };
         bytes[at..at + 4].copy_from_slice(&v);
         let words = if caplen == 0 { "zero" } else { "larger than" };
         expect_err("len.pcap", bytes, 1, offs[1], words);
@@ -75,7 +113,14 @@ fn corrupt_gzip_stream() {
     // Use a large enough capture that the corruption is well inside the stream.
     let mut recs = Vec::new();
     for i in 0..5000u32 {
-        recs.push(rec(i, 0, eth(0x0800, &ipv4(17, A, B, i as u16, 0, &udp(i as u16, 7, &i.to_le_bytes())))));
+        recs.push(rec(
+            i,
+            0,
+            eth(
+                0x0800,
+                &ipv4(17, A, B, i as u16, 0, &udp(i as u16, 7, &i.to_le_bytes())),
+            ),
+        ));
     }
     let raw = pcap(false, false, 1, 65535, &recs);
     let mut gz = gzip(&raw);
@@ -97,7 +142,11 @@ fn corrupt_gzip_stream() {
         .count();
     assert!(intact > 100, "only {intact} intact frames before {e}");
     assert!(got.len() < 5000, "{e}");
-    let intact_end = 24 + got[..intact].iter().map(|g| 16 + g.data.len() as u64).sum::<u64>();
+    let intact_end = 24
+        + got[..intact]
+            .iter()
+            .map(|g| 16 + g.data.len() as u64)
+            .sum::<u64>();
     assert!(e.offset() >= intact_end, "{e} vs {intact_end}");
     assert!(e.offset() < raw.len() as u64, "{e}");
     let structural = ["gzip", "captured length", "truncated"];
@@ -115,7 +164,9 @@ fn gzip_cut_short() {
 
 fn ng_two_packets() -> (Ng, u64) {
     let mut ng = Ng::new();
-    ng.shb(false).idb(1, 65535, None).epb(0, 1, &syn_frame(), 54);
+    ng.shb(false)
+        .idb(1, 65535, None)
+        .epb(0, 1, &syn_frame(), 54);
     let third_block = ng.out.len() as u64;
     ng.epb(0, 2, &syn_frame(), 54);
     (ng, third_block)
@@ -169,7 +220,9 @@ fn pcapng_bad_section_and_interface() {
     expect_err("if.pcapng", b, 1, at, "interface 3");
     // A second section with a bad byte-order magic.
     let mut ng2 = Ng::new();
-    ng2.shb(false).idb(1, 65535, None).epb(0, 1, &syn_frame(), 54);
+    ng2.shb(false)
+        .idb(1, 65535, None)
+        .epb(0, 1, &syn_frame(), 54);
     let sec2 = ng2.out.len() as u64;
     ng2.shb(true);
     let mut b = ng2.bytes();
@@ -187,7 +240,9 @@ fn error_is_sticky() {
     )
     .unwrap();
     let e1 = cap.for_each_frame(|_| {}).unwrap_err();
-    let e2 = cap.for_each_frame(|_| panic!("no frames after damage")).unwrap_err();
+    let e2 = cap
+        .for_each_frame(|_| panic!("no frames after damage"))
+        .unwrap_err();
     assert_eq!(e1, e2);
     assert_eq!(e1.offset(), offs[2]);
 }
@@ -198,6 +253,12 @@ fn corrupt_gzip_checksum() {
     let mut gz = gzip(&bytes);
     let crc_at = gz.len() - 8;
     gz[crc_at] ^= 0xff;
-    let e = expect_err("crc.pcap.gz", gz, 3, bytes.len() as u64, "corrupt gzip stream");
+    let e = expect_err(
+        "crc.pcap.gz",
+        gz,
+        3,
+        bytes.len() as u64,
+        "corrupt gzip stream",
+    );
     assert!(e.reason().contains("gzip"));
 }

@@ -53,14 +53,20 @@ fn check_v4(p: &PacketFacts) {
 fn check_v6(p: &PacketFacts) {
     assert_eq!(p.src, v6(v6addr(1)));
     assert_eq!(p.dst, v6(v6addr(2)));
-    assert_eq!((p.proto, p.sport, p.dport, p.tcp_flags), (6, 443, 5000, 0x14));
+    assert_eq!(
+        (p.proto, p.sport, p.dport, p.tcp_flags),
+        (6, 443, 5000, 0x14)
+    );
     assert_eq!((p.ttl, p.ip_id, p.ip_len), (33, 0, 60));
 }
 
 #[test]
 fn ethernet_ipv4_tcp_fields() {
     let p = dec(1, &syn_frame()).unwrap();
-    assert_eq!((p.sport, p.dport, p.tcp_flags, p.tcp_seq, p.tcp_window), (40000, 23, 2, 7, 1024));
+    assert_eq!(
+        (p.sport, p.dport, p.tcp_flags, p.tcp_seq, p.tcp_window),
+        (40000, 23, 2, 7, 1024)
+    );
     assert_eq!(p.wire_len, syn_frame().len() as u32);
     assert_eq!((p.icmp_type, p.icmp_code, p.quoted), (0, 0, None));
 }
@@ -108,11 +114,17 @@ fn every_link_type() {
     }
     // DLT_LOOP: network byte order.
     check_v4(&dec(108, &with(&2u32.to_be_bytes(), &ip4)).unwrap());
-    assert_eq!(dec(0, &with(&7u32.to_le_bytes(), &ip4)), Err(Undecodable::NotIp));
+    assert_eq!(
+        dec(0, &with(&7u32.to_le_bytes(), &ip4)),
+        Err(Undecodable::NotIp)
+    );
     // Unsupported link and non-IP payloads.
     assert_eq!(dec(105, &ip4), Err(Undecodable::UnsupportedLink(105)));
     assert_eq!(dec(1, &eth(0x0806, &[0; 28])), Err(Undecodable::NotIp));
-    assert_eq!(dec(113, &with(&sll(0x0806), &[0; 28])), Err(Undecodable::NotIp));
+    assert_eq!(
+        dec(113, &with(&sll(0x0806), &[0; 28])),
+        Err(Undecodable::NotIp)
+    );
 }
 
 #[test]
@@ -154,7 +166,10 @@ fn ipv6_hop_by_hop_and_fragment_headers() {
     payload.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // AH (1+2)*4 = 12
     payload.extend_from_slice(&tcp(22, 33, 0x02, 1, 2));
     let p = dec(101, &ipv6(43, v6addr(9), v6addr(8), &payload)).unwrap();
-    assert_eq!((p.proto, p.sport, p.dport, p.fragment), (6, 22, 33, Fragment::Whole));
+    assert_eq!(
+        (p.proto, p.sport, p.dport, p.fragment),
+        (6, 22, 33, Fragment::Whole)
+    );
 
     // An extension header cut short in an untruncated frame is malformed.
     let pkt = ipv6(0, v6addr(9), v6addr(8), &[6, 3, 0, 0]);
@@ -171,7 +186,10 @@ fn ipv4_fragments() {
     for frag in [0x2003u16, 0x0003] {
         let later = ipv4(17, A, B, 7, frag, &udp(123, 9, &[0; 16]));
         let p = dec(101, &later).unwrap();
-        assert_eq!((p.fragment, p.sport, p.dport, p.proto), (Fragment::Later, 0, 0, 17));
+        assert_eq!(
+            (p.fragment, p.sport, p.dport, p.proto),
+            (Fragment::Later, 0, 0, 17)
+        );
     }
     // DF alone is not a fragment.
     let df = ipv4(17, A, B, 7, 0x4000, &udp(123, 9, &[]));
@@ -214,7 +232,10 @@ fn icmp_error_with_quoted_header() {
 #[test]
 fn icmpv6_echo_and_error() {
     let p = dec(101, &ipv6(58, v6addr(1), v6addr(2), &icmp(128, 0, b"ping"))).unwrap();
-    assert_eq!((p.proto, p.icmp_type, p.icmp_code, p.quoted), (58, 128, 0, None));
+    assert_eq!(
+        (p.proto, p.icmp_type, p.icmp_code, p.quoted),
+        (58, 128, 0, None)
+    );
     // Destination unreachable quoting a TCP SYN.
     let inner = ipv6(6, v6addr(2), v6addr(3), &tcp(1234, 80, 0x02, 0, 0));
     let p = dec(101, &ipv6(58, v6addr(1), v6addr(2), &icmp(1, 4, &inner))).unwrap();
@@ -240,7 +261,10 @@ fn truncated_frames() {
     let full = eth(0x0800, &ipv4(6, A, B, 3, 0, &seg));
     let p = dec_wire(1, &full[..54], full.len() as u32).unwrap();
     assert!(p.truncated);
-    assert_eq!((p.sport, p.dport, p.tcp_flags, p.tcp_seq), (1000, 2000, 0x02, 5));
+    assert_eq!(
+        (p.sport, p.dport, p.tcp_flags, p.tcp_seq),
+        (1000, 2000, 0x02, 5)
+    );
     assert_eq!(p.ip_len, 52);
     assert_eq!(p.wire_len, full.len() as u32);
     // Cut inside the TCP header: ports only.
@@ -253,11 +277,17 @@ fn truncated_frames() {
         Err(Undecodable::Malformed(_))
     ));
     // The same cut without a snaplen excuse is malformed.
-    assert!(matches!(dec(1, &full[..38]), Err(Undecodable::Malformed(_))));
+    assert!(matches!(
+        dec(1, &full[..38]),
+        Err(Undecodable::Malformed(_))
+    ));
     let mut c = DecodeCounters::default();
     c.record(&dec_wire(1, &full[..54], full.len() as u32));
     c.record(&dec_wire(1, &full[..30], full.len() as u32));
-    assert_eq!((c.frames, c.ip_packets, c.truncated, c.malformed), (2, 1, 1, 1));
+    assert_eq!(
+        (c.frames, c.ip_packets, c.truncated, c.malformed),
+        (2, 1, 1, 1)
+    );
 }
 
 #[test]
@@ -273,7 +303,10 @@ fn ethernet_padding_is_ignored() {
 fn malformed_headers() {
     assert!(matches!(dec(1, &[0; 10]), Err(Undecodable::Malformed(_))));
     assert!(matches!(dec(101, &[]), Err(Undecodable::Malformed(_))));
-    assert!(matches!(dec(101, &[0x55; 40]), Err(Undecodable::Malformed(_))));
+    assert!(matches!(
+        dec(101, &[0x55; 40]),
+        Err(Undecodable::Malformed(_))
+    ));
     // IHL < 5.
     let mut bad = ip4_udp();
     bad[0] = 0x44;

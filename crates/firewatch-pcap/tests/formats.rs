@@ -15,11 +15,13 @@ fn pcap_all_four_magics() {
                 nano,
                 1,
                 65535,
-                &[rec(1_700_000_000, frac, syn_frame()), rec(1_700_000_001, 0, syn_frame())],
+                &[
+                    rec(1_700_000_000, frac, syn_frame()),
+                    rec(1_700_000_001, 0, syn_frame()),
+                ],
             );
-            let cap =
-                Capture::from_reader("t.pcap", Box::new(std::io::Cursor::new(bytes.clone())))
-                    .unwrap();
+            let cap = Capture::from_reader("t.pcap", Box::new(std::io::Cursor::new(bytes.clone())))
+                .unwrap();
             let f = cap.format();
             assert_eq!(f.container, Container::Pcap);
             assert_eq!(f.big_endian, big_endian);
@@ -37,7 +39,10 @@ fn pcap_all_four_magics() {
             assert_eq!(got[0].offset, 24);
             assert_eq!(got[1].offset, 24 + 16 + syn_frame().len() as u64);
             let p = got[0].facts.unwrap();
-            assert_eq!((p.sport, p.dport, p.tcp_flags, p.tcp_seq), (40000, 23, 0x02, 7));
+            assert_eq!(
+                (p.sport, p.dport, p.tcp_flags, p.tcp_seq),
+                (40000, 23, 0x02, 7)
+            );
             assert_eq!(p.ts_ns, want_ns);
 
             // Same through gzip.
@@ -68,12 +73,19 @@ fn pcapng_two_sections_two_interfaces_each() {
     ng.shb(false)
         .idb(1, 65535, None)
         .idb(101, 65535, Some(9))
-        .epb(0, 1_600_000_000_000_001, &syn_frame(), syn_frame().len() as u32)
+        .epb(
+            0,
+            1_600_000_000_000_001,
+            &syn_frame(),
+            syn_frame().len() as u32,
+        )
         .block(0x0000_0BAD, b"custom block to skip")
         .epb(1, 1_600_000_000_000_000_002, &raw4, raw4.len() as u32);
     let sec2 = ng.out.len() as u64;
     // Section 2, big-endian: interface numbering restarts; SLL2 at ms, IPv6 raw at 2^-10 s.
-    let mut sll2 = vec![0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut sll2 = vec![
+        0x86, 0xdd, 0, 0, 0, 0, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
     sll2.extend_from_slice(&raw6);
     ng.shb(true)
         .idb(276, 65535, Some(3))
@@ -83,8 +95,8 @@ fn pcapng_two_sections_two_interfaces_each() {
     let third_epb_offset = sec2 + 28 + 32 + 32;
     let bytes = ng.bytes();
 
-    let cap = Capture::from_reader("t.pcapng", Box::new(std::io::Cursor::new(bytes.clone())))
-        .unwrap();
+    let cap =
+        Capture::from_reader("t.pcapng", Box::new(std::io::Cursor::new(bytes.clone()))).unwrap();
     assert_eq!(cap.format().container, Container::PcapNg);
     assert!(!cap.format().big_endian);
     assert_eq!(cap.format().to_string(), "pcapng (little-endian)");
@@ -121,8 +133,8 @@ fn pcapng_big_endian_first_and_simple_packet_blocks() {
     let mut ng = Ng::new();
     ng.shb(true).idb(1, 40, None).spb(&syn_frame());
     let bytes = ng.bytes();
-    let cap = Capture::from_reader("spb.pcapng", Box::new(std::io::Cursor::new(bytes.clone())))
-        .unwrap();
+    let cap =
+        Capture::from_reader("spb.pcapng", Box::new(std::io::Cursor::new(bytes.clone()))).unwrap();
     assert!(cap.format().big_endian);
     let (got, r) = read_all("spb.pcapng", bytes);
     assert_eq!(r.unwrap(), 1);
@@ -152,7 +164,10 @@ fn large_capture_crosses_buffer_boundaries() {
     let mut recs = Vec::new();
     for i in 0..40_000u32 {
         let pad = vec![0u8; (i % 97) as usize];
-        let pkt = eth(0x0800, &ipv4(17, A, B, i as u16, 0, &udp(i as u16, 7, &pad)));
+        let pkt = eth(
+            0x0800,
+            &ipv4(17, A, B, i as u16, 0, &udp(i as u16, 7, &pad)),
+        );
         recs.push(rec(i, 0, pkt));
     }
     let bytes = pcap(false, false, 1, 65535, &recs);

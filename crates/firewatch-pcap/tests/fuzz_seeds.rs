@@ -7,7 +7,10 @@ use firewatch_pcap::Fragment;
 
 #[test]
 fn fuzz_seeds_are_valid_captures() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/decode_capture");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/decode_capture"
+    );
     let mut seeds = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -24,7 +24,12 @@ fn capture_path(name: &str) -> PathBuf {
 /// Frame count according to tcpdump and how many of them tcpdump shows as IP/IP6, or the
 /// documented count if tcpdump is missing (which fails under CI).
 fn expected_count(path: &Path, documented: u64) -> (u64, Option<u64>) {
-    match Command::new("tcpdump").arg("-nn").arg("-r").arg(path).output() {
+    match Command::new("tcpdump")
+        .arg("-nn")
+        .arg("-r")
+        .arg(path)
+        .output()
+    {
         Ok(out) => {
             assert!(
                 out.status.success(),
@@ -42,7 +47,9 @@ fn expected_count(path: &Path, documented: u64) -> (u64, Option<u64>) {
         }
         Err(e) => {
             if std::env::var_os("CI").is_some() {
-                panic!("tcpdump is required under CI to cross-check frame counts but failed to run: {e}");
+                panic!(
+                    "tcpdump is required under CI to cross-check frame counts but failed to run: {e}"
+                );
             }
             eprintln!(
                 "\n!!!!! NOTE: tcpdump not available ({e}); comparing {} against the count \
