@@ -529,6 +529,12 @@ impl Capture {
     /// ...) stops and returns an error naming the file and byte offset; every frame before the
     /// damage has been delivered by then. Calling again after the end returns empty stats; after
     /// an error, returns the same error.
+    ///
+    /// In legacy pcap a captured length of zero or above [`MAX_CAPLEN`] is treated as damage
+    /// (it almost always means the reader is out of step with the records). Deflate has no
+    /// per-block check, so a corrupt gzip stream may first show as garbage that breaks the
+    /// capture structure rather than as a gzip error; frames decoded from such garbage before
+    /// the error can have been delivered.
     pub fn for_each_frame(
         &mut self,
         mut on_frame: impl FnMut(&Frame<'_>),
@@ -837,6 +843,13 @@ impl Capture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capture_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<Capture>();
+        assert_send::<CaptureError>();
+    }
 
     #[test]
     fn tsresol_decoding() {
