@@ -36,6 +36,10 @@ pub struct DetectConfig {
     pub min_packets: u64,
     /// Absolute floor for the unique-sources metric. Default 10.
     pub min_sources: u64,
+    /// A packets spike also needs this many unique sources in the interval: a burst from a
+    /// handful of hosts is those hosts' activity (see the source and attack listings), not a
+    /// port-wide event. Default 10.
+    pub packets_min_sources: u64,
     /// Consecutive non-hot intervals after which an open episode closes.
     /// A shorter lull keeps the episode open. Default 3.
     pub close_after: usize,
@@ -60,6 +64,7 @@ impl Default for DetectConfig {
             min_ratio: 3.0,
             min_packets: 30,
             min_sources: 10,
+            packets_min_sources: 10,
             close_after: 3,
             new_campaign_min_sources: 20,
             new_campaign_max_prior_sources: 0,

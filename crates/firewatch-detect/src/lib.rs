@@ -341,7 +341,8 @@ fn run(
             base_packets: pm,
             base_sources: sm,
         };
-        packets.step(&obs(p.packets, pm, psc, p_ok, false), cfg);
+        let p_eligible = p_ok && p.unique_sources >= cfg.packets_min_sources;
+        packets.step(&obs(p.packets, pm, psc, p_eligible, false), cfg);
         sources.step(&obs(p.unique_sources, sm, ssc, s_ok, campaign), cfg);
         max_prior_sources = max_prior_sources.max(p.unique_sources);
     }

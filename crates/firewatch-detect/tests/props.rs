@@ -51,6 +51,7 @@ fn arb_config() -> impl Strategy<Value = DetectConfig> {
             min_ratio: mr,
             min_packets: mp,
             min_sources: ms,
+            packets_min_sources: ms,
             close_after: ca,
             new_campaign_min_sources: ncs,
             new_campaign_max_prior_sources: ncp,

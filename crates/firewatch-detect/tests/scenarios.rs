@@ -9,6 +9,19 @@ fn cfg() -> DetectConfig {
     DetectConfig::default()
 }
 
+/// Packets-only scenarios: spikes by the background's own 8–10 sources.
+fn cfg_any_sources() -> DetectConfig {
+    DetectConfig { packets_min_sources: 0, ..DetectConfig::default() }
+}
+
+#[test]
+fn a_burst_from_a_handful_of_sources_is_not_a_port_alert() {
+    // 3 sources send 10× the port's packets: their activity, not a port-wide event.
+    let s = series((0..200).map(|i| if (150..155).contains(&i) { (220, 3) } else { (20, 3) }));
+    assert!(detect(&s, STEP, &cfg()).is_empty());
+    assert_eq!(detect(&s, STEP, &cfg_any_sources()).len(), 1);
+}
+
 /// Background of ~20 packets / 8 sources with a little deterministic wiggle.
 fn background(i: usize) -> (u64, u64) {
     (20 + (i as u64 * 7) % 5, 8 + (i as u64 * 3) % 3)
@@ -61,7 +74,7 @@ fn spike_running_to_the_end_is_ongoing() {
         let (p, src) = background(i);
         if i >= 130 { (p * 10, src) } else { (p, src) }
     }));
-    let d = detect(&s, STEP, &cfg());
+    let d = detect(&s, STEP, &cfg_any_sources());
     assert_eq!(d.len(), 1, "{d:#?}");
     assert_eq!(d[0].start, at(130));
     assert_eq!(d[0].end, None);
@@ -77,7 +90,7 @@ fn short_lull_keeps_episode_open_long_quiet_gap_splits() {
         let hot = (100..110).contains(&i) || (112..120).contains(&i);
         if hot { (p * 10, src) } else { (p, src) }
     }));
-    let d = detect(&s, STEP, &cfg());
+    let d = detect(&s, STEP, &cfg_any_sources());
     assert_eq!(d.len(), 1, "{d:#?}");
     assert_eq!((d[0].start, d[0].end), (at(100), Some(at(120))));
 
@@ -87,7 +100,7 @@ fn short_lull_keeps_episode_open_long_quiet_gap_splits() {
         let hot = (100..110).contains(&i) || (250..265).contains(&i);
         if hot { (p * 10, src) } else { (p, src) }
     }));
-    let d = detect(&s, STEP, &cfg());
+    let d = detect(&s, STEP, &cfg_any_sources());
     assert_eq!(d.len(), 2, "{d:#?}");
     assert_eq!((d[0].start, d[0].end), (at(100), Some(at(110))));
     assert_eq!((d[1].start, d[1].end), (at(250), Some(at(265))));

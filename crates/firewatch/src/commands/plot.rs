@@ -60,7 +60,7 @@ where
         .map_err(err)?;
     for a in chart.alerts {
         let end = a.end.unwrap_or(x_end);
-        let shade = if matches!(a.kind, firewatch_detect::AlertKind::NewCampaign) { ORANGE.mix(0.25) } else { RED.mix(0.2) };
+        let shade = if matches!(a.kind, firewatch_detect::AlertKind::NewCampaign) { plotters::style::full_palette::ORANGE.mix(0.25) } else { RED.mix(0.2) };
         ctx.draw_series(std::iter::once(Rectangle::new([(a.start, 0.0), (end, y_max)], shade.filled())))
             .map_err(err)?
             .label(format!("alert {} ({:.0}× baseline)", a.id, a.magnitude))
