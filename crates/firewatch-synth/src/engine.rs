@@ -447,7 +447,7 @@ impl Engine {
             let (pa, pl) = self.push_ports(&ports);
             let ttl = self.rng.pick(&[64u8, 128, 255]) - self.rng.range(6, 22) as u8;
             let mut episodes = vec![];
-            let len = ((300.0 + self.rng.f64() * 2100.0) * 1e9) as i64;
+            let len = ((300.0 + self.rng.f64() * 2100.0 * (scale * 20.0).min(1.0)) * 1e9) as i64;
             let len = len.min(dur / 3);
             if v == 0 {
                 let s1 = t0 + ((20.0 + self.rng.f64() * 40.0) * MIN_NS) as i64;
