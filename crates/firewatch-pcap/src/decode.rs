@@ -291,6 +291,7 @@ struct L4 {
     quoted: Option<QuotedHeader>,
 }
 
+#[inline(always)]
 fn ipv4(ip: &[u8], frame: &Frame<'_>, truncated: bool) -> Result<PacketFacts, Undecodable> {
     let h = Ipv4HeaderSlice::from_slice(ip).map_err(|e| match e {
         etherparse::err::ipv4::HeaderSliceError::Len(_) => {
@@ -451,6 +452,7 @@ fn walk_v6_exts(mut next: u8, mut rest: &[u8]) -> V6Walk<'_> {
     }
 }
 
+#[inline(always)]
 fn ipv6(ip: &[u8], frame: &Frame<'_>, truncated: bool) -> Result<PacketFacts, Undecodable> {
     let h = Ipv6HeaderSlice::from_slice(ip).map_err(|e| match e {
         etherparse::err::ipv6::HeaderSliceError::Len(_) => {
