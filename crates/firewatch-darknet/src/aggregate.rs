@@ -66,15 +66,18 @@ pub struct PortTally {
 }
 
 impl PortTally {
+    /// Counts packets to a pair; returns false when the pair did not fit (tally full).
     #[inline]
-    pub fn add(&mut self, key: u32, packets: u64) {
+    pub fn add(&mut self, key: u32, packets: u64) -> bool {
         if let Some(e) = self.ports.iter_mut().find(|e| e.0 == key) {
             e.1 += packets;
         } else if self.ports.len() < TOP_PORTS {
             self.ports.push((key, packets));
         } else {
             self.overflow += packets;
+            return false;
         }
+        true
     }
     pub fn merge(&mut self, other: &PortTally) {
         for &(k, n) in &other.ports {
@@ -94,8 +97,9 @@ pub struct SourceProfile {
     pub ttls: TtlSet,
     /// Distinct darknet addresses touched.
     pub destinations: DistinctSet,
-    /// Distinct `(protocol << 16) | port` pairs touched.
-    pub ports: DistinctSet,
+    /// Distinct `(protocol << 16) | port` pairs touched, kept only once the source has
+    /// touched more pairs than `top_ports` holds; until then `top_ports` is exact and cheaper.
+    pub ports: Option<DistinctSet>,
     pub top_ports: PortTally,
 }
 
@@ -108,7 +112,7 @@ impl SourceProfile {
             counters: SourceCounters::default(),
             ttls: TtlSet::default(),
             destinations: DistinctSet::new(),
-            ports: DistinctSet::new(),
+            ports: None,
             top_ports: PortTally::default(),
         }
     }
@@ -120,8 +124,42 @@ impl SourceProfile {
         self.counters.add(&other.counters);
         self.ttls.merge(&other.ttls);
         self.destinations.merge(&other.destinations);
-        self.ports.merge(&other.ports);
+        let spill = self.ports.is_some() || other.ports.is_some() || {
+            let mut keys: Vec<u32> = self.top_ports.ports.iter().chain(&other.top_ports.ports).map(|p| p.0).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.len() > TOP_PORTS
+        };
+        if spill {
+            let set = self.spilled_ports();
+            for &(k, _) in &other.top_ports.ports {
+                set.insert(u128::from(k));
+            }
+            if let Some(theirs) = &other.ports {
+                set.merge(theirs);
+            }
+        }
         self.top_ports.merge(&other.top_ports);
+    }
+
+    /// The ports set, created from the tally on first use.
+    fn spilled_ports(&mut self) -> &mut DistinctSet {
+        let tally = &self.top_ports;
+        self.ports.get_or_insert_with(|| {
+            let mut set = DistinctSet::new();
+            for &(k, _) in &tally.ports {
+                set.insert(u128::from(k));
+            }
+            set
+        })
+    }
+
+    /// Distinct (protocol, port) pairs touched.
+    pub fn distinct_ports(&self) -> u64 {
+        match &self.ports {
+            Some(set) => set.count(),
+            None => self.top_ports.ports.len() as u64,
+        }
     }
 }
 
@@ -162,6 +200,9 @@ struct CellAcc {
     packets: u64,
     bytes: u64,
     destinations: DistinctSet,
+    /// `(source, packets)` moved out of the live map once the interval is past; may hold a
+    /// source twice if late packets arrive after the flush (summed in `finish`).
+    flushed: Vec<(u32, u64)>,
 }
 
 /// Accumulates packets; [`Aggregator::finish`] hands out the [`Aggregate`].
@@ -175,8 +216,12 @@ pub struct Aggregator {
     sources: Vec<SourceProfile>,
     cell_index: FxHashMap<u64, u32>,
     cells: Vec<CellAcc>,
-    /// `(cell << 32) | source` → packets.
+    /// `(cell << 32) | source` → packets, for recent intervals only: older ones are flushed
+    /// into their cell so this map stays small enough for the cache.
     cell_sources: FxHashMap<u64, u64>,
+    /// Latest interval start seen, and the one up to which `cell_sources` was last flushed.
+    newest_interval: i64,
+    flushed_before: i64,
     /// `(source << 32) | minute number` → the victim-minute.
     backscatter: FxHashMap<u64, BackscatterMinute>,
     flowtuples: FxHashMap<FlowTuple, u64>,
@@ -196,6 +241,8 @@ impl Aggregator {
             cell_index: FxHashMap::default(),
             cells: Vec::new(),
             cell_sources: FxHashMap::default(),
+            newest_interval: i64::MIN,
+            flushed_before: i64::MIN,
             backscatter: FxHashMap::default(),
             flowtuples: FxHashMap::default(),
         }
@@ -231,7 +278,15 @@ impl Aggregator {
         let next = self.cells.len() as u32;
         let idx = *self.cell_index.entry(key).or_insert(next);
         if idx == next {
-            self.cells.push(CellAcc { interval_start, proto, port, packets: 0, bytes: 0, destinations: DistinctSet::new() });
+            self.cells.push(CellAcc {
+                interval_start,
+                proto,
+                port,
+                packets: 0,
+                bytes: 0,
+                destinations: DistinctSet::new(),
+                flushed: Vec::new(),
+            });
         }
         idx
     }
@@ -245,6 +300,11 @@ impl Aggregator {
             Some((lo, hi)) => (lo.min(ts), hi.max(ts)),
             None => (ts, ts),
         });
+        let interval_start = ts.div_euclid(NS_PER_S).div_euclid(self.interval_secs) * self.interval_secs;
+        if interval_start > self.newest_interval {
+            self.newest_interval = interval_start;
+            self.flush_old_cell_sources();
+        }
         let src = self.source_index(p.src, ts);
         let dst_key = addr_key(p.dst);
         let ip_bytes = u64::from(p.ip_len);
@@ -285,11 +345,11 @@ impl Aggregator {
         s.ttls.insert(p.ttl);
         s.destinations.insert(dst_key);
 
-        let interval_start = ts.div_euclid(NS_PER_S).div_euclid(self.interval_secs) * self.interval_secs;
         if let Some(port) = port {
             let pair = u32::from(p.proto) << 16 | u32::from(port);
-            s.ports.insert(u128::from(pair));
-            s.top_ports.add(pair, 1);
+            if !s.top_ports.add(pair, 1) || s.ports.is_some() {
+                s.spilled_ports().insert(u128::from(pair));
+            }
             let cell = self.cell(interval_start, p.proto, port);
             let acc = &mut self.cells[cell as usize];
             acc.packets += 1;
@@ -338,6 +398,29 @@ impl Aggregator {
         }
     }
 
+    /// Moves the (cell, source) counts of intervals two or more behind the newest into their
+    /// cells. Captures are nearly in time order, so the live map holds about two intervals.
+    fn flush_old_cell_sources(&mut self) {
+        let before = self.newest_interval.saturating_sub(self.interval_secs);
+        if before <= self.flushed_before {
+            return;
+        }
+        self.flushed_before = before;
+        let cells = &mut self.cells;
+        self.cell_sources.retain(|&key, &mut n| {
+            let cell = &mut cells[(key >> 32) as usize];
+            if cell.interval_start < before {
+                cell.flushed.push(((key & 0xffff_ffff) as u32, n));
+                false
+            } else {
+                true
+            }
+        });
+        // Old cells leave the index too; a late packet for one makes a second cell with the
+        // same key, which `finish` folds back in.
+        self.cell_index.retain(|_, &mut idx| cells[idx as usize].interval_start >= before);
+    }
+
     /// Folds another aggregator (say, another thread's) into this one.
     pub fn merge(&mut self, other: Aggregator) {
         self.counters.merge(&other.counters);
@@ -368,6 +451,10 @@ impl Aggregator {
                 idx
             })
             .collect();
+        for (c, &mine) in other.cells.iter().zip(&cell_map) {
+            let flushed = c.flushed.iter().map(|&(src, n)| (source_map[src as usize], n));
+            self.cells[mine as usize].flushed.extend(flushed);
+        }
         for (key, n) in other.cell_sources {
             let cell = cell_map[(key >> 32) as usize];
             let src = source_map[(key & 0xffff_ffff) as usize];
@@ -390,17 +477,39 @@ impl Aggregator {
 
     /// Ends aggregation and returns the results, with each cell's sources sorted.
     pub fn finish(self) -> Aggregate {
-        let mut per_cell: Vec<Vec<(IpAddr, u64)>> = vec![Vec::new(); self.cells.len()];
+        let mut cells_acc = self.cells;
         for (key, n) in self.cell_sources {
-            let src = &self.sources[(key & 0xffff_ffff) as usize];
-            per_cell[(key >> 32) as usize].push((src.addr, n));
+            cells_acc[(key >> 32) as usize].flushed.push(((key & 0xffff_ffff) as u32, n));
         }
-        let cells = self
-            .cells
+        let sources_of = &self.sources;
+        cells_acc.sort_by_key(|c| (c.interval_start, c.proto, c.port));
+        let mut folded: Vec<CellAcc> = Vec::with_capacity(cells_acc.len());
+        for c in cells_acc {
+            match folded.last_mut() {
+                Some(last) if (last.interval_start, last.proto, last.port) == (c.interval_start, c.proto, c.port) => {
+                    last.packets += c.packets;
+                    last.bytes += c.bytes;
+                    last.destinations.merge(&c.destinations);
+                    last.flushed.extend(c.flushed);
+                }
+                _ => folded.push(c),
+            }
+        }
+        let cells = folded
             .into_iter()
-            .zip(per_cell)
-            .map(|(c, mut sources)| {
+            .map(|c| {
+                let mut sources: Vec<(IpAddr, u64)> =
+                    c.flushed.iter().map(|&(src, n)| (sources_of[src as usize].addr, n)).collect();
                 sources.sort_unstable();
+                // A source flushed and then seen again late appears twice: sum its counts.
+                sources.dedup_by(|later, kept| {
+                    if later.0 == kept.0 {
+                        kept.1 += later.1;
+                        true
+                    } else {
+                        false
+                    }
+                });
                 PortCell {
                     interval_start: c.interval_start,
                     proto: c.proto,

@@ -5,44 +5,105 @@ use std::fmt;
 
 /// Distinct addresses or ports of one source or one port cell.
 ///
-/// Backed by Cloudflare's `cardinality-estimator`: exact up to 128 items (it keeps the items'
-/// hashes), then a HyperLogLog with 4,096 registers (standard error ≈ 1.6 %). Merging two sets
-/// gives the same result as inserting everything into one, so counts do not depend on how a
-/// capture was split into files or threads.
+/// Up to [`INLINE`] items are kept inline as 64-bit hashes (most darknet sources touch a
+/// handful of addresses: no allocation, no pointer to chase). Beyond that, Cloudflare's
+/// `cardinality-estimator` takes over: exact up to 128 items, then a HyperLogLog with 4,096
+/// registers (standard error ≈ 1.6 %). Both see the same hashes, so merging two sets gives the
+/// same result as inserting everything into one, and counts do not depend on how a capture was
+/// split into files or threads.
 #[derive(Clone, Default)]
-pub struct DistinctSet(CardinalityEstimator<u128>);
+pub struct DistinctSet {
+    inline: [u64; INLINE],
+    len: u8,
+    spilled: Option<Box<CardinalityEstimator<u64>>>,
+}
+
+/// Items kept inline before the estimator takes over.
+pub const INLINE: usize = 6;
 
 /// A stored distinct set that could not be read back.
 #[derive(Debug, thiserror::Error)]
 #[error("corrupt distinct-count blob: {0}")]
 pub struct CorruptDistinctSet(String);
 
+/// MurmurHash3's 64-bit finaliser over both halves: a fast, well-mixed hash, fixed here so
+/// that stored sets keep their meaning across releases.
+#[inline]
+fn hash_item(item: u128) -> u64 {
+    let mut h = (item as u64) ^ ((item >> 64) as u64).rotate_left(29) ^ 0x9e37_79b9_7f4a_7c15;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
 impl DistinctSet {
     /// An empty set.
     pub fn new() -> Self {
-        DistinctSet(CardinalityEstimator::new())
+        DistinctSet::default()
     }
 
     /// Adds one item (an address as `u128`, or a `(protocol << 16) | port`).
     #[inline]
     pub fn insert(&mut self, item: u128) {
-        self.0.insert(&item);
+        self.insert_hash(hash_item(item));
+    }
+
+    #[inline]
+    fn insert_hash(&mut self, h: u64) {
+        if let Some(est) = &mut self.spilled {
+            est.insert_hash(h);
+            return;
+        }
+        let len = usize::from(self.len);
+        if self.inline[..len].contains(&h) {
+            return;
+        }
+        if len < INLINE {
+            self.inline[len] = h;
+            self.len += 1;
+        } else {
+            let mut est = Box::new(CardinalityEstimator::<u64>::new());
+            for &old in &self.inline {
+                est.insert_hash(old);
+            }
+            est.insert_hash(h);
+            self.spilled = Some(est);
+        }
     }
 
     /// The number of distinct items (exact below 129).
     pub fn count(&self) -> u64 {
-        self.0.estimate() as u64
+        match &self.spilled {
+            Some(est) => est.estimate() as u64,
+            None => u64::from(self.len),
+        }
     }
 
     /// Adds every item of `other`.
     pub fn merge(&mut self, other: &DistinctSet) {
-        self.0.merge(&other.0);
+        match &other.spilled {
+            None => other.inline[..usize::from(other.len)].iter().for_each(|&h| self.insert_hash(h)),
+            Some(theirs) => {
+                let mut est = theirs.clone();
+                match self.spilled.take() {
+                    Some(mine) => est.merge(&mine),
+                    None => self.inline[..usize::from(self.len)].iter().for_each(|&h| est.insert_hash(h)),
+                }
+                self.spilled = Some(est);
+            }
+        }
     }
 
     /// Compact binary form for the store.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Serialising an in-memory estimator cannot fail.
-        postcard::to_stdvec(&self.0).unwrap_or_default()
+        let stored: (Vec<u64>, Option<&CardinalityEstimator<u64>>) = match &self.spilled {
+            Some(est) => (Vec::new(), Some(est)),
+            None => (self.inline[..usize::from(self.len)].to_vec(), None),
+        };
+        // Serialising in-memory values cannot fail.
+        postcard::to_stdvec(&stored).unwrap_or_default()
     }
 
     /// Reads the form written by [`DistinctSet::to_bytes`].
@@ -50,7 +111,16 @@ impl DistinctSet {
         if bytes.is_empty() {
             return Ok(DistinctSet::new());
         }
-        postcard::from_bytes(bytes).map(DistinctSet).map_err(|e| CorruptDistinctSet(e.to_string()))
+        let (inline, spilled): (Vec<u64>, Option<CardinalityEstimator<u64>>) =
+            postcard::from_bytes(bytes).map_err(|e| CorruptDistinctSet(e.to_string()))?;
+        let mut set = DistinctSet { spilled: spilled.map(Box::new), ..DistinctSet::default() };
+        if inline.len() > INLINE {
+            return Err(CorruptDistinctSet(format!("{} inline items", inline.len())));
+        }
+        for h in inline {
+            set.insert_hash(h);
+        }
+        Ok(set)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::aggregate::{Aggregate, Aggregator};
 use crate::config::AggregationConfig;
 use crossbeam_channel::bounded;
-use firewatch_pcap::{Capture, CaptureError, Frame, FrameStats, LinkType, decode};
+use firewatch_pcap::{Capture, CaptureError, FrameStats, PacketFacts, decode};
 
 /// What a capture produced: the aggregate of every frame delivered, and how reading ended.
 /// On damage, `result` is the error and `aggregate` holds everything before it.
@@ -13,18 +13,13 @@ pub struct IngestOutcome {
     pub result: Result<FrameStats, CaptureError>,
 }
 
-/// Frames handed from the reader to a worker, copied out of the reader's buffer.
-struct FrameBatch {
-    bytes: Vec<u8>,
-    /// `(ts_ns, link, wire_len, start, end, offset)` into `bytes`.
-    frames: Vec<(i64, u32, u32, usize, usize, u64)>,
-}
-
-const BATCH_FRAMES: usize = 4096;
+/// Packets per batch handed to a worker.
+const BATCH: usize = 2048;
 const PROGRESS_EVERY: u64 = 1 << 16;
 
-/// Decodes and aggregates every frame of `capture`. `threads` > 1 decodes and aggregates on
-/// that many workers while this thread reads; results are merged, so they do not depend on
+/// Decodes and aggregates every frame of `capture`. With `threads` > 1 this thread reads and
+/// decodes while that many workers aggregate, each its own share of the sources; results are
+/// merged, so they do not depend on
 /// the thread count. `progress(frames, stream_offset)` is called every 65,536 frames.
 pub fn aggregate_capture(
     capture: &mut Capture,
@@ -45,67 +40,77 @@ pub fn aggregate_capture(
         return IngestOutcome { aggregate: agg.finish(), result };
     }
 
-    let (full_tx, full_rx) = bounded::<FrameBatch>(threads * 4);
-    let (empty_tx, empty_rx) = bounded::<FrameBatch>(threads * 4 + 2);
+    // This thread reads and decodes; each worker aggregates the sources hashed to it, so the
+    // workers' source tables are disjoint and merging them at the end is cheap.
+    let mut reader = Aggregator::new(cfg.clone());
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let full_rx = full_rx.clone();
-                let empty_tx = empty_tx.clone();
-                let cfg = cfg.clone();
-                scope.spawn(move || {
-                    let mut agg = Aggregator::new(cfg);
-                    for mut batch in full_rx {
-                        for &(ts_ns, link, wire_len, start, end, offset) in &batch.frames {
-                            let frame = Frame { ts_ns, link: LinkType(link), data: &batch.bytes[start..end], wire_len, offset };
-                            agg.observe_outcome(&decode(&frame));
-                        }
-                        batch.bytes.clear();
-                        batch.frames.clear();
-                        let _ = empty_tx.try_send(batch);
+        let mut senders = Vec::with_capacity(threads);
+        let mut workers = Vec::with_capacity(threads);
+        let (recycle_tx, recycle_rx) = bounded::<Vec<PacketFacts>>(threads * 8);
+        for _ in 0..threads {
+            let (tx, rx) = bounded::<Vec<PacketFacts>>(4);
+            senders.push(tx);
+            let recycle_tx = recycle_tx.clone();
+            let cfg = cfg.clone();
+            workers.push(scope.spawn(move || {
+                let mut agg = Aggregator::new(cfg);
+                for mut batch in rx {
+                    for p in &batch {
+                        agg.observe_outcome(&Ok(*p));
                     }
-                    agg
-                })
-            })
-            .collect();
-        drop(full_rx);
-
-        let mut batch = FrameBatch { bytes: Vec::with_capacity(BATCH_FRAMES * 80), frames: Vec::with_capacity(BATCH_FRAMES) };
+                    batch.clear();
+                    let _ = recycle_tx.try_send(batch);
+                }
+                agg
+            }));
+        }
+        let mut batches: Vec<Vec<PacketFacts>> = (0..threads).map(|_| Vec::with_capacity(BATCH)).collect();
         let mut n = 0u64;
-        let mut workers_gone = false;
         let result = capture.for_each_frame(|frame| {
-            let start = batch.bytes.len();
-            batch.bytes.extend_from_slice(frame.data);
-            batch.frames.push((frame.ts_ns, frame.link.0, frame.wire_len, start, batch.bytes.len(), frame.offset));
             n += 1;
             if n % PROGRESS_EVERY == 0 {
                 progress(n, frame.offset);
             }
-            if batch.frames.len() == BATCH_FRAMES && !workers_gone {
-                let next = empty_rx.try_recv().unwrap_or_else(|_| FrameBatch {
-                    bytes: Vec::with_capacity(BATCH_FRAMES * 80),
-                    frames: Vec::with_capacity(BATCH_FRAMES),
-                });
-                workers_gone = full_tx.send(std::mem::replace(&mut batch, next)).is_err();
+            match decode(frame) {
+                Ok(p) => {
+                    let shard = shard_of(&p, threads);
+                    let batch = &mut batches[shard];
+                    batch.push(p);
+                    if batch.len() == BATCH {
+                        let next = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        // A worker only goes away by panicking, which `join` reports below.
+                        let _ = senders[shard].send(std::mem::replace(batch, next));
+                    }
+                }
+                Err(e) => reader.observe_outcome(&Err(e)),
             }
         });
-        if !batch.frames.is_empty() {
-            let _ = full_tx.send(batch);
-        }
-        drop(full_tx);
-        let mut merged: Option<Aggregator> = None;
-        for w in workers {
-            // A worker only panics on a bug; propagate it rather than lose its packets silently.
-            let agg = match w.join() {
-                Ok(agg) => agg,
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
-            match merged.as_mut() {
-                Some(m) => m.merge(agg),
-                None => merged = Some(agg),
+        for (tx, batch) in senders.iter().zip(batches) {
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
             }
         }
-        let aggregate = merged.map(Aggregator::finish).unwrap_or_default();
-        IngestOutcome { aggregate, result }
+        drop(senders);
+        for w in workers {
+            // A worker only panics on a bug; propagate it rather than lose its packets silently.
+            match w.join() {
+                Ok(agg) => reader.merge(agg),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        IngestOutcome { aggregate: reader.finish(), result }
     })
+}
+
+/// The worker that owns a packet's source.
+fn shard_of(p: &PacketFacts, shards: usize) -> usize {
+    let key = match p.src {
+        std::net::IpAddr::V4(a) => u64::from(u32::from(a)),
+        std::net::IpAddr::V6(a) => {
+            let v = u128::from(a);
+            (v as u64) ^ ((v >> 64) as u64)
+        }
+    };
+    // Fibonacci hashing spreads neighbouring addresses over the workers.
+    ((key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) % shards as u64) as usize
 }

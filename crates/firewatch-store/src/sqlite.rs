@@ -149,7 +149,7 @@ fn load_profile(tx: &Transaction<'_>, addr: IpAddr) -> Result<Option<SourceProfi
         counters: serde_json::from_str(&counters).map_err(corrupt)?,
         ttls: TtlSet::from_bytes(&ttls),
         destinations: DistinctSet::from_bytes(&dsts).map_err(corrupt)?,
-        ports: DistinctSet::from_bytes(&ports).map_err(corrupt)?,
+        ports: if ports.is_empty() { None } else { Some(DistinctSet::from_bytes(&ports).map_err(corrupt)?) },
         top_ports: tally_from_json(&top)?,
     }))
 }
@@ -169,11 +169,11 @@ fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) ->
         p.counters.packets as i64,
         p.counters.bytes as i64,
         distinct_destinations as i64,
-        p.ports.count() as i64,
+        p.distinct_ports() as i64,
         serde_json::to_string(&p.counters).map_err(corrupt)?,
         &p.ttls.to_bytes()[..],
         p.destinations.to_bytes(),
-        p.ports.to_bytes(),
+        p.ports.as_ref().map(DistinctSet::to_bytes).unwrap_or_default(),
         tally_to_json(&p.top_ports),
     ])?;
     Ok(())
