@@ -57,7 +57,9 @@ impl fmt::Display for SourceLabel {
 
 /// A label name that is not one of [`SourceLabel::ALL`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown source label {0:?} (expected one of mirai, zmap, masscan, backscatter, scanner, other)")]
+#[error(
+    "unknown source label {0:?} (expected one of mirai, zmap, masscan, backscatter, scanner, other)"
+)]
 pub struct UnknownLabel(pub String);
 
 impl FromStr for SourceLabel {

@@ -11,7 +11,9 @@ pub fn format_unix(secs: i64) -> String {
 
 /// Why a time bound given on the command line could not be understood.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot read time {input:?}: expected RFC 3339 (2026-11-23T12:00:00Z), a date (2026-11-23), Unix seconds, or an age such as 7d, 12h, 30m")]
+#[error(
+    "cannot read time {input:?}: expected RFC 3339 (2026-11-23T12:00:00Z), a date (2026-11-23), Unix seconds, or an age such as 7d, 12h, 30m"
+)]
 pub struct BadTime {
     pub input: String,
 }
@@ -19,7 +21,9 @@ pub struct BadTime {
 /// Parses a time bound: RFC 3339, a date (midnight UTC), Unix seconds, or an age before `now`
 /// (`90s`, `30m`, `12h`, `7d`).
 pub fn parse_time_bound(input: &str, now: Timestamp) -> Result<i64, BadTime> {
-    let bad = || BadTime { input: input.to_string() };
+    let bad = || BadTime {
+        input: input.to_string(),
+    };
     let s = input.trim();
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t.as_second());
@@ -43,7 +47,9 @@ pub fn parse_time_bound(input: &str, now: Timestamp) -> Result<i64, BadTime> {
         "w" => (n * 24 * 7).hours(),
         _ => return Err(bad()),
     };
-    now.checked_sub(span).map(|t| t.as_second()).map_err(|_| bad())
+    now.checked_sub(span)
+        .map(|t| t.as_second())
+        .map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -53,10 +59,22 @@ mod tests {
     #[test]
     fn parses_every_documented_form() {
         let now: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
-        assert_eq!(parse_time_bound("2026-11-23T11:00:00Z", now).unwrap(), now.as_second() - 3600);
-        assert_eq!(parse_time_bound("2026-11-23", now).unwrap(), now.as_second() - 12 * 3600);
-        assert_eq!(parse_time_bound("7d", now).unwrap(), now.as_second() - 7 * 86400);
-        assert_eq!(parse_time_bound("30m", now).unwrap(), now.as_second() - 1800);
+        assert_eq!(
+            parse_time_bound("2026-11-23T11:00:00Z", now).unwrap(),
+            now.as_second() - 3600
+        );
+        assert_eq!(
+            parse_time_bound("2026-11-23", now).unwrap(),
+            now.as_second() - 12 * 3600
+        );
+        assert_eq!(
+            parse_time_bound("7d", now).unwrap(),
+            now.as_second() - 7 * 86400
+        );
+        assert_eq!(
+            parse_time_bound("30m", now).unwrap(),
+            now.as_second() - 1800
+        );
         assert_eq!(parse_time_bound("1700000000", now).unwrap(), 1_700_000_000);
         assert!(parse_time_bound("yesterday", now).is_err());
         assert!(parse_time_bound("", now).is_err());

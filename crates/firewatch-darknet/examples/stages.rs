@@ -43,9 +43,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let rate = |s: f64| frames as f64 / s / 1e6;
     println!("{frames} frames, median of {runs} runs");
-    println!("read frames only        {:7.3} s  {:6.2} M frames/s", median(read.clone()), rate(median(read)));
-    println!("read + decode           {:7.3} s  {:6.2} M frames/s", median(decoded.clone()), rate(median(decoded)));
-    println!("read + decode + observe {:7.3} s  {:6.2} M frames/s", median(aggregated.clone()), rate(median(aggregated)));
+    println!(
+        "read frames only        {:7.3} s  {:6.2} M frames/s",
+        median(read.clone()),
+        rate(median(read))
+    );
+    println!(
+        "read + decode           {:7.3} s  {:6.2} M frames/s",
+        median(decoded.clone()),
+        rate(median(decoded))
+    );
+    println!(
+        "read + decode + observe {:7.3} s  {:6.2} M frames/s",
+        median(aggregated.clone()),
+        rate(median(aggregated))
+    );
     println!("finish (sort, collect)  {:7.3} s", median(finished));
     Ok(())
 }

@@ -29,7 +29,9 @@ impl TtlSet {
     }
     /// The TTL values present, ascending.
     pub fn values(&self) -> Vec<u8> {
-        (0..=255u8).filter(|&t| self.0[usize::from(t >> 6)] & (1 << (t & 63)) != 0).collect()
+        (0..=255u8)
+            .filter(|&t| self.0[usize::from(t >> 6)] & (1 << (t & 63)) != 0)
+            .collect()
     }
     /// The 32-byte little-endian form kept in the store.
     pub fn to_bytes(&self) -> [u8; 32] {
@@ -53,37 +55,23 @@ impl TtlSet {
     }
 }
 
-/// Most (protocol, port) pairs counted individually per source; the rest are summed.
-pub const TOP_PORTS: usize = 16;
+/// Most distinct (protocol, port) pairs a source may touch and still have each counted.
+pub const TOP_PORTS: usize = 32;
 
-/// Packets per (protocol, port) of one source: the first [`TOP_PORTS`] pairs seen, exactly.
+/// Packets per (protocol, port) of one source, exact while it touched at most [`TOP_PORTS`]
+/// pairs. Beyond that only the total is kept (`ports` empty, everything in `overflow`): which
+/// pairs would be kept must not depend on packet order, or merging captures would change it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortTally {
     /// `((protocol << 16) | port, packets)`.
     pub ports: Vec<(u32, u64)>,
-    /// Packets to pairs beyond the first [`TOP_PORTS`].
+    /// Packets not counted per pair (all of them once the source touched too many pairs).
     pub overflow: u64,
 }
 
 impl PortTally {
-    /// Counts packets to a pair; returns false when the pair did not fit (tally full).
-    #[inline]
-    pub fn add(&mut self, key: u32, packets: u64) -> bool {
-        if let Some(e) = self.ports.iter_mut().find(|e| e.0 == key) {
-            e.1 += packets;
-        } else if self.ports.len() < TOP_PORTS {
-            self.ports.push((key, packets));
-        } else {
-            self.overflow += packets;
-            return false;
-        }
-        true
-    }
-    pub fn merge(&mut self, other: &PortTally) {
-        for &(k, n) in &other.ports {
-            self.add(k, n);
-        }
-        self.overflow += other.overflow;
+    fn total(&self) -> u64 {
+        self.ports.iter().map(|p| p.1).sum::<u64>() + self.overflow
     }
 }
 
@@ -97,10 +85,19 @@ pub struct SourceProfile {
     pub ttls: TtlSet,
     /// Distinct darknet addresses touched.
     pub destinations: DistinctSet,
-    /// Distinct `(protocol << 16) | port` pairs touched, kept only once the source has
-    /// touched more pairs than `top_ports` holds; until then `top_ports` is exact and cheaper.
+    /// Distinct `(protocol << 16) | port` pairs, kept only once the source touched more
+    /// than [`TOP_PORTS`] pairs; until then `top_ports` is exact and cheaper.
     pub ports: Option<DistinctSet>,
     pub top_ports: PortTally,
+}
+
+/// The distinct set of a tally's pairs.
+fn pairs_set(tally: &PortTally) -> DistinctSet {
+    let mut set = DistinctSet::new();
+    for &(k, _) in &tally.ports {
+        set.insert(u128::from(k));
+    }
+    set
 }
 
 impl SourceProfile {
@@ -124,34 +121,59 @@ impl SourceProfile {
         self.counters.add(&other.counters);
         self.ttls.merge(&other.ttls);
         self.destinations.merge(&other.destinations);
-        let spill = self.ports.is_some() || other.ports.is_some() || {
-            let mut keys: Vec<u32> = self.top_ports.ports.iter().chain(&other.top_ports.ports).map(|p| p.0).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            keys.len() > TOP_PORTS
-        };
-        if spill {
-            let set = self.spilled_ports();
-            for &(k, _) in &other.top_ports.ports {
-                set.insert(u128::from(k));
+        let mut keys: Vec<u32> = self
+            .top_ports
+            .ports
+            .iter()
+            .chain(&other.top_ports.ports)
+            .map(|p| p.0)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if self.ports.is_some() || other.ports.is_some() || keys.len() > TOP_PORTS {
+            let total = self.top_ports.total() + other.top_ports.total();
+            let mut set = self
+                .ports
+                .take()
+                .unwrap_or_else(|| pairs_set(&self.top_ports));
+            match &other.ports {
+                Some(theirs) => set.merge(theirs),
+                None => set.merge(&pairs_set(&other.top_ports)),
             }
-            if let Some(theirs) = &other.ports {
-                set.merge(theirs);
+            self.ports = Some(set);
+            self.top_ports = PortTally {
+                ports: Vec::new(),
+                overflow: total,
+            };
+        } else {
+            for &(k, n) in &other.top_ports.ports {
+                match self.top_ports.ports.iter_mut().find(|e| e.0 == k) {
+                    Some(e) => e.1 += n,
+                    None => self.top_ports.ports.push((k, n)),
+                }
             }
         }
-        self.top_ports.merge(&other.top_ports);
     }
 
-    /// The ports set, created from the tally on first use.
-    fn spilled_ports(&mut self) -> &mut DistinctSet {
-        let tally = &self.top_ports;
-        self.ports.get_or_insert_with(|| {
-            let mut set = DistinctSet::new();
-            for &(k, _) in &tally.ports {
-                set.insert(u128::from(k));
-            }
-            set
-        })
+    /// Counts one packet to a `(protocol << 16) | port` pair.
+    #[inline]
+    fn add_port(&mut self, pair: u32) {
+        if let Some(set) = &mut self.ports {
+            set.insert(u128::from(pair));
+            self.top_ports.overflow += 1;
+        } else if let Some(e) = self.top_ports.ports.iter_mut().find(|e| e.0 == pair) {
+            e.1 += 1;
+        } else if self.top_ports.ports.len() < TOP_PORTS {
+            self.top_ports.ports.push((pair, 1));
+        } else {
+            let mut set = pairs_set(&self.top_ports);
+            set.insert(u128::from(pair));
+            self.ports = Some(set);
+            self.top_ports = PortTally {
+                ports: Vec::new(),
+                overflow: self.top_ports.total() + 1,
+            };
+        }
     }
 
     /// Distinct (protocol, port) pairs touched.
@@ -300,7 +322,8 @@ impl Aggregator {
             Some((lo, hi)) => (lo.min(ts), hi.max(ts)),
             None => (ts, ts),
         });
-        let interval_start = ts.div_euclid(NS_PER_S).div_euclid(self.interval_secs) * self.interval_secs;
+        let interval_start =
+            ts.div_euclid(NS_PER_S).div_euclid(self.interval_secs) * self.interval_secs;
         if interval_start > self.newest_interval {
             self.newest_interval = interval_start;
             self.flush_old_cell_sources();
@@ -347,30 +370,34 @@ impl Aggregator {
 
         if let Some(port) = port {
             let pair = u32::from(p.proto) << 16 | u32::from(port);
-            if !s.top_ports.add(pair, 1) || s.ports.is_some() {
-                s.spilled_ports().insert(u128::from(pair));
-            }
+            s.add_port(pair);
             let cell = self.cell(interval_start, p.proto, port);
             let acc = &mut self.cells[cell as usize];
             acc.packets += 1;
             acc.bytes += ip_bytes;
             acc.destinations.insert(dst_key);
-            *self.cell_sources.entry(u64::from(cell) << 32 | src as u64).or_insert(0) += 1;
+            *self
+                .cell_sources
+                .entry(u64::from(cell) << 32 | src as u64)
+                .or_insert(0) += 1;
         }
 
         if t.backscatter {
             let minute = ts.div_euclid(NS_PER_S).div_euclid(60);
             let key = (src as u64) << 32 | (minute as u64 & 0xffff_ffff);
-            let m = self.backscatter.entry(key).or_insert_with(|| BackscatterMinute {
-                victim: p.src,
-                minute: minute * 60,
-                packets: 0,
-                bytes: 0,
-                first_ns: ts,
-                last_ns: ts,
-                proto: p.proto,
-                ports: Vec::new(),
-            });
+            let m = self
+                .backscatter
+                .entry(key)
+                .or_insert_with(|| BackscatterMinute {
+                    victim: p.src,
+                    minute: minute * 60,
+                    packets: 0,
+                    bytes: 0,
+                    first_ns: ts,
+                    last_ns: ts,
+                    proto: p.proto,
+                    ports: Vec::new(),
+                });
             m.packets += 1;
             m.bytes += ip_bytes;
             m.first_ns = m.first_ns.min(ts);
@@ -418,7 +445,8 @@ impl Aggregator {
         });
         // Old cells leave the index too; a late packet for one makes a second cell with the
         // same key, which `finish` folds back in.
-        self.cell_index.retain(|_, &mut idx| cells[idx as usize].interval_start >= before);
+        self.cell_index
+            .retain(|_, &mut idx| cells[idx as usize].interval_start >= before);
     }
 
     /// Folds another aggregator (say, another thread's) into this one.
@@ -439,26 +467,23 @@ impl Aggregator {
                 idx as u32
             })
             .collect();
-        let cell_map: Vec<u32> = other
-            .cells
-            .iter()
-            .map(|c| {
-                let idx = self.cell(c.interval_start, c.proto, c.port);
-                let acc = &mut self.cells[idx as usize];
-                acc.packets += c.packets;
-                acc.bytes += c.bytes;
-                acc.destinations.merge(&c.destinations);
-                idx
-            })
-            .collect();
-        for (c, &mine) in other.cells.iter().zip(&cell_map) {
-            let flushed = c.flushed.iter().map(|&(src, n)| (source_map[src as usize], n));
-            self.cells[mine as usize].flushed.extend(flushed);
-        }
+        // Cells are appended, not looked up: `finish` folds cells that share a key, so a merge
+        // costs no hashing per cell (workers sharded by port never share one anyway).
+        let base = self.cells.len() as u32;
+        let cell_map: Vec<u32> = (0..other.cells.len() as u32).map(|i| base + i).collect();
+        self.cells.extend(other.cells.into_iter().map(|mut c| {
+            for entry in &mut c.flushed {
+                entry.0 = source_map[entry.0 as usize];
+            }
+            c
+        }));
         for (key, n) in other.cell_sources {
             let cell = cell_map[(key >> 32) as usize];
             let src = source_map[(key & 0xffff_ffff) as usize];
-            *self.cell_sources.entry(u64::from(cell) << 32 | u64::from(src)).or_insert(0) += n;
+            *self
+                .cell_sources
+                .entry(u64::from(cell) << 32 | u64::from(src))
+                .or_insert(0) += n;
         }
         for (key, m) in other.backscatter {
             let src = source_map[(key >> 32) as usize];
@@ -479,14 +504,19 @@ impl Aggregator {
     pub fn finish(self) -> Aggregate {
         let mut cells_acc = self.cells;
         for (key, n) in self.cell_sources {
-            cells_acc[(key >> 32) as usize].flushed.push(((key & 0xffff_ffff) as u32, n));
+            cells_acc[(key >> 32) as usize]
+                .flushed
+                .push(((key & 0xffff_ffff) as u32, n));
         }
         let sources_of = &self.sources;
         cells_acc.sort_by_key(|c| (c.interval_start, c.proto, c.port));
         let mut folded: Vec<CellAcc> = Vec::with_capacity(cells_acc.len());
         for c in cells_acc {
             match folded.last_mut() {
-                Some(last) if (last.interval_start, last.proto, last.port) == (c.interval_start, c.proto, c.port) => {
+                Some(last)
+                    if (last.interval_start, last.proto, last.port)
+                        == (c.interval_start, c.proto, c.port) =>
+                {
                     last.packets += c.packets;
                     last.bytes += c.bytes;
                     last.destinations.merge(&c.destinations);
@@ -498,8 +528,11 @@ impl Aggregator {
         let cells = folded
             .into_iter()
             .map(|c| {
-                let mut sources: Vec<(IpAddr, u64)> =
-                    c.flushed.iter().map(|&(src, n)| (sources_of[src as usize].addr, n)).collect();
+                let mut sources: Vec<(IpAddr, u64)> = c
+                    .flushed
+                    .iter()
+                    .map(|&(src, n)| (sources_of[src as usize].addr, n))
+                    .collect();
                 sources.sort_unstable();
                 // A source flushed and then seen again late appears twice: sum its counts.
                 sources.dedup_by(|later, kept| {

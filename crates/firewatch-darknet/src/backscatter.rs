@@ -47,10 +47,10 @@ impl BackscatterMinute {
 
 /// Adds a port to a sorted, capped port list.
 pub fn add_port(ports: &mut Vec<u16>, port: u16) {
-    if let Err(at) = ports.binary_search(&port) {
-        if ports.len() < MAX_PORTS {
-            ports.insert(at, port);
-        }
+    if let Err(at) = ports.binary_search(&port)
+        && ports.len() < MAX_PORTS
+    {
+        ports.insert(at, port);
     }
 }
 
@@ -70,7 +70,10 @@ pub struct BackscatterAttack {
 
 /// Finds the attacks in one victim's minutes (any order). Minutes of other victims are ignored
 /// by grouping: pass one victim's minutes at a time.
-pub fn derive_attacks(minutes: &[BackscatterMinute], t: &AttackThresholds) -> Vec<BackscatterAttack> {
+pub fn derive_attacks(
+    minutes: &[BackscatterMinute],
+    t: &AttackThresholds,
+) -> Vec<BackscatterAttack> {
     let mut sorted: Vec<&BackscatterMinute> = minutes.iter().collect();
     sorted.sort_by_key(|m| (m.victim, m.minute));
     let gap_ns = (t.gap_secs as i64).saturating_mul(1_000_000_000);

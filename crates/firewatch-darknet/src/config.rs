@@ -15,7 +15,10 @@ pub struct AggregationConfig {
 
 impl Default for AggregationConfig {
     fn default() -> Self {
-        AggregationConfig { interval_secs: 60, flowtuples: false }
+        AggregationConfig {
+            interval_secs: 60,
+            flowtuples: false,
+        }
     }
 }
 
@@ -37,7 +40,11 @@ pub struct LabelRules {
 
 impl Default for LabelRules {
     fn default() -> Self {
-        LabelRules { fingerprint_min_share: 0.5, backscatter_min_share: 0.5, scanner_min_addresses: 100 }
+        LabelRules {
+            fingerprint_min_share: 0.5,
+            backscatter_min_share: 0.5,
+            scanner_min_addresses: 100,
+        }
     }
 }
 
@@ -59,6 +66,11 @@ pub struct AttackThresholds {
 
 impl Default for AttackThresholds {
     fn default() -> Self {
-        AttackThresholds { min_packets: 25, min_duration_secs: 60, min_peak_per_minute: 30, gap_secs: 300 }
+        AttackThresholds {
+            min_packets: 25,
+            min_duration_secs: 60,
+            min_peak_per_minute: 30,
+            gap_secs: 300,
+        }
     }
 }

@@ -84,12 +84,16 @@ impl DistinctSet {
     /// Adds every item of `other`.
     pub fn merge(&mut self, other: &DistinctSet) {
         match &other.spilled {
-            None => other.inline[..usize::from(other.len)].iter().for_each(|&h| self.insert_hash(h)),
+            None => other.inline[..usize::from(other.len)]
+                .iter()
+                .for_each(|&h| self.insert_hash(h)),
             Some(theirs) => {
                 let mut est = theirs.clone();
                 match self.spilled.take() {
                     Some(mine) => est.merge(&mine),
-                    None => self.inline[..usize::from(self.len)].iter().for_each(|&h| est.insert_hash(h)),
+                    None => self.inline[..usize::from(self.len)]
+                        .iter()
+                        .for_each(|&h| est.insert_hash(h)),
                 }
                 self.spilled = Some(est);
             }
@@ -113,7 +117,10 @@ impl DistinctSet {
         }
         let (inline, spilled): (Vec<u64>, Option<CardinalityEstimator<u64>>) =
             postcard::from_bytes(bytes).map_err(|e| CorruptDistinctSet(e.to_string()))?;
-        let mut set = DistinctSet { spilled: spilled.map(Box::new), ..DistinctSet::default() };
+        let mut set = DistinctSet {
+            spilled: spilled.map(Box::new),
+            ..DistinctSet::default()
+        };
         if inline.len() > INLINE {
             return Err(CorruptDistinctSet(format!("{} inline items", inline.len())));
         }

@@ -49,12 +49,12 @@ pub fn traits_of(p: &PacketFacts) -> PacketTraits {
             let f = p.tcp_flags;
             t.syn = f & (tcp::SYN | tcp::ACK) == tcp::SYN;
             t.backscatter = f & (tcp::SYN | tcp::ACK) == (tcp::SYN | tcp::ACK) || f & tcp::RST != 0;
-            if t.syn {
-                if let IpAddr::V4(dst) = p.dst {
-                    let dst = u32::from(dst);
-                    t.mirai = p.tcp_seq == dst;
-                    t.masscan = p.ip_id == (dst ^ u32::from(p.dport) ^ p.tcp_seq) as u16;
-                }
+            if t.syn
+                && let IpAddr::V4(dst) = p.dst
+            {
+                let dst = u32::from(dst);
+                t.mirai = p.tcp_seq == dst;
+                t.masscan = p.ip_id == (dst ^ u32::from(p.dport) ^ p.tcp_seq) as u16;
             }
         }
         PROTO_ICMP => t.backscatter = matches!(p.icmp_type, 0 | 3 | 4 | 5 | 11 | 12 | 14 | 16 | 18),

@@ -96,15 +96,28 @@ mod tests {
     #[test]
     fn precedence_and_shares() {
         let rules = LabelRules::default();
-        let mut c = SourceCounters { packets: 10, ipv4_packets: 10, tcp_syn: 10, mirai: 5, ..Default::default() };
+        let mut c = SourceCounters {
+            packets: 10,
+            ipv4_packets: 10,
+            tcp_syn: 10,
+            mirai: 5,
+            ..Default::default()
+        };
         assert_eq!(classify(&c, 500, &rules), SourceLabel::Mirai);
         c.mirai = 4;
         assert_eq!(classify(&c, 500, &rules), SourceLabel::Scanner);
         assert_eq!(classify(&c, 99, &rules), SourceLabel::Other);
         c.zmap = 10;
         assert_eq!(classify(&c, 0, &rules), SourceLabel::Zmap);
-        let b = SourceCounters { packets: 4, backscatter: 2, ..Default::default() };
+        let b = SourceCounters {
+            packets: 4,
+            backscatter: 2,
+            ..Default::default()
+        };
         assert_eq!(classify(&b, 1, &rules), SourceLabel::Backscatter);
-        assert_eq!(classify(&SourceCounters::default(), 0, &rules), SourceLabel::Other);
+        assert_eq!(
+            classify(&SourceCounters::default(), 0, &rules),
+            SourceLabel::Other
+        );
     }
 }

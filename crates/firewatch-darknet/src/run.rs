@@ -18,7 +18,7 @@ const BATCH: usize = 2048;
 const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// Decodes and aggregates every frame of `capture`. With `threads` > 1 this thread reads and
-/// decodes while that many workers aggregate, each its own share of the sources; results are
+/// decodes while that many workers aggregate, each its own share of the ports; results are
 /// merged, so they do not depend on
 /// the thread count. `progress(frames, stream_offset)` is called every 65,536 frames.
 pub fn aggregate_capture(
@@ -33,15 +33,18 @@ pub fn aggregate_capture(
         let result = capture.for_each_frame(|frame| {
             agg.observe_outcome(&decode(frame));
             n += 1;
-            if n % PROGRESS_EVERY == 0 {
+            if n.is_multiple_of(PROGRESS_EVERY) {
                 progress(n, frame.offset);
             }
         });
-        return IngestOutcome { aggregate: agg.finish(), result };
+        return IngestOutcome {
+            aggregate: agg.finish(),
+            result,
+        };
     }
 
-    // This thread reads and decodes; each worker aggregates the sources hashed to it, so the
-    // workers' source tables are disjoint and merging them at the end is cheap.
+    // This thread reads and decodes; each worker aggregates the ports hashed to it, so the
+    // workers' port cells are disjoint and merging them at the end is cheap.
     let mut reader = Aggregator::new(cfg.clone());
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(threads);
@@ -64,11 +67,12 @@ pub fn aggregate_capture(
                 agg
             }));
         }
-        let mut batches: Vec<Vec<PacketFacts>> = (0..threads).map(|_| Vec::with_capacity(BATCH)).collect();
+        let mut batches: Vec<Vec<PacketFacts>> =
+            (0..threads).map(|_| Vec::with_capacity(BATCH)).collect();
         let mut n = 0u64;
         let result = capture.for_each_frame(|frame| {
             n += 1;
-            if n % PROGRESS_EVERY == 0 {
+            if n.is_multiple_of(PROGRESS_EVERY) {
                 progress(n, frame.offset);
             }
             match decode(frame) {
@@ -77,7 +81,9 @@ pub fn aggregate_capture(
                     let batch = &mut batches[shard];
                     batch.push(p);
                     if batch.len() == BATCH {
-                        let next = recycle_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                        let next = recycle_rx
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
                         // A worker only goes away by panicking, which `join` reports below.
                         let _ = senders[shard].send(std::mem::replace(batch, next));
                     }
@@ -98,19 +104,21 @@ pub fn aggregate_capture(
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        IngestOutcome { aggregate: reader.finish(), result }
+        IngestOutcome {
+            aggregate: reader.finish(),
+            result,
+        }
     })
 }
 
-/// The worker that owns a packet's source.
+/// The worker that owns a packet's (protocol, port): workers then share no port cell, and
+/// only source profiles need merging at the end.
 fn shard_of(p: &PacketFacts, shards: usize) -> usize {
-    let key = match p.src {
-        std::net::IpAddr::V4(a) => u64::from(u32::from(a)),
-        std::net::IpAddr::V6(a) => {
-            let v = u128::from(a);
-            (v as u64) ^ ((v >> 64) as u64)
-        }
+    let key = match crate::fingerprint::aggregation_port(p) {
+        Some(port) => u64::from(p.proto) << 16 | u64::from(port),
+        // Later fragments have no port; they only update their source.
+        None => 0,
     };
-    // Fibonacci hashing spreads neighbouring addresses over the workers.
+    // Fibonacci hashing spreads neighbouring ports over the workers.
     ((key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) % shards as u64) as usize
 }

@@ -50,11 +50,17 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(IpAddr, u64)>, CorruptSourceList> {
     while i < bytes.len() {
         let (addr, len) = match bytes[i] {
             4 => {
-                let b: [u8; 4] = bytes.get(i + 1..i + 5).and_then(|s| s.try_into().ok()).ok_or(corrupt(i, "short IPv4 address"))?;
+                let b: [u8; 4] = bytes
+                    .get(i + 1..i + 5)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or(corrupt(i, "short IPv4 address"))?;
                 (IpAddr::V4(Ipv4Addr::from(b)), 5)
             }
             6 => {
-                let b: [u8; 16] = bytes.get(i + 1..i + 17).and_then(|s| s.try_into().ok()).ok_or(corrupt(i, "short IPv6 address"))?;
+                let b: [u8; 16] = bytes
+                    .get(i + 1..i + 17)
+                    .and_then(|s| s.try_into().ok())
+                    .ok_or(corrupt(i, "short IPv6 address"))?;
                 (IpAddr::V6(Ipv6Addr::from(b)), 17)
             }
             _ => return Err(corrupt(i, "unknown address family")),
@@ -111,7 +117,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn arb_addr() -> impl Strategy<Value = IpAddr> {
-        prop_oneof![any::<u32>().prop_map(|v| IpAddr::V4(v.into())), any::<u128>().prop_map(|v| IpAddr::V6(v.into()))]
+        prop_oneof![
+            any::<u32>().prop_map(|v| IpAddr::V4(v.into())),
+            any::<u128>().prop_map(|v| IpAddr::V6(v.into()))
+        ]
     }
 
     proptest! {

@@ -11,13 +11,22 @@ fn cfg() -> DetectConfig {
 
 /// Packets-only scenarios: spikes by the background's own 8–10 sources.
 fn cfg_any_sources() -> DetectConfig {
-    DetectConfig { packets_min_sources: 0, ..DetectConfig::default() }
+    DetectConfig {
+        packets_min_sources: 0,
+        ..DetectConfig::default()
+    }
 }
 
 #[test]
 fn a_burst_from_a_handful_of_sources_is_not_a_port_alert() {
     // 3 sources send 10× the port's packets: their activity, not a port-wide event.
-    let s = series((0..200).map(|i| if (150..155).contains(&i) { (220, 3) } else { (20, 3) }));
+    let s = series((0..200).map(|i| {
+        if (150..155).contains(&i) {
+            (220, 3)
+        } else {
+            (20, 3)
+        }
+    }));
     assert!(detect(&s, STEP, &cfg()).is_empty());
     assert_eq!(detect(&s, STEP, &cfg_any_sources()).len(), 1);
 }

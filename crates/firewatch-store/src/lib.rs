@@ -32,10 +32,17 @@ pub enum StoreError {
     #[error("store database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot create the store's directory {path}: {source}")]
-    Directory { path: String, source: std::io::Error },
-    #[error("the store holds {stored} s intervals but the configuration asks for {configured} s; use another --db or the stored interval")]
+    Directory {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the store holds {stored} s intervals but the configuration asks for {configured} s; use another --db or the stored interval"
+    )]
     IntervalMismatch { stored: u32, configured: u32 },
-    #[error("the store was written by a newer Firewatch (schema version {found}, this one knows {known})")]
+    #[error(
+        "the store was written by a newer Firewatch (schema version {found}, this one knows {known})"
+    )]
     TooNew { found: i64, known: i64 },
     #[error("corrupt record in the store: {0}")]
     Corrupt(String),
@@ -70,7 +77,12 @@ pub trait Store {
     /// Commits one capture's aggregate and its input record atomically, merging with what is
     /// stored, and re-derives labels and attacks of the sources it touched. Returns `false`
     /// (and changes nothing) if the content hash was already committed.
-    fn commit_capture(&mut self, input: &InputRecord, aggregate: &Aggregate, rules: &DeriveRules) -> Result<bool>;
+    fn commit_capture(
+        &mut self,
+        input: &InputRecord,
+        aggregate: &Aggregate,
+        rules: &DeriveRules,
+    ) -> Result<bool>;
     /// Re-derives every port alert from the port series. Idempotent.
     fn refresh_alerts(&mut self, cfg: &DetectConfig) -> Result<usize>;
     /// True when captures were committed since the alerts were last derived.

@@ -6,7 +6,8 @@ use crate::{DeriveRules, Result, Store, StoreError};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_darknet::aggregate::{PortTally, TtlSet};
 use firewatch_darknet::{
-    Aggregate, BackscatterMinute, DistinctSet, SourceCounters, SourceProfile, classify, derive_attacks, source_counts,
+    Aggregate, BackscatterMinute, DistinctSet, SourceCounters, SourceProfile, classify,
+    derive_attacks, source_counts,
 };
 use firewatch_detect::{DetectConfig, Detection, SeriesPoint, detect};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -32,15 +33,18 @@ fn proto_name(n: u8) -> String {
 }
 
 fn parse_addr(s: &str) -> Result<IpAddr> {
-    s.parse().map_err(|_| corrupt(format_args!("address {s:?}")))
+    s.parse()
+        .map_err(|_| corrupt(format_args!("address {s:?}")))
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path`, applying pending migrations.
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| StoreError::Directory { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -61,7 +65,10 @@ impl SqliteStore {
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(StoreError::TooNew { found: version, known });
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction()?;
@@ -74,16 +81,24 @@ impl SqliteStore {
 
     /// The schema version in force.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?", [key], |r| r.get(0))
+            .optional()?)
     }
 }
 
 fn set_meta(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", params![key, value])?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        params![key, value],
+    )?;
     Ok(())
 }
 
@@ -104,8 +119,7 @@ fn read_input(r: &rusqlite::Row<'_>) -> rusqlite::Result<InputRecord> {
     })
 }
 
-const INPUT_COLUMNS: &str =
-    "content_hash, name, format, ingested_at, frames, ip_packets, first_ns, last_ns, complete, error, counters";
+const INPUT_COLUMNS: &str = "content_hash, name, format, ingested_at, frames, ip_packets, first_ns, last_ns, complete, error, counters";
 
 fn tally_to_json(t: &PortTally) -> String {
     serde_json::json!({ "ports": t.ports, "overflow": t.overflow }).to_string()
@@ -118,7 +132,10 @@ fn tally_from_json(s: &str) -> Result<PortTally> {
         overflow: u64,
     }
     let v: Stored = serde_json::from_str(s).map_err(corrupt)?;
-    Ok(PortTally { ports: v.ports, overflow: v.overflow })
+    Ok(PortTally {
+        ports: v.ports,
+        overflow: v.overflow,
+    })
 }
 
 /// Reads a stored source profile.
@@ -149,7 +166,11 @@ fn load_profile(tx: &Transaction<'_>, addr: IpAddr) -> Result<Option<SourceProfi
         counters: serde_json::from_str(&counters).map_err(corrupt)?,
         ttls: TtlSet::from_bytes(&ttls),
         destinations: DistinctSet::from_bytes(&dsts).map_err(corrupt)?,
-        ports: if ports.is_empty() { None } else { Some(DistinctSet::from_bytes(&ports).map_err(corrupt)?) },
+        ports: if ports.is_empty() {
+            None
+        } else {
+            Some(DistinctSet::from_bytes(&ports).map_err(corrupt)?)
+        },
         top_ports: tally_from_json(&top)?,
     }))
 }
@@ -180,7 +201,11 @@ fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) ->
 }
 
 fn ports_to_text(ports: &[u16]) -> String {
-    ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn ports_from_text(s: &str) -> Vec<u16> {
@@ -217,16 +242,31 @@ fn commit_cells(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
     for cell in &agg.cells {
         let stored = get
             .query_row(params![cell.proto, cell.port, cell.interval_start], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Vec<u8>>(3)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
             })
             .optional()?;
         let (packets, bytes, sources, destinations) = match stored {
-            None => (cell.packets, cell.bytes, cell.sources.clone(), cell.destinations.clone()),
+            None => (
+                cell.packets,
+                cell.bytes,
+                cell.sources.clone(),
+                cell.destinations.clone(),
+            ),
             Some((p, b, s, d)) => {
                 let old = source_counts::decode(&s).map_err(corrupt)?;
                 let mut dsts = DistinctSet::from_bytes(&d).map_err(corrupt)?;
                 dsts.merge(&cell.destinations);
-                (p as u64 + cell.packets, b as u64 + cell.bytes, source_counts::merge(&old, &cell.sources), dsts)
+                (
+                    p as u64 + cell.packets,
+                    b as u64 + cell.bytes,
+                    source_counts::merge(&old, &cell.sources),
+                    dsts,
+                )
             }
         };
         put.execute(params![
@@ -291,7 +331,8 @@ fn commit_backscatter(tx: &Transaction<'_>, agg: &Aggregate, rules: &DeriveRules
     // Attacks are a pure function of a victim's minutes: re-derive those of touched victims.
     for victim in touched {
         let minutes = load_minutes(tx, victim)?;
-        tx.prepare_cached("DELETE FROM attacks WHERE victim = ?")?.execute([victim.to_string()])?;
+        tx.prepare_cached("DELETE FROM attacks WHERE victim = ?")?
+            .execute([victim.to_string()])?;
         for a in derive_attacks(&minutes, &rules.attacks) {
             tx.prepare_cached(
                 "INSERT INTO attacks (victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports)
@@ -343,7 +384,11 @@ fn densify(rows: &[(i64, u64, u64)], from: i64, to: i64, step: i64) -> Vec<Serie
     let mut it = rows.iter().peekable();
     let mut t = from;
     while t <= to {
-        let mut point = SeriesPoint { interval_start: t, packets: 0, unique_sources: 0 };
+        let mut point = SeriesPoint {
+            interval_start: t,
+            packets: 0,
+            unique_sources: 0,
+        };
         while let Some(&&(start, packets, sources)) = it.peek() {
             if start > t {
                 break;
@@ -362,12 +407,14 @@ fn densify(rows: &[(i64, u64, u64)], from: i64, to: i64, step: i64) -> Vec<Serie
 
 impl SqliteStore {
     fn span(&self) -> Result<Option<(i64, i64, i64)>> {
-        let Some(step) = self.interval_secs()? else { return Ok(None) };
-        let (lo, hi): (Option<i64>, Option<i64>) = self
-            .conn
-            .query_row("SELECT min(interval_start), max(interval_start) FROM port_intervals", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let Some(step) = self.interval_secs()? else {
+            return Ok(None);
+        };
+        let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT min(interval_start), max(interval_start) FROM port_intervals",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(lo.zip(hi).map(|(lo, hi)| (lo, hi, i64::from(step))))
     }
 
@@ -376,13 +423,23 @@ impl SqliteStore {
             "SELECT interval_start, packets, unique_sources FROM port_intervals WHERE proto = ? AND port = ? ORDER BY interval_start",
         )?;
         let rows = stmt.query_map(params![proto, port], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Sources of a port between two interval starts, merged, with their packet counts.
-    fn sources_between(&self, proto: u8, port: u16, from: i64, to: i64) -> Result<Vec<(IpAddr, u64)>> {
+    fn sources_between(
+        &self,
+        proto: u8,
+        port: u16,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(IpAddr, u64)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT sources FROM port_intervals WHERE proto = ? AND port = ? AND interval_start BETWEEN ? AND ?",
         )?;
@@ -395,29 +452,48 @@ impl SqliteStore {
         Ok(merged)
     }
 
-    fn labels_of(&self, addrs: impl Iterator<Item = IpAddr>) -> Result<HashMap<IpAddr, SourceLabel>> {
-        let mut stmt = self.conn.prepare_cached("SELECT label FROM sources WHERE addr = ?")?;
+    fn labels_of(
+        &self,
+        addrs: impl Iterator<Item = IpAddr>,
+    ) -> Result<HashMap<IpAddr, SourceLabel>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT label FROM sources WHERE addr = ?")?;
         let mut out = HashMap::new();
         for a in addrs {
-            if let Some(l) = stmt.query_row([a.to_string()], |r| r.get::<_, String>(0)).optional()? {
+            if let Some(l) = stmt
+                .query_row([a.to_string()], |r| r.get::<_, String>(0))
+                .optional()?
+            {
                 out.insert(a, l.parse().map_err(corrupt)?);
             }
         }
         Ok(out)
     }
 
-    fn alert_record(&self, proto: u8, port: u16, d: &Detection, step: i64, last: i64) -> Result<AlertRecord> {
+    fn alert_record(
+        &self,
+        proto: u8,
+        port: u16,
+        d: &Detection,
+        step: i64,
+        last: i64,
+    ) -> Result<AlertRecord> {
         let to = d.end.map(|e| e - step).unwrap_or(last);
         let sources = self.sources_between(proto, port, d.start, to)?;
         let labels = self.labels_of(sources.iter().map(|s| s.0))?;
         let mut mix: BTreeMap<SourceLabel, u64> = BTreeMap::new();
         for (addr, _) in &sources {
-            *mix.entry(labels.get(addr).copied().unwrap_or(SourceLabel::Other)).or_default() += 1;
+            *mix.entry(labels.get(addr).copied().unwrap_or(SourceLabel::Other))
+                .or_default() += 1;
         }
         let mut top = sources.clone();
         top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         top.truncate(ALERT_TOP_SOURCES);
-        let kind = serde_json::to_value(d.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let kind = serde_json::to_value(d.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
         Ok(AlertRecord {
             id: format!("{}-{}-{}-{}", proto_name(proto), port, kind, d.start),
             kind: d.kind,
@@ -437,7 +513,11 @@ impl SqliteStore {
             unique_sources: sources.len() as u64,
             top_sources: top
                 .into_iter()
-                .map(|(addr, packets)| SourceShare { addr, packets, label: labels.get(&addr).copied() })
+                .map(|(addr, packets)| SourceShare {
+                    addr,
+                    packets,
+                    label: labels.get(&addr).copied(),
+                })
                 .collect(),
             label_mix: mix.into_iter().collect(),
             top_countries: None,
@@ -449,30 +529,50 @@ impl Store for SqliteStore {
     fn input(&self, content_hash: &str) -> Result<Option<InputRecord>> {
         Ok(self
             .conn
-            .query_row(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE content_hash = ?"), [content_hash], read_input)
+            .query_row(
+                &format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE content_hash = ?"),
+                [content_hash],
+                read_input,
+            )
             .optional()?)
     }
 
     fn inputs(&self) -> Result<Vec<InputRecord>> {
-        let mut stmt = self.conn.prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs ORDER BY ingested_at, name"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {INPUT_COLUMNS} FROM inputs ORDER BY ingested_at, name"
+        ))?;
         let rows = stmt.query_map([], read_input)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn commit_capture(&mut self, input: &InputRecord, agg: &Aggregate, rules: &DeriveRules) -> Result<bool> {
+    fn commit_capture(
+        &mut self,
+        input: &InputRecord,
+        agg: &Aggregate,
+        rules: &DeriveRules,
+    ) -> Result<bool> {
         let tx = self.conn.transaction()?;
-        let seen: bool =
-            tx.query_row("SELECT EXISTS (SELECT 1 FROM inputs WHERE content_hash = ?)", [&input.content_hash], |r| {
-                r.get(0)
-            })?;
+        let seen: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM inputs WHERE content_hash = ?)",
+            [&input.content_hash],
+            |r| r.get(0),
+        )?;
         if seen {
             return Ok(false);
         }
-        let stored: Option<String> =
-            tx.query_row("SELECT value FROM meta WHERE key = 'interval_secs'", [], |r| r.get(0)).optional()?;
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'interval_secs'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
         match stored.and_then(|s| s.parse::<u32>().ok()) {
             Some(s) if s != agg.interval_secs => {
-                return Err(StoreError::IntervalMismatch { stored: s, configured: agg.interval_secs });
+                return Err(StoreError::IntervalMismatch {
+                    stored: s,
+                    configured: agg.interval_secs,
+                });
             }
             Some(_) => {}
             None => set_meta(&tx, "interval_secs", &agg.interval_secs.to_string())?,
@@ -523,7 +623,9 @@ impl Store for SqliteStore {
                     "SELECT proto, port FROM port_intervals GROUP BY proto, port
                      HAVING max(packets) >= ? OR max(unique_sources) >= ? ORDER BY proto, port",
                 )?;
-                let rows = stmt.query_map(params![floor_packets, floor_sources], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let rows = stmt.query_map(params![floor_packets, floor_sources], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
             for (proto, port) in candidates {
@@ -540,7 +642,10 @@ impl Store for SqliteStore {
                 "INSERT INTO alerts (id, proto, port, start, end, record) VALUES (?,?,?,?,?,?)",
                 params![
                     a.id,
-                    a.proto.parse::<Protocol>().map(Protocol::number).unwrap_or(0),
+                    a.proto
+                        .parse::<Protocol>()
+                        .map(Protocol::number)
+                        .unwrap_or(0),
                     a.port,
                     a.start,
                     a.end,
@@ -590,11 +695,15 @@ impl Store for SqliteStore {
     }
 
     fn port_series(&self, proto: u8, port: u16, range: &TimeRange) -> Result<Vec<SeriesPoint>> {
-        let Some((first, last, step)) = self.span()? else { return Ok(Vec::new()) };
+        let Some((first, last, step)) = self.span()? else {
+            return Ok(Vec::new());
+        };
         let series = densify(&self.series_rows(proto, port)?, first, last, step);
         Ok(series
             .into_iter()
-            .filter(|p| p.interval_start >= range.since_or_min() && p.interval_start <= range.until_or_max())
+            .filter(|p| {
+                p.interval_start >= range.since_or_min() && p.interval_start <= range.until_or_max()
+            })
             .collect())
     }
 
@@ -615,7 +724,8 @@ impl Store for SqliteStore {
             ],
             |r| r.get::<_, String>(0),
         )?;
-        rows.map(|r| serde_json::from_str(&r?).map_err(corrupt)).collect()
+        rows.map(|r| serde_json::from_str(&r?).map_err(corrupt))
+            .collect()
     }
 
     fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>> {
@@ -634,7 +744,10 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )?
             .collect::<rusqlite::Result<_>>()?;
-        addrs.iter().filter_map(|a| self.source(parse_addr(a).ok()?).transpose()).collect()
+        addrs
+            .iter()
+            .filter_map(|a| self.source(parse_addr(a).ok()?).transpose())
+            .collect()
     }
 
     fn source(&self, addr: IpAddr) -> Result<Option<SourceRecord>> {
@@ -659,7 +772,8 @@ impl Store for SqliteStore {
                 ))
             })
             .optional()?;
-        let Some((label, first, last, packets, bytes, dsts, ports, counters, ttls, top)) = row else {
+        let Some((label, first, last, packets, bytes, dsts, ports, counters, ttls, top)) = row
+        else {
             return Ok(None);
         };
         let mut top_ports: Vec<(String, u16, u64)> = tally_from_json(&top)?
@@ -765,8 +879,14 @@ mod tests {
     #[test]
     fn densify_fills_zeros_and_keeps_values() {
         let d = densify(&[(60, 5, 2), (180, 7, 3)], 0, 240, 60);
-        let got: Vec<_> = d.iter().map(|p| (p.interval_start, p.packets, p.unique_sources)).collect();
-        assert_eq!(got, vec![(0, 0, 0), (60, 5, 2), (120, 0, 0), (180, 7, 3), (240, 0, 0)]);
+        let got: Vec<_> = d
+            .iter()
+            .map(|p| (p.interval_start, p.packets, p.unique_sources))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, 0, 0), (60, 5, 2), (120, 0, 0), (180, 7, 3), (240, 0, 0)]
+        );
     }
 
     #[test]
@@ -779,6 +899,9 @@ mod tests {
         let s = SqliteStore::open(&path).unwrap();
         s.conn.pragma_update(None, "user_version", 99).unwrap();
         drop(s);
-        assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            SqliteStore::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
     }
 }

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 /// Masscan, DoS backscatter, scanner), keeps per-port time series, and raises alerts when a
 /// port spikes or a new scanning campaign starts.
 #[derive(Debug, Parser)]
-#[command(name = "firewatch", version, after_help = "Examples:\n  firewatch demo\n  firewatch ingest pcap telescope-*.pcap.gz\n  firewatch alerts list --since 7d\n  firewatch sources list --label mirai --json\n  firewatch plot port 23 --out port23.svg")]
+#[command(
+    name = "firewatch",
+    version,
+    after_help = "Examples:\n  firewatch demo\n  firewatch ingest pcap telescope-*.pcap.gz\n  firewatch alerts list --since 7d\n  firewatch sources list --label mirai --json\n  firewatch plot port 23 --out port23.svg"
+)]
 pub struct Cli {
     /// The store (one SQLite file).
     #[arg(long, global = true, env = "FIREWATCH_DB", value_name = "PATH")]
@@ -88,7 +92,9 @@ pub struct DemoArgs {
 #[derive(Debug, Subcommand)]
 pub enum IngestCommand {
     /// Read pcap or pcapng files (optionally gzip-compressed); `-` reads standard input.
-    #[command(after_help = "Examples:\n  firewatch ingest pcap capture.pcap\n  zcat day.pcap.gz | firewatch ingest pcap -\n  firewatch ingest pcap big.pcapng --dry-run --threads 1")]
+    #[command(
+        after_help = "Examples:\n  firewatch ingest pcap capture.pcap\n  zcat day.pcap.gz | firewatch ingest pcap -\n  firewatch ingest pcap big.pcapng --dry-run --threads 1"
+    )]
     Pcap(IngestPcapArgs),
 }
 
@@ -180,7 +186,9 @@ pub enum AttacksCommand {
 #[derive(Debug, Subcommand)]
 pub enum PlotCommand {
     /// A port's packets and unique sources per interval, with baseline and alerts marked.
-    #[command(after_help = "Example:\n  firewatch plot port 23 --out port23.svg\n  firewatch plot port 53 --proto udp --out dns.png")]
+    #[command(
+        after_help = "Example:\n  firewatch plot port 23 --out port23.svg\n  firewatch plot port 53 --proto udp --out dns.png"
+    )]
     Port(PlotPortArgs),
 }
 

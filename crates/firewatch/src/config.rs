@@ -21,17 +21,25 @@ impl Config {
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         let path = match explicit {
             Some(p) => Some(p.to_path_buf()),
-            None => dirs::config_dir().map(|d| d.join("firewatch/firewatch.toml")).filter(|p| p.exists()),
+            None => dirs::config_dir()
+                .map(|d| d.join("firewatch/firewatch.toml"))
+                .filter(|p| p.exists()),
         };
-        let Some(path) = path else { return Ok(Config::default()) };
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 }
 
 /// The store used when --db and FIREWATCH_DB are both absent.
 pub fn default_db() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("firewatch").join("firewatch.db")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("firewatch")
+        .join("firewatch.db")
 }
 
 #[cfg(test)]
@@ -42,7 +50,10 @@ mod tests {
     fn sample_file_in_the_repository_parses_to_the_defaults() {
         let text = include_str!("../../../firewatch.toml");
         let parsed: Config = toml::from_str(text).unwrap();
-        assert_eq!(toml::to_string(&parsed).unwrap(), toml::to_string(&Config::default()).unwrap());
+        assert_eq!(
+            toml::to_string(&parsed).unwrap(),
+            toml::to_string(&Config::default()).unwrap()
+        );
     }
 
     #[test]

@@ -27,48 +27,101 @@ struct Score {
 
 impl Score {
     fn same(truth: u64, found: u64, correct: u64) -> Score {
-        Score { truth, found, found_correct: correct, truth_found: correct }
+        Score {
+            truth,
+            found,
+            found_correct: correct,
+            truth_found: correct,
+        }
     }
     fn precision(&self) -> f64 {
-        if self.found == 0 { 1.0 } else { self.found_correct as f64 / self.found as f64 }
+        if self.found == 0 {
+            1.0
+        } else {
+            self.found_correct as f64 / self.found as f64
+        }
     }
     fn recall(&self) -> f64 {
-        if self.truth == 0 { 1.0 } else { self.truth_found as f64 / self.truth as f64 }
+        if self.truth == 0 {
+            1.0
+        } else {
+            self.truth_found as f64 / self.truth as f64
+        }
     }
 }
 
 pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let capture = args.out.join("telescope.pcap");
     let mut cfg = SynthConfig::with_packets(args.packets);
     cfg.seed = args.seed;
-    println!("1. generating a synthetic telescope capture ({} packets, seed {}) …", args.packets, args.seed);
-    let truth = write_capture(&cfg, &capture, OutputFormat::Pcap { big_endian: false, nanosecond: false }, false)
-        .with_context(|| format!("cannot write {}", capture.display()))?;
-    std::fs::write(args.out.join("truth.json"), serde_json::to_vec_pretty(&truth)?)?;
-    println!("   {} ({} packets, {} sources) and its ground truth truth.json", capture.display(), truth.packets, truth.sources.len());
+    println!(
+        "1. generating a synthetic telescope capture ({} packets, seed {}) …",
+        args.packets, args.seed
+    );
+    let truth = write_capture(
+        &cfg,
+        &capture,
+        OutputFormat::Pcap {
+            big_endian: false,
+            nanosecond: false,
+        },
+        false,
+    )
+    .with_context(|| format!("cannot write {}", capture.display()))?;
+    std::fs::write(
+        args.out.join("truth.json"),
+        serde_json::to_vec_pretty(&truth)?,
+    )?;
+    println!(
+        "   {} ({} packets, {} sources) and its ground truth truth.json",
+        capture.display(),
+        truth.packets,
+        truth.sources.len()
+    );
 
     println!("2. ingesting into {} …", env.db.display());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let opts = IngestOptions { threads, aggregation: env.config.aggregation.clone(), dry_run: false, progress: true };
+    let opts = IngestOptions {
+        threads,
+        aggregation: env.config.aggregation.clone(),
+        dry_run: false,
+        progress: true,
+    };
     for r in ingest_all(env, &[&capture], &opts)? {
-        println!("   {}: {} — {} frames, {} sources, {:.0} packets/s", r.name, r.status, r.frames, r.sources, r.packets_per_second);
+        println!(
+            "   {}: {} — {} frames, {} sources, {:.0} packets/s",
+            r.name, r.status, r.frames, r.sources, r.packets_per_second
+        );
         if let Some(e) = r.error {
             anyhow::bail!("demo capture could not be read: {e}");
         }
     }
     let store = env.fresh_store()?;
-    let range = TimeRange { since: Some(truth.start_unix), until: Some(truth.end_unix) };
+    let range = TimeRange {
+        since: Some(truth.start_unix),
+        until: Some(truth.end_unix),
+    };
 
     println!("\n3. port alerts (spikes and new campaigns):");
-    let alerts = store.alerts(&AlertQuery { range, ..Default::default() })?;
+    let alerts = store.alerts(&AlertQuery {
+        range,
+        ..Default::default()
+    })?;
     print_alerts(&alerts);
 
     println!("\n4. DoS attacks seen through backscatter:");
-    let attacks = store.attacks(&AttackQuery { range, victim: None, limit: None })?;
+    let attacks = store.attacks(&AttackQuery {
+        range,
+        victim: None,
+        limit: None,
+    })?;
     table(
-        &["VICTIM", "START", "DURATION", "PACKETS", "PEAK/MIN", "PORTS"],
+        &[
+            "VICTIM", "START", "DURATION", "PACKETS", "PEAK/MIN", "PORTS",
+        ],
         attacks
             .iter()
             .map(|a| {
@@ -78,21 +131,33 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
                     format!("{}s", (a.end_ns - a.start_ns) / 1_000_000_000),
                     a.packets.to_string(),
                     a.peak_per_minute.to_string(),
-                    a.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","),
+                    a.ports
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
                 ]
             })
             .collect(),
     );
 
     println!("\n5. how well that matches the ground truth:");
-    let sources = store.sources(&SourceQuery { range, label: None, limit: None })?;
+    let sources = store.sources(&SourceQuery {
+        range,
+        label: None,
+        limit: None,
+    })?;
     let predicted: BTreeMap<_, _> = sources.iter().map(|s| (s.addr, s.label)).collect();
     let mut rows = Vec::new();
     for label in SourceLabel::ALL {
         let s = Score::same(
             truth.sources.values().filter(|&&l| l == label).count() as u64,
             predicted.values().filter(|&&l| l == label).count() as u64,
-            truth.sources.iter().filter(|(a, l)| **l == label && predicted.get(*a) == Some(l)).count() as u64,
+            truth
+                .sources
+                .iter()
+                .filter(|(a, l)| **l == label && predicted.get(*a) == Some(l))
+                .count() as u64,
         );
         rows.push(score_row(label.as_str(), &s));
     }
@@ -105,11 +170,21 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
     let attack_score = Score {
         truth: truth.attacks.len() as u64,
         found: attacks.len() as u64,
-        found_correct: attacks.iter().filter(|a| truth.attacks.iter().any(|t| overlaps(a, t))).count() as u64,
-        truth_found: truth.attacks.iter().filter(|t| attacks.iter().any(|a| overlaps(a, t))).count() as u64,
+        found_correct: attacks
+            .iter()
+            .filter(|a| truth.attacks.iter().any(|t| overlaps(a, t)))
+            .count() as u64,
+        truth_found: truth
+            .attacks
+            .iter()
+            .filter(|t| attacks.iter().any(|a| overlaps(a, t)))
+            .count() as u64,
     };
     rows.push(score_row("DoS attacks", &attack_score));
-    table(&["WHAT", "TRUE", "FOUND", "CORRECT", "PRECISION", "RECALL"], rows);
+    table(
+        &["WHAT", "TRUE", "FOUND", "CORRECT", "PRECISION", "RECALL"],
+        rows,
+    );
 
     println!("\n6. charts:");
     let mut charted = Vec::new();
@@ -126,7 +201,10 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
             println!("   {}", out.display());
         }
     }
-    println!("\ndone in {:.1} s. Try: firewatch sources list --label mirai, firewatch ports top, firewatch sources show <IP>", started.elapsed().as_secs_f64());
+    println!(
+        "\ndone in {:.1} s. Try: firewatch sources list --label mirai, firewatch ports top, firewatch sources show <IP>",
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -142,14 +220,27 @@ fn score_row(what: &str, s: &Score) -> Vec<String> {
 }
 
 /// An alert is correct when it is on a planted spike's port and starts within one interval of it.
-fn spike_score(truth: &GroundTruth, alerts: &[firewatch_store::AlertRecord], interval: i64) -> Score {
+fn spike_score(
+    truth: &GroundTruth,
+    alerts: &[firewatch_store::AlertRecord],
+    interval: i64,
+) -> Score {
     let matches = |t: &firewatch_synth::TrueSpike, a: &firewatch_store::AlertRecord| {
-        t.proto.to_string() == a.proto && t.port == a.port && (a.start - t.start_unix).abs() <= interval
+        t.proto.to_string() == a.proto
+            && t.port == a.port
+            && (a.start - t.start_unix).abs() <= interval
     };
     Score {
         truth: truth.spikes.len() as u64,
         found: alerts.len() as u64,
-        found_correct: alerts.iter().filter(|a| truth.spikes.iter().any(|t| matches(t, a))).count() as u64,
-        truth_found: truth.spikes.iter().filter(|t| alerts.iter().any(|a| matches(t, a))).count() as u64,
+        found_correct: alerts
+            .iter()
+            .filter(|a| truth.spikes.iter().any(|t| matches(t, a)))
+            .count() as u64,
+        truth_found: truth
+            .spikes
+            .iter()
+            .filter(|t| alerts.iter().any(|a| matches(t, a)))
+            .count() as u64,
     }
 }

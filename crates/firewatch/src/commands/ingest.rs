@@ -56,7 +56,9 @@ impl<R: Read> Read for HashingReader<R> {
 
 fn hash_file(path: &Path) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
-    hasher.update_mmap(path).with_context(|| format!("cannot read {}", path.display()))?;
+    hasher
+        .update_mmap(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     Ok(hasher.finalize().to_hex().to_string())
 }
 
@@ -74,33 +76,41 @@ fn progress_bar(show: bool, name: &str) -> ProgressBar {
 }
 
 /// Ingests one input into `store` (or nowhere, for a dry run).
-pub fn ingest_one(path: &Path, store: Option<&mut SqliteStore>, env: &Env, opts: &IngestOptions) -> Result<InputReport> {
+pub fn ingest_one(
+    path: &Path,
+    store: Option<&mut SqliteStore>,
+    env: &Env,
+    opts: &IngestOptions,
+) -> Result<InputReport> {
     let name = path.display().to_string();
     let is_stdin = name == "-";
     let stdin_hash = Arc::new(Mutex::new(blake3::Hasher::new()));
     let mut known_hash = None;
     if !is_stdin {
         let hash = hash_file(path)?;
-        if let Some(store) = store.as_deref() {
-            if store.input(&hash)?.is_some() {
-                return Ok(InputReport {
-                    name,
-                    content_hash: hash,
-                    status: "already-ingested",
-                    frames: 0,
-                    ip_packets: 0,
-                    counters: DecodeCounters::default(),
-                    sources: 0,
-                    seconds: 0.0,
-                    packets_per_second: 0.0,
-                    error: None,
-                });
-            }
+        if let Some(store) = store.as_deref()
+            && store.input(&hash)?.is_some()
+        {
+            return Ok(InputReport {
+                name,
+                content_hash: hash,
+                status: "already-ingested",
+                frames: 0,
+                ip_packets: 0,
+                counters: DecodeCounters::default(),
+                sources: 0,
+                seconds: 0.0,
+                packets_per_second: 0.0,
+                error: None,
+            });
         }
         known_hash = Some(hash);
     }
     let mut capture = if is_stdin {
-        let reader = HashingReader { inner: std::io::stdin(), hasher: Arc::clone(&stdin_hash) };
+        let reader = HashingReader {
+            inner: std::io::stdin(),
+            hasher: Arc::clone(&stdin_hash),
+        };
         Capture::from_reader("<stdin>", Box::new(reader))?
     } else {
         Capture::open(path)?
@@ -108,23 +118,33 @@ pub fn ingest_one(path: &Path, store: Option<&mut SqliteStore>, env: &Env, opts:
     let format = format!("{:?}", capture.format());
     let bar = progress_bar(opts.progress, &name);
     let started = Instant::now();
-    let outcome = aggregate_capture(&mut capture, &opts.aggregation, opts.threads, &mut |frames, _| {
-        bar.set_position(frames)
-    });
+    let outcome = aggregate_capture(
+        &mut capture,
+        &opts.aggregation,
+        opts.threads,
+        &mut |frames, _| bar.set_position(frames),
+    );
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     drop(capture);
     let agg = outcome.aggregate;
     let content_hash = match known_hash {
         Some(h) => h,
-        None => stdin_hash.lock().map(|h| h.finalize().to_hex().to_string()).unwrap_or_default(),
+        None => stdin_hash
+            .lock()
+            .map(|h| h.finalize().to_hex().to_string())
+            .unwrap_or_default(),
     };
     let error = outcome.result.as_ref().err().map(|e| e.to_string());
     let frames = match &outcome.result {
         Ok(stats) => stats.frames,
         Err(_) => agg.counters.frames,
     };
-    let mut status = if error.is_some() { "partial" } else { "ingested" };
+    let mut status = if error.is_some() {
+        "partial"
+    } else {
+        "ingested"
+    };
     if let Some(store) = store {
         let record = InputRecord {
             content_hash: content_hash.clone(),
@@ -140,7 +160,10 @@ pub fn ingest_one(path: &Path, store: Option<&mut SqliteStore>, env: &Env, opts:
             counters: serde_json::to_value(agg.counters)?,
         };
         crash_point("before-commit");
-        let rules = DeriveRules { labels: env.config.labels.clone(), attacks: env.config.attacks.clone() };
+        let rules = DeriveRules {
+            labels: env.config.labels.clone(),
+            attacks: env.config.attacks.clone(),
+        };
         if !store.commit_capture(&record, &agg, &rules)? {
             status = "already-ingested";
         }
@@ -155,15 +178,27 @@ pub fn ingest_one(path: &Path, store: Option<&mut SqliteStore>, env: &Env, opts:
         counters: agg.counters,
         sources: agg.sources.len(),
         seconds,
-        packets_per_second: if seconds > 0.0 { frames as f64 / seconds } else { 0.0 },
+        packets_per_second: if seconds > 0.0 {
+            frames as f64 / seconds
+        } else {
+            0.0
+        },
         error,
     })
 }
 
 /// Ingests every input, then re-derives alerts. Damaged inputs keep what came before the
 /// damage and make the exit status non-zero; the other inputs go on.
-pub fn ingest_all(env: &Env, files: &[impl AsRef<Path>], opts: &IngestOptions) -> Result<Vec<InputReport>> {
-    let mut store = if opts.dry_run { None } else { Some(env.store()?) };
+pub fn ingest_all(
+    env: &Env,
+    files: &[impl AsRef<Path>],
+    opts: &IngestOptions,
+) -> Result<Vec<InputReport>> {
+    let mut store = if opts.dry_run {
+        None
+    } else {
+        Some(env.store()?)
+    };
     let mut reports = Vec::new();
     for f in files {
         let path = f.as_ref();
@@ -195,8 +230,15 @@ pub fn ingest_all(env: &Env, files: &[impl AsRef<Path>], opts: &IngestOptions) -
 pub fn run(env: &Env, args: &IngestPcapArgs) -> Result<ExitCode> {
     let mut aggregation = env.config.aggregation.clone();
     aggregation.flowtuples |= args.flowtuples;
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = IngestOptions { threads, aggregation, dry_run: args.dry_run, progress: !args.json };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = IngestOptions {
+        threads,
+        aggregation,
+        dry_run: args.dry_run,
+        progress: !args.json,
+    };
     let reports = ingest_all(env, &args.files, &opts)?;
     if args.json {
         crate::output::json(&reports)?;
@@ -204,21 +246,43 @@ pub fn run(env: &Env, args: &IngestPcapArgs) -> Result<ExitCode> {
         for r in &reports {
             match r.status {
                 "failed" => eprintln!("{}: failed: {}", r.name, r.error.as_deref().unwrap_or("")),
-                "already-ingested" => println!("{}: already ingested (content hash {}), nothing changed", r.name, &r.content_hash[..16.min(r.content_hash.len())]),
+                "already-ingested" => println!(
+                    "{}: already ingested (content hash {}), nothing changed",
+                    r.name,
+                    &r.content_hash[..16.min(r.content_hash.len())]
+                ),
                 _ => {
                     let c = &r.counters;
                     println!(
                         "{}: {} {} frames, {} IP packets, {} sources in {:.2} s ({:.0} packets/s); not IP {}, malformed {}, truncated {}, fragments {}",
-                        r.name, r.status, r.frames, r.ip_packets, r.sources, r.seconds, r.packets_per_second,
-                        c.not_ip, c.malformed + c.unsupported_link, c.truncated, c.fragments
+                        r.name,
+                        r.status,
+                        r.frames,
+                        r.ip_packets,
+                        r.sources,
+                        r.seconds,
+                        r.packets_per_second,
+                        c.not_ip,
+                        c.malformed + c.unsupported_link,
+                        c.truncated,
+                        c.fragments
                     );
                     if let Some(e) = &r.error {
-                        eprintln!("{}: damaged input, kept the {} frames before it: {e}", r.name, r.frames);
+                        eprintln!(
+                            "{}: damaged input, kept the {} frames before it: {e}",
+                            r.name, r.frames
+                        );
                     }
                 }
             }
         }
     }
-    let failed = reports.iter().any(|r| matches!(r.status, "failed" | "partial"));
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let failed = reports
+        .iter()
+        .any(|r| matches!(r.status, "failed" | "partial"));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -17,7 +17,15 @@ pub fn ports_top(env: &Env, args: &ListArgs) -> Result<ExitCode> {
         json(&rows)?;
     } else {
         table(
-            &["PROTO", "PORT", "PACKETS", "BYTES", "SOURCES", "PEAK SOURCES/INTERVAL", "INTERVALS"],
+            &[
+                "PROTO",
+                "PORT",
+                "PACKETS",
+                "BYTES",
+                "SOURCES",
+                "PEAK SOURCES/INTERVAL",
+                "INTERVALS",
+            ],
             rows.iter()
                 .map(|p| {
                     vec![
@@ -40,7 +48,7 @@ pub fn ports_top(env: &Env, args: &ListArgs) -> Result<ExitCode> {
 pub fn label_mix_text(a: &AlertRecord) -> String {
     let total: u64 = a.label_mix.iter().map(|m| m.1).sum();
     let mut mix = a.label_mix.clone();
-    mix.sort_by(|x, y| y.1.cmp(&x.1));
+    mix.sort_by_key(|m| std::cmp::Reverse(m.1));
     mix.iter()
         .take(3)
         .map(|(l, n)| format!("{l} {:.0}%", 100.0 * *n as f64 / total.max(1) as f64))
@@ -51,13 +59,28 @@ pub fn label_mix_text(a: &AlertRecord) -> String {
 /// Prints alerts as a table.
 pub fn print_alerts(alerts: &[AlertRecord]) {
     table(
-        &["ID", "KIND", "PORT", "START", "END", "PEAK PKTS", "PEAK SRCS", "×BASELINE", "SOURCES", "LABELS", "TOP SOURCE"],
+        &[
+            "ID",
+            "KIND",
+            "PORT",
+            "START",
+            "END",
+            "PEAK PKTS",
+            "PEAK SRCS",
+            "×BASELINE",
+            "SOURCES",
+            "LABELS",
+            "TOP SOURCE",
+        ],
         alerts
             .iter()
             .map(|a| {
                 vec![
                     a.id.clone(),
-                    serde_json::to_value(a.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                    serde_json::to_value(a.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
                     format!("{}/{}", a.proto, a.port),
                     s_time(a.start),
                     a.end.map(s_time).unwrap_or_else(|| "ongoing".into()),
@@ -66,7 +89,10 @@ pub fn print_alerts(alerts: &[AlertRecord]) {
                     format!("{:.1}", a.magnitude),
                     a.unique_sources.to_string(),
                     label_mix_text(a),
-                    a.top_sources.first().map(|s| format!("{} ({})", s.addr, s.packets)).unwrap_or_default(),
+                    a.top_sources
+                        .first()
+                        .map(|s| format!("{} ({})", s.addr, s.packets))
+                        .unwrap_or_default(),
                 ]
             })
             .collect(),
@@ -79,9 +105,19 @@ pub fn alerts(env: &Env, args: &AlertsListArgs) -> Result<ExitCode> {
         Some(p) => Some(p.parse::<Protocol>()?.number()),
         None => None,
     };
-    let q = AlertQuery { range: args.list.range()?, proto, port: args.port, open_only: args.open, limit: args.list.limit };
+    let q = AlertQuery {
+        range: args.list.range()?,
+        proto,
+        port: args.port,
+        open_only: args.open,
+        limit: args.list.limit,
+    };
     let rows = store.alerts(&q)?;
-    if args.list.json { json(&rows)? } else { print_alerts(&rows) }
+    if args.list.json {
+        json(&rows)?
+    } else {
+        print_alerts(&rows)
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -101,14 +137,27 @@ pub fn sources(env: &Env, args: &SourcesListArgs) -> Result<ExitCode> {
     let q = SourceQuery {
         range: args.list.range()?,
         label: args.label.map(label_of),
-        limit: Some(args.list.limit.unwrap_or(if args.list.json { usize::MAX } else { 50 })),
+        limit: Some(
+            args.list
+                .limit
+                .unwrap_or(if args.list.json { usize::MAX } else { 50 }),
+        ),
     };
     let rows = store.sources(&q)?;
     if args.list.json {
         json(&rows)?;
     } else {
         table(
-            &["SOURCE", "LABEL", "FIRST SEEN", "LAST SEEN", "PACKETS", "DARKNET ADDRS", "PORTS", "TOP PORT"],
+            &[
+                "SOURCE",
+                "LABEL",
+                "FIRST SEEN",
+                "LAST SEEN",
+                "PACKETS",
+                "DARKNET ADDRS",
+                "PORTS",
+                "TOP PORT",
+            ],
             rows.iter()
                 .map(|s| {
                     vec![
@@ -119,7 +168,10 @@ pub fn sources(env: &Env, args: &SourcesListArgs) -> Result<ExitCode> {
                         s.packets.to_string(),
                         s.distinct_destinations.to_string(),
                         s.distinct_ports.to_string(),
-                        s.top_ports.first().map(|p| format!("{}/{}", p.0, p.1)).unwrap_or_default(),
+                        s.top_ports
+                            .first()
+                            .map(|p| format!("{}/{}", p.0, p.1))
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect(),
@@ -147,7 +199,15 @@ pub fn source_show(env: &Env, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
     println!("distinct ports             {}", s.distinct_ports);
     println!(
         "TCP flags   SYN {}  SYN-ACK {}  RST {}  FIN {}  ACK {}  other {};  UDP {}  ICMP {}  other IP {}",
-        c.tcp_syn, c.tcp_synack, c.tcp_rst, c.tcp_fin, c.tcp_ack, c.tcp_other, c.udp, c.icmp, c.other_proto
+        c.tcp_syn,
+        c.tcp_synack,
+        c.tcp_rst,
+        c.tcp_fin,
+        c.tcp_ack,
+        c.tcp_other,
+        c.udp,
+        c.icmp,
+        c.other_proto
     );
     println!(
         "fingerprints  Mirai {}  Masscan {}  ZMap {}  backscatter {}",
@@ -155,19 +215,29 @@ pub fn source_show(env: &Env, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
     );
     let ttls: Vec<String> = s.ttls.iter().map(u8::to_string).collect();
     println!("TTLs        {}", ttls.join(" "));
-    let ports: Vec<String> = s.top_ports.iter().map(|(p, n, k)| format!("{p}/{n} ({k})")).collect();
+    let ports: Vec<String> = s
+        .top_ports
+        .iter()
+        .map(|(p, n, k)| format!("{p}/{n} ({k})"))
+        .collect();
     println!("ports       {}", ports.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn attacks(env: &Env, args: &ListArgs) -> Result<ExitCode> {
     let store = env.store()?;
-    let rows = store.attacks(&AttackQuery { range: args.range()?, victim: None, limit: args.limit })?;
+    let rows = store.attacks(&AttackQuery {
+        range: args.range()?,
+        victim: None,
+        limit: args.limit,
+    })?;
     if args.json {
         json(&rows)?;
     } else {
         table(
-            &["VICTIM", "START", "END", "DURATION", "PACKETS", "PEAK/MIN", "PROTO", "PORTS"],
+            &[
+                "VICTIM", "START", "END", "DURATION", "PACKETS", "PEAK/MIN", "PROTO", "PORTS",
+            ],
             rows.iter()
                 .map(|a| {
                     vec![
@@ -178,7 +248,11 @@ pub fn attacks(env: &Env, args: &ListArgs) -> Result<ExitCode> {
                         a.packets.to_string(),
                         a.peak_per_minute.to_string(),
                         a.proto.clone(),
-                        a.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","),
+                        a.ports
+                            .iter()
+                            .map(u16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
                     ]
                 })
                 .collect(),
@@ -193,7 +267,10 @@ pub fn flows(env: &Env, args: &ListArgs) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed: Option<std::io::Error> = None;
     if !args.json {
-        writeln!(out, "time,src,dst,sport,dport,proto,ttl,tcp_flags,ip_len,packets,spoofed,masscan")?;
+        writeln!(
+            out,
+            "time,src,dst,sport,dport,proto,ttl,tcp_flags,ip_len,packets,spoofed,masscan"
+        )?;
     }
     let mut left = args.limit.unwrap_or(usize::MAX);
     store.flowtuples(&args.range()?, &mut |f| {
@@ -202,13 +279,25 @@ pub fn flows(env: &Env, args: &ListArgs) -> Result<ExitCode> {
         }
         left -= 1;
         let r = if args.json {
-            serde_json::to_string(&f).map_err(std::io::Error::other).and_then(|l| writeln!(out, "{l}"))
+            serde_json::to_string(&f)
+                .map_err(std::io::Error::other)
+                .and_then(|l| writeln!(out, "{l}"))
         } else {
             writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{},{}",
-                f.interval_start, f.src, f.dst, f.sport, f.dport, f.proto, f.ttl, f.tcp_flags, f.ip_len, f.packets,
-                u8::from(f.spoofed), u8::from(f.masscan)
+                f.interval_start,
+                f.src,
+                f.dst,
+                f.sport,
+                f.dport,
+                f.proto,
+                f.ttl,
+                f.tcp_flags,
+                f.ip_len,
+                f.packets,
+                u8::from(f.spoofed),
+                u8::from(f.masscan)
             )
         };
         if let Err(e) = r {
@@ -229,7 +318,16 @@ pub fn inputs(env: &Env, args: &ListArgs) -> Result<ExitCode> {
         json(&rows)?;
     } else {
         table(
-            &["NAME", "BLAKE3", "FORMAT", "FRAMES", "IP PACKETS", "FIRST", "LAST", "STATUS"],
+            &[
+                "NAME",
+                "BLAKE3",
+                "FORMAT",
+                "FRAMES",
+                "IP PACKETS",
+                "FIRST",
+                "LAST",
+                "STATUS",
+            ],
             rows.iter()
                 .map(|i| {
                     vec![

@@ -23,7 +23,8 @@ pub struct Env {
 impl Env {
     /// Opens the store.
     pub fn store(&self) -> Result<SqliteStore> {
-        SqliteStore::open(&self.db).with_context(|| format!("cannot open the store {}", self.db.display()))
+        SqliteStore::open(&self.db)
+            .with_context(|| format!("cannot open the store {}", self.db.display()))
     }
 
     /// Opens the store for reading, re-deriving alerts first if captures came in since
@@ -54,14 +55,19 @@ impl ListArgs {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let env = Env { config: Config::load(cli.config.as_deref())?, db: cli.db.unwrap_or_else(default_db) };
+    let env = Env {
+        config: Config::load(cli.config.as_deref())?,
+        db: cli.db.unwrap_or_else(default_db),
+    };
     match cli.command {
         Command::Demo(args) => demo::run(&env, &args),
         Command::Ingest(crate::cli::IngestCommand::Pcap(args)) => ingest::run(&env, &args),
         Command::Ports(crate::cli::PortsCommand::Top(args)) => list::ports_top(&env, &args),
         Command::Alerts(crate::cli::AlertsCommand::List(args)) => list::alerts(&env, &args),
         Command::Sources(crate::cli::SourcesCommand::List(args)) => list::sources(&env, &args),
-        Command::Sources(crate::cli::SourcesCommand::Show { ip, json }) => list::source_show(&env, ip, json),
+        Command::Sources(crate::cli::SourcesCommand::Show { ip, json }) => {
+            list::source_show(&env, ip, json)
+        }
         Command::Attacks(crate::cli::AttacksCommand::List(args)) => list::attacks(&env, &args),
         Command::Plot(crate::cli::PlotCommand::Port(args)) => plot::run(&env, &args),
         Command::Flows(crate::cli::FlowsCommand::Export(args)) => list::flows(&env, &args),

@@ -25,12 +25,18 @@ fn register_font() {
     static ONCE: Once = Once::new();
     // DejaVu Sans is embedded so that charts render the same on a machine without fonts.
     ONCE.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
     });
 }
 
 fn hours_label(t: &i64) -> String {
-    jiff::Timestamp::from_second(*t).map(|ts| ts.strftime("%m-%d %H:%M").to_string()).unwrap_or_default()
+    jiff::Timestamp::from_second(*t)
+        .map(|ts| ts.strftime("%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &PortChart<'_>) -> Result<()>
@@ -43,7 +49,14 @@ where
         bail!("no data to plot");
     };
     let x_end = last.interval_start + chart.interval_secs;
-    let y_max = chart.series.iter().map(|p| p.packets).max().unwrap_or(1).max(1) as f64 * 1.1;
+    let y_max = chart
+        .series
+        .iter()
+        .map(|p| p.packets)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        * 1.1;
     let mut ctx = ChartBuilder::on(&root)
         .caption(&chart.title, ("sans-serif", 22))
         .margin(12)
@@ -60,16 +73,29 @@ where
         .map_err(err)?;
     for a in chart.alerts {
         let end = a.end.unwrap_or(x_end);
-        let shade = if matches!(a.kind, firewatch_detect::AlertKind::NewCampaign) { plotters::style::full_palette::ORANGE.mix(0.25) } else { RED.mix(0.2) };
-        ctx.draw_series(std::iter::once(Rectangle::new([(a.start, 0.0), (end, y_max)], shade.filled())))
-            .map_err(err)?
-            .label(format!("alert {} ({:.0}× baseline)", a.id, a.magnitude))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], shade.filled()));
-    }
-    ctx.draw_series(LineSeries::new(chart.series.iter().map(|p| (p.interval_start, p.packets as f64)), &BLUE))
+        let shade = if matches!(a.kind, firewatch_detect::AlertKind::NewCampaign) {
+            plotters::style::full_palette::ORANGE.mix(0.25)
+        } else {
+            RED.mix(0.2)
+        };
+        ctx.draw_series(std::iter::once(Rectangle::new(
+            [(a.start, 0.0), (end, y_max)],
+            shade.filled(),
+        )))
         .map_err(err)?
-        .label("packets")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLUE));
+        .label(format!("alert {} ({:.0}× baseline)", a.id, a.magnitude))
+        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], shade.filled()));
+    }
+    ctx.draw_series(LineSeries::new(
+        chart
+            .series
+            .iter()
+            .map(|p| (p.interval_start, p.packets as f64)),
+        &BLUE,
+    ))
+    .map_err(err)?
+    .label("packets")
+    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLUE));
     let baseline_points: Vec<(i64, f64)> = chart
         .series
         .iter()
@@ -95,18 +121,34 @@ where
 pub fn write_chart(out: &Path, chart: &PortChart<'_>) -> Result<()> {
     register_font();
     let size = (1200, 520);
-    match out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("svg") => draw(SVGBackend::new(out, size).into_drawing_area(), chart),
         Some("png") => draw(BitMapBackend::new(out, size).into_drawing_area(), chart),
-        _ => bail!("{}: the chart's file name must end in .svg or .png", out.display()),
+        _ => bail!(
+            "{}: the chart's file name must end in .svg or .png",
+            out.display()
+        ),
     }
     .with_context(|| format!("cannot write {}", out.display()))
 }
 
 /// Gathers a port's series, baseline and alerts from the store and writes the chart.
-pub fn plot_port(env: &Env, proto: Protocol, port: u16, range: &TimeRange, out: &Path) -> Result<()> {
+pub fn plot_port(
+    env: &Env,
+    proto: Protocol,
+    port: u16,
+    range: &TimeRange,
+    out: &Path,
+) -> Result<()> {
     let store = env.fresh_store()?;
-    let interval = store.interval_secs()?.ok_or_else(|| anyhow!("the store is empty: ingest a capture first"))?;
+    let interval = store
+        .interval_secs()?
+        .ok_or_else(|| anyhow!("the store is empty: ingest a capture first"))?;
     // The baseline needs the history before the chart's start.
     let full = store.port_series(proto.number(), port, &TimeRange::default())?;
     let base = baseline(&full, &env.config.detect);
@@ -117,7 +159,12 @@ pub fn plot_port(env: &Env, proto: Protocol, port: u16, range: &TimeRange, out: 
         .filter(|(p, _)| keep(p.interval_start))
         .map(|(p, b)| (*p, b.map(|b| b.packets_median)))
         .unzip();
-    let alerts = store.alerts(&AlertQuery { range: *range, proto: Some(proto.number()), port: Some(port), ..Default::default() })?;
+    let alerts = store.alerts(&AlertQuery {
+        range: *range,
+        proto: Some(proto.number()),
+        port: Some(port),
+        ..Default::default()
+    })?;
     let chart = PortChart {
         title: format!("{proto}/{port}: packets per {interval} s, baseline and alerts"),
         series: &series,

@@ -10,15 +10,29 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
     let mut cfg = SynthConfig::with_packets(args.packets);
     cfg.seed = args.seed;
     let format = match args.format {
-        CaptureFormatArg::Pcap => OutputFormat::Pcap { big_endian: false, nanosecond: false },
-        CaptureFormatArg::PcapBe => OutputFormat::Pcap { big_endian: true, nanosecond: false },
-        CaptureFormatArg::PcapNs => OutputFormat::Pcap { big_endian: false, nanosecond: true },
-        CaptureFormatArg::Pcapng => OutputFormat::PcapNg { sections: 2, interfaces: 2 },
+        CaptureFormatArg::Pcap => OutputFormat::Pcap {
+            big_endian: false,
+            nanosecond: false,
+        },
+        CaptureFormatArg::PcapBe => OutputFormat::Pcap {
+            big_endian: true,
+            nanosecond: false,
+        },
+        CaptureFormatArg::PcapNs => OutputFormat::Pcap {
+            big_endian: false,
+            nanosecond: true,
+        },
+        CaptureFormatArg::Pcapng => OutputFormat::PcapNg {
+            sections: 2,
+            interfaces: 2,
+        },
     };
     let started = Instant::now();
-    let truth = write_capture(&cfg, &args.out, format, args.gzip).with_context(|| format!("cannot write {}", args.out.display()))?;
+    let truth = write_capture(&cfg, &args.out, format, args.gzip)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     if let Some(path) = &args.truth {
-        std::fs::write(path, serde_json::to_vec_pretty(&truth)?).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&truth)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let secs = started.elapsed().as_secs_f64();
     println!(

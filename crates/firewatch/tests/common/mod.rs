@@ -12,7 +12,9 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        Sandbox { dir: tempfile::tempdir().expect("tempdir") }
+        Sandbox {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -22,7 +24,10 @@ impl Sandbox {
     /// `firewatch --db <sandbox>/<db> ARGS…`, isolated from the user's config.
     pub fn cmd(&self, db: &str) -> Command {
         let mut c = Command::cargo_bin("firewatch").expect("binary");
-        c.arg("--db").arg(self.path(db)).env_remove("FIREWATCH_CONFIG").env_remove("FIREWATCH_DB");
+        c.arg("--db")
+            .arg(self.path(db))
+            .env_remove("FIREWATCH_CONFIG")
+            .env_remove("FIREWATCH_DB");
         c.env("XDG_CONFIG_HOME", self.dir.path());
         c
     }
@@ -44,7 +49,11 @@ impl Sandbox {
     /// Runs a listing with --json and parses it.
     pub fn json(&self, db: &str, args: &[&str]) -> Value {
         let out = self.cmd(db).args(args).arg("--json").output().expect("run");
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e})"))
     }
 
