@@ -27,9 +27,8 @@ results="$OUT/results.tsv"
 : > "$results"
 measure() { # name, command…
     local name=$1; shift
-    local t
-    t=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-    echo -e "$name\t$t" >> "$results"
+    /usr/bin/time -o "$OUT/time.txt" -f "%e %M" "$@" > /dev/null 2>&1
+    echo -e "$name\t$(tail -n 1 "$OUT/time.txt")" >> "$results"
 }
 for round in $(seq "$RUNS"); do
     measure tcpdump tcpdump -n -r "$cap" -w /dev/null

@@ -7,16 +7,21 @@ use std::fmt;
 ///
 /// Up to [`INLINE`] items are kept inline as 64-bit hashes (most darknet sources touch a
 /// handful of addresses: no allocation, no pointer to chase). Beyond that, Cloudflare's
-/// `cardinality-estimator` takes over: exact up to 128 items, then a HyperLogLog with 4,096
-/// registers (standard error ≈ 1.6 %). Both see the same hashes, so merging two sets gives the
+/// `cardinality-estimator` takes over: exact up to 128 items, then a HyperLogLog with 1,024
+/// six-bit registers (768 bytes, standard error ≈ 3.2 %: ample for "how many addresses did this
+/// scanner touch", and four times less memory to miss in cache than the crate's default). Both see the same hashes, so merging two sets gives the
 /// same result as inserting everything into one, and counts do not depend on how a capture was
 /// split into files or threads.
 #[derive(Clone, Default)]
 pub struct DistinctSet {
     inline: [u64; INLINE],
     len: u8,
-    spilled: Option<Box<CardinalityEstimator<u64>>>,
+    spilled: Option<Box<Estimator>>,
 }
+
+/// The estimator behind a spilled set. Items arrive pre-hashed through `insert_hash`, so the
+/// estimator's own hasher parameter is never used.
+type Estimator = CardinalityEstimator<u64, std::collections::hash_map::DefaultHasher, 10, 6>;
 
 /// Items kept inline before the estimator takes over.
 pub const INLINE: usize = 6;
@@ -64,7 +69,7 @@ impl DistinctSet {
             self.inline[len] = h;
             self.len += 1;
         } else {
-            let mut est = Box::new(CardinalityEstimator::<u64>::new());
+            let mut est = Box::new(Estimator::new());
             for &old in &self.inline {
                 est.insert_hash(old);
             }
@@ -102,7 +107,7 @@ impl DistinctSet {
 
     /// Compact binary form for the store.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let stored: (Vec<u64>, Option<&CardinalityEstimator<u64>>) = match &self.spilled {
+        let stored: (Vec<u64>, Option<&Estimator>) = match &self.spilled {
             Some(est) => (Vec::new(), Some(est)),
             None => (self.inline[..usize::from(self.len)].to_vec(), None),
         };
@@ -115,7 +120,7 @@ impl DistinctSet {
         if bytes.is_empty() {
             return Ok(DistinctSet::new());
         }
-        let (inline, spilled): (Vec<u64>, Option<CardinalityEstimator<u64>>) =
+        let (inline, spilled): (Vec<u64>, Option<Estimator>) =
             postcard::from_bytes(bytes).map_err(|e| CorruptDistinctSet(e.to_string()))?;
         let mut set = DistinctSet {
             spilled: spilled.map(Box::new),
@@ -170,7 +175,7 @@ mod tests {
             s.insert(i);
         }
         let c = s.count() as f64;
-        assert!((c - 100_000.0).abs() / 100_000.0 < 0.05, "estimate {c}");
+        assert!((c - 100_000.0).abs() / 100_000.0 < 0.1, "estimate {c}");
     }
 
     proptest! {

@@ -215,12 +215,19 @@ pub fn source_show(env: &Env, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
     );
     let ttls: Vec<String> = s.ttls.iter().map(u8::to_string).collect();
     println!("TTLs        {}", ttls.join(" "));
-    let ports: Vec<String> = s
-        .top_ports
-        .iter()
-        .map(|(p, n, k)| format!("{p}/{n} ({k})"))
-        .collect();
-    println!("ports       {}", ports.join(", "));
+    if s.top_ports.is_empty() && s.distinct_ports > 0 {
+        println!(
+            "ports       {} distinct (too many to count one by one)",
+            s.distinct_ports
+        );
+    } else {
+        let ports: Vec<String> = s
+            .top_ports
+            .iter()
+            .map(|(p, n, k)| format!("{p}/{n} ({k})"))
+            .collect();
+        println!("ports       {}", ports.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
