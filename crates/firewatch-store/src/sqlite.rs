@@ -200,6 +200,36 @@ fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) ->
     Ok(())
 }
 
+const SOURCE_COLUMNS: &str = "addr, label, first_ns, last_ns, packets, bytes, distinct_destinations, distinct_ports, counters, ttls, top_ports";
+
+/// Reads a row of [`SOURCE_COLUMNS`] as the record the listings show.
+fn read_source(r: &rusqlite::Row<'_>) -> Result<SourceRecord> {
+    let addr: String = r.get(0)?;
+    let label: String = r.get(1)?;
+    let counters: String = r.get(8)?;
+    let ttls: Vec<u8> = r.get(9)?;
+    let top: String = r.get(10)?;
+    let mut top_ports: Vec<(String, u16, u64)> = tally_from_json(&top)?
+        .ports
+        .into_iter()
+        .map(|(k, n)| (proto_name((k >> 16) as u8), k as u16, n))
+        .collect();
+    top_ports.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+    Ok(SourceRecord {
+        addr: parse_addr(&addr)?,
+        label: label.parse().map_err(corrupt)?,
+        first_seen_ns: r.get(2)?,
+        last_seen_ns: r.get(3)?,
+        packets: r.get::<_, i64>(4)? as u64,
+        bytes: r.get::<_, i64>(5)? as u64,
+        distinct_destinations: r.get::<_, i64>(6)? as u64,
+        distinct_ports: r.get::<_, i64>(7)? as u64,
+        ttls: TtlSet::from_bytes(&ttls).values(),
+        counters: serde_json::from_str::<SourceCounters>(&counters).map_err(corrupt)?,
+        top_ports,
+    })
+}
+
 fn ports_to_text(ports: &[u16]) -> String {
     ports
         .iter()
@@ -729,73 +759,29 @@ impl Store for SqliteStore {
     }
 
     fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT addr FROM sources WHERE last_ns >= ?1 AND first_ns <= ?2 AND (?3 IS NULL OR label = ?3)
-             ORDER BY packets DESC, addr LIMIT ?4",
-        )?;
-        let addrs: Vec<String> = stmt
-            .query_map(
-                params![
-                    q.range.since_or_min().saturating_mul(NS),
-                    q.range.until_or_max().saturating_mul(NS),
-                    q.label.map(SourceLabel::as_str),
-                    q.limit.map(|l| l as i64).unwrap_or(-1)
-                ],
-                |r| r.get(0),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
-        addrs
-            .iter()
-            .filter_map(|a| self.source(parse_addr(a).ok()?).transpose())
-            .collect()
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE last_ns >= ?1 AND first_ns <= ?2 AND (?3 IS NULL OR label = ?3)
+             ORDER BY packets DESC, addr LIMIT ?4"
+        ))?;
+        let mut rows = stmt.query(params![
+            q.range.since_or_min().saturating_mul(NS),
+            q.range.until_or_max().saturating_mul(NS),
+            q.label.map(SourceLabel::as_str),
+            q.limit.map(|l| l as i64).unwrap_or(-1)
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_source(r)?);
+        }
+        Ok(out)
     }
 
     fn source(&self, addr: IpAddr) -> Result<Option<SourceRecord>> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT label, first_ns, last_ns, packets, bytes, distinct_destinations, distinct_ports, counters, ttls, top_ports
-                 FROM sources WHERE addr = ?",
-            )?
-            .query_row([addr.to_string()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, Vec<u8>>(8)?,
-                    r.get::<_, String>(9)?,
-                ))
-            })
-            .optional()?;
-        let Some((label, first, last, packets, bytes, dsts, ports, counters, ttls, top)) = row
-        else {
-            return Ok(None);
-        };
-        let mut top_ports: Vec<(String, u16, u64)> = tally_from_json(&top)?
-            .ports
-            .into_iter()
-            .map(|(k, n)| (proto_name((k >> 16) as u8), k as u16, n))
-            .collect();
-        top_ports.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
-        let counters: SourceCounters = serde_json::from_str(&counters).map_err(corrupt)?;
-        Ok(Some(SourceRecord {
-            addr,
-            label: label.parse().map_err(corrupt)?,
-            first_seen_ns: first,
-            last_seen_ns: last,
-            packets: packets as u64,
-            bytes: bytes as u64,
-            distinct_destinations: dsts as u64,
-            distinct_ports: ports as u64,
-            ttls: TtlSet::from_bytes(&ttls).values(),
-            counters,
-            top_ports,
-        }))
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE addr = ?"
+        ))?;
+        let mut rows = stmt.query([addr.to_string()])?;
+        rows.next()?.map(read_source).transpose()
     }
 
     fn attacks(&self, q: &AttackQuery) -> Result<Vec<AttackRecord>> {

@@ -3,10 +3,10 @@
 
 use super::Env;
 use super::ingest::{IngestOptions, ingest_all};
-use super::list::print_alerts;
+use super::list::{print_alerts, print_attacks};
 use super::plot::plot_port;
 use crate::cli::DemoArgs;
-use crate::output::{ns_time, table};
+use crate::output::table;
 use anyhow::{Context, Result};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, Store, TimeRange};
@@ -118,28 +118,7 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
         victim: None,
         limit: None,
     })?;
-    table(
-        &[
-            "VICTIM", "START", "DURATION", "PACKETS", "PEAK/MIN", "PORTS",
-        ],
-        attacks
-            .iter()
-            .map(|a| {
-                vec![
-                    a.victim.to_string(),
-                    ns_time(a.start_ns),
-                    format!("{}s", (a.end_ns - a.start_ns) / 1_000_000_000),
-                    a.packets.to_string(),
-                    a.peak_per_minute.to_string(),
-                    a.ports
-                        .iter()
-                        .map(u16::to_string)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ]
-            })
-            .collect(),
-    );
+    print_attacks(&attacks);
 
     println!("\n5. how well that matches the ground truth:");
     let sources = store.sources(&SourceQuery {

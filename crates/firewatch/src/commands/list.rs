@@ -5,7 +5,7 @@ use crate::cli::{AlertsListArgs, LabelArg, ListArgs, SourcesListArgs};
 use crate::output::{json, ns_time, s_time, table};
 use anyhow::{Result, bail};
 use firewatch_core::{Protocol, SourceLabel};
-use firewatch_store::{AlertQuery, AlertRecord, AttackQuery, SourceQuery, Store};
+use firewatch_store::{AlertQuery, AlertRecord, AttackQuery, AttackRecord, SourceQuery, Store};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -231,6 +231,34 @@ pub fn source_show(env: &Env, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints attacks as a table.
+pub fn print_attacks(attacks: &[AttackRecord]) {
+    table(
+        &[
+            "VICTIM", "START", "END", "DURATION", "PACKETS", "PEAK/MIN", "PROTO", "PORTS",
+        ],
+        attacks
+            .iter()
+            .map(|a| {
+                vec![
+                    a.victim.to_string(),
+                    ns_time(a.start_ns),
+                    ns_time(a.end_ns),
+                    format!("{}s", (a.end_ns - a.start_ns) / 1_000_000_000),
+                    a.packets.to_string(),
+                    a.peak_per_minute.to_string(),
+                    a.proto.clone(),
+                    a.ports
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ]
+            })
+            .collect(),
+    );
+}
+
 pub fn attacks(env: &Env, args: &ListArgs) -> Result<ExitCode> {
     let store = env.store()?;
     let rows = store.attacks(&AttackQuery {
@@ -239,31 +267,9 @@ pub fn attacks(env: &Env, args: &ListArgs) -> Result<ExitCode> {
         limit: args.limit,
     })?;
     if args.json {
-        json(&rows)?;
+        json(&rows)?
     } else {
-        table(
-            &[
-                "VICTIM", "START", "END", "DURATION", "PACKETS", "PEAK/MIN", "PROTO", "PORTS",
-            ],
-            rows.iter()
-                .map(|a| {
-                    vec![
-                        a.victim.to_string(),
-                        ns_time(a.start_ns),
-                        ns_time(a.end_ns),
-                        format!("{}s", (a.end_ns - a.start_ns) / 1_000_000_000),
-                        a.packets.to_string(),
-                        a.peak_per_minute.to_string(),
-                        a.proto.clone(),
-                        a.ports
-                            .iter()
-                            .map(u16::to_string)
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ]
-                })
-                .collect(),
-        );
+        print_attacks(&rows)
     }
     Ok(ExitCode::SUCCESS)
 }
