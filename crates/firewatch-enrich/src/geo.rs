@@ -40,10 +40,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use load::{
-    parse_ip_asn_csv, parse_mmdb, parse_rir_delegated, AsnRow, CountryRow, MmdbRow, Parsed, Range,
-    MAX_REPORTED_PROBLEMS,
+    AsnRow, CountryRow, MAX_REPORTED_PROBLEMS, MmdbRow, Parsed, Range, parse_ip_asn_csv,
+    parse_mmdb, parse_rir_delegated,
 };
-pub use table::{flatten, Key, PrefixTable};
+pub use table::{Key, PrefixTable, flatten};
 
 /// The version of the `iptocc` crate whose embedded RIR data is the default country source
 /// (checked against `Cargo.lock` by a test).
@@ -92,9 +92,10 @@ impl CountryCode {
     /// Parses two ASCII letters (any case) into an uppercase code.
     pub fn new(s: &str) -> Option<Self> {
         match s.as_bytes() {
-            &[a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
-                Some(CountryCode([a.to_ascii_uppercase(), b.to_ascii_uppercase()]))
-            }
+            &[a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => Some(CountryCode([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+            ])),
             _ => None,
         }
     }
@@ -236,7 +237,11 @@ impl GeoBuilder {
     }
 
     /// Adds ip-asn CSV content; `file` names it in errors and in the version.
-    pub fn add_ip_asn_csv_bytes(&mut self, file: &str, bytes: &[u8]) -> Result<&mut Self, GeoError> {
+    pub fn add_ip_asn_csv_bytes(
+        &mut self,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<&mut Self, GeoError> {
         let mut p = parse_ip_asn_csv(file, bytes)?;
         self.take_problems(&mut p);
         for row in p.rows {

@@ -24,7 +24,11 @@ fn known_asn_answers_from_source_md() {
         ("202.12.27.33", 7500, "WIDE Project"),
         ("2001:200::1", 2500, "WIDE Project"),
         // SOURCE.md abbreviates this name as "NIC.BR"; the data's full name is:
-        ("200.160.0.8", 22548, "Nucleo de Inf. e Coord. do Ponto BR - NIC.BR"),
+        (
+            "200.160.0.8",
+            22548,
+            "Nucleo de Inf. e Coord. do Ponto BR - NIC.BR",
+        ),
     ] {
         let a = g.lookup(ip(addr));
         assert_eq!(a.asn, Some(asn), "{addr}");
@@ -36,19 +40,23 @@ fn known_asn_answers_from_source_md() {
 fn known_countries_per_rir() {
     let g = embedded();
     for (addr, cc) in [
-        ("8.8.8.8", "US"),           // ARIN
-        ("202.12.27.33", "JP"),      // APNIC (m-root, WIDE)
-        ("2001:200::1", "JP"),       // APNIC IPv6 (WIDE)
-        ("200.160.0.8", "BR"),       // LACNIC (NIC.br)
-        ("193.0.14.129", "NL"),      // RIPE NCC (k-root)
+        ("8.8.8.8", "US"),      // ARIN
+        ("202.12.27.33", "JP"), // APNIC (m-root, WIDE)
+        ("2001:200::1", "JP"),  // APNIC IPv6 (WIDE)
+        ("200.160.0.8", "BR"),  // LACNIC (NIC.br)
+        ("193.0.14.129", "NL"), // RIPE NCC (k-root)
         // AFRINIC's own block (AS33764): registered in ZA in AFRINIC's delegated statistics
         // (AFRINIC is seated in Mauritius, but the data says ZA; checked 2026-11-23).
         ("196.216.2.1", "ZA"),
-        ("2001:67c:2e8::1", "NL"),   // RIPE NCC IPv6
-        ("2001:500:2f::f", "US"),    // ARIN IPv6 (f-root)
+        ("2001:67c:2e8::1", "NL"), // RIPE NCC IPv6
+        ("2001:500:2f::f", "US"),  // ARIN IPv6 (f-root)
     ] {
         let a = g.lookup(ip(addr));
-        assert_eq!(a.country.map(|c| c.to_string()).as_deref(), Some(cc), "{addr}");
+        assert_eq!(
+            a.country.map(|c| c.to_string()).as_deref(),
+            Some(cc),
+            "{addr}"
+        );
         // The table must agree with iptocc itself (its embedded RIR data is the source).
         assert_eq!(iptocc::country_code(ip(addr)), Some(cc), "{addr}");
     }
@@ -260,10 +268,12 @@ fn mmdb_round_trip_and_loader() {
     assert_eq!(asn.autonomous_system_organization, Some("WIDE Project"));
     let c: maxminddb::geoip2::Country = reader.lookup(ip("2001:200:1::1")).unwrap().unwrap();
     assert_eq!(c.country.unwrap().iso_code, Some("JP"));
-    assert!(reader
-        .lookup::<maxminddb::geoip2::Asn>(ip("9.9.9.9"))
-        .unwrap()
-        .is_none());
+    assert!(
+        reader
+            .lookup::<maxminddb::geoip2::Asn>(ip("9.9.9.9"))
+            .unwrap()
+            .is_none()
+    );
 
     // Our MMDB loader reads it back to the same answers.
     let mut b2 = GeoBuilder::new();
@@ -290,11 +300,12 @@ fn mmdb_round_trip_and_loader() {
 
 #[test]
 fn reload_while_looking_up() {
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let make = |asn: u32, name: &str| {
         let mut b = GeoBuilder::new();
-        let csv = format!("8.8.8.0,8.8.8.255,{asn},{name}\n2001:db8::,2001:db8::ffff,{asn},{name}\n");
+        let csv =
+            format!("8.8.8.0,8.8.8.255,{asn},{name}\n2001:db8::,2001:db8::ffff,{asn},{name}\n");
         b.add_ip_asn_csv_bytes(name, csv.as_bytes()).unwrap();
         b.build()
     };
@@ -306,7 +317,11 @@ fn reload_while_looking_up() {
         let stop = stop.clone();
         readers.push(std::thread::spawn(move || {
             let mut seen = [0u64; 2];
-            let addr = if t % 2 == 0 { ip("8.8.8.8") } else { ip("2001:db8::7") };
+            let addr = if t % 2 == 0 {
+                ip("8.8.8.8")
+            } else {
+                ip("2001:db8::7")
+            };
             while !stop.load(Ordering::Relaxed) {
                 let g = shared.load();
                 let a = g.lookup(addr);
@@ -321,7 +336,11 @@ fn reload_while_looking_up() {
         }));
     }
     for i in 0..200 {
-        let next = if i % 2 == 0 { make(2, "two") } else { make(1, "one") };
+        let next = if i % 2 == 0 {
+            make(2, "two")
+        } else {
+            make(1, "one")
+        };
         shared.replace(next);
         std::thread::yield_now();
     }

@@ -23,7 +23,13 @@ fn naive<K: Copy + Ord + Into<u128>>(ranges: &[(K, K, u16)], k: K) -> Option<u16
 fn v4_ranges() -> impl Strategy<Value = Vec<(u32, u32, u16)>> {
     prop::collection::vec(
         (
-            prop::sample::select(vec![0u32, 0x0a00_0000, 0x0a01_0000, 0xffff_0000, 0x8000_0000]),
+            prop::sample::select(vec![
+                0u32,
+                0x0a00_0000,
+                0x0a01_0000,
+                0xffff_0000,
+                0x8000_0000,
+            ]),
             0u32..0x3_0000,
             prop::sample::select(vec![0u32, 1, 15, 255, 4095, 0x1_ffff, 0x0fff_ffff]),
             0u16..6,
@@ -39,7 +45,12 @@ fn v4_ranges() -> impl Strategy<Value = Vec<(u32, u32, u16)>> {
 fn v6_ranges() -> impl Strategy<Value = Vec<(u128, u128, u16)>> {
     prop::collection::vec(
         (
-            prop::sample::select(vec![0u128, 0x2001_0db8 << 96, 0x2a00 << 112, u128::MAX << 120]),
+            prop::sample::select(vec![
+                0u128,
+                0x2001_0db8 << 96,
+                0x2a00 << 112,
+                u128::MAX << 120,
+            ]),
             0u128..0x3_0000,
             prop::sample::select(vec![0u128, 1, 255, 0xffff, 1 << 80, u128::MAX >> 8]),
             0u16..6,

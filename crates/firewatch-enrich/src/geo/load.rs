@@ -109,7 +109,9 @@ fn parse_range(start: &str, end: &str) -> Result<Range, String> {
         (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
             Err(format!("start {start} is after end {end}"))
         }
-        _ => Err(format!("start {start} and end {end} are different families")),
+        _ => Err(format!(
+            "start {start} and end {end} are different families"
+        )),
     }
 }
 

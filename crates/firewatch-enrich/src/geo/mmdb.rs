@@ -40,7 +40,8 @@ fn string(out: &mut Vec<u8>, s: &str) {
 
 fn encode_rec(out: &mut Vec<u8>, rec: &Rec, names: &[Box<str>]) {
     let name = rec.name.map(|n| &*names[n as usize]);
-    let pairs = usize::from(rec.asn.is_some()) + usize::from(name.is_some())
+    let pairs = usize::from(rec.asn.is_some())
+        + usize::from(name.is_some())
         + usize::from(rec.country.is_some());
     ctrl(out, 7, pairs);
     if let Some(asn) = rec.asn {
