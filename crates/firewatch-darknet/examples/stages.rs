@@ -34,7 +34,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         let t = Instant::now();
         let mut agg = Aggregator::new(AggregationConfig::default());
-        Capture::open(path)?.for_each_frame(|f| agg.observe_outcome(&decode(f)))?;
+        let mut batch = Vec::with_capacity(1024);
+        Capture::open(path)?.for_each_frame(|f| match decode(f) {
+            Ok(p) => {
+                batch.push(p);
+                if batch.len() == 1024 {
+                    agg.observe_batch(&batch);
+                    batch.clear();
+                }
+            }
+            Err(e) => agg.observe_outcome(&Err(e)),
+        })?;
+        agg.observe_batch(&batch);
         aggregated.push(t.elapsed().as_secs_f64());
         let t2 = Instant::now();
         let out = agg.finish();

@@ -30,13 +30,24 @@ pub fn aggregate_capture(
     if threads <= 1 {
         let mut agg = Aggregator::new(cfg.clone());
         let mut n = 0u64;
+        let mut batch = Vec::with_capacity(BATCH);
         let result = capture.for_each_frame(|frame| {
-            agg.observe_outcome(&decode(frame));
+            match decode(frame) {
+                Ok(p) => {
+                    batch.push(p);
+                    if batch.len() == BATCH {
+                        agg.observe_batch(&batch);
+                        batch.clear();
+                    }
+                }
+                Err(e) => agg.observe_outcome(&Err(e)),
+            }
             n += 1;
             if n.is_multiple_of(PROGRESS_EVERY) {
                 progress(n, frame.offset);
             }
         });
+        agg.observe_batch(&batch);
         return IngestOutcome {
             aggregate: agg.finish(),
             result,
@@ -58,9 +69,7 @@ pub fn aggregate_capture(
             workers.push(scope.spawn(move || {
                 let mut agg = Aggregator::new(cfg);
                 for mut batch in rx {
-                    for p in &batch {
-                        agg.observe_outcome(&Ok(*p));
-                    }
+                    agg.observe_batch(&batch);
                     batch.clear();
                     let _ = recycle_tx.try_send(batch);
                 }

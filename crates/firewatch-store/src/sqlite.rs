@@ -122,7 +122,7 @@ fn read_input(r: &rusqlite::Row<'_>) -> rusqlite::Result<InputRecord> {
 const INPUT_COLUMNS: &str = "content_hash, name, format, ingested_at, frames, ip_packets, first_ns, last_ns, complete, error, counters";
 
 fn tally_to_json(t: &PortTally) -> String {
-    serde_json::json!({ "ports": t.ports, "overflow": t.overflow }).to_string()
+    serde_json::json!({ "ports": t.ports.as_slice(), "overflow": t.overflow }).to_string()
 }
 
 fn tally_from_json(s: &str) -> Result<PortTally> {
@@ -133,7 +133,7 @@ fn tally_from_json(s: &str) -> Result<PortTally> {
     }
     let v: Stored = serde_json::from_str(s).map_err(corrupt)?;
     Ok(PortTally {
-        ports: v.ports,
+        ports: v.ports.into(),
         overflow: v.overflow,
     })
 }
@@ -169,7 +169,7 @@ fn load_profile(tx: &Transaction<'_>, addr: IpAddr) -> Result<Option<SourceProfi
         ports: if ports.is_empty() {
             None
         } else {
-            Some(DistinctSet::from_bytes(&ports).map_err(corrupt)?)
+            Some(Box::new(DistinctSet::from_bytes(&ports).map_err(corrupt)?))
         },
         top_ports: tally_from_json(&top)?,
     }))
@@ -194,7 +194,7 @@ fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) ->
         serde_json::to_string(&p.counters).map_err(corrupt)?,
         &p.ttls.to_bytes()[..],
         p.destinations.to_bytes(),
-        p.ports.as_ref().map(DistinctSet::to_bytes).unwrap_or_default(),
+        p.ports.as_ref().map(|set| set.to_bytes()).unwrap_or_default(),
         tally_to_json(&p.top_ports),
     ])?;
     Ok(())
