@@ -314,11 +314,12 @@ impl GeoBuilder {
             let Some(c) = c.and_then(CountryCode::new) else {
                 return;
             };
-            if let Some(last) = out.last_mut() {
-                if last.2 == c && last.1.checked_add(1) == Some(s) {
-                    last.1 = e;
-                    return;
-                }
+            if let Some(last) = out.last_mut()
+                && last.2 == c
+                && last.1.checked_add(1) == Some(s)
+            {
+                last.1 = e;
+                return;
             }
             out.push((s, e, c));
         };
@@ -428,11 +429,12 @@ fn combine<K: Key>(
             asn: a.map(|a| a.asn),
             name: a.and_then(|a| a.name),
         });
-        if let Some(last) = out.last_mut() {
-            if last.2 == id && last.1.succ() == Some(pos) {
-                last.1 = end;
-                continue;
-            }
+        if let Some(last) = out.last_mut()
+            && last.2 == id
+            && last.1.succ() == Some(pos)
+        {
+            last.1 = end;
+            continue;
         }
         out.push((pos, end, id));
     }
@@ -483,10 +485,11 @@ impl GeoData {
             None => self.recs[0],
         };
         let mut country = rec.country;
-        if country.is_none() && self.iptocc_v6_fallback {
-            if let IpAddr::V6(a) = addr {
-                country = iptocc::country_code(a).and_then(CountryCode::new);
-            }
+        if country.is_none()
+            && self.iptocc_v6_fallback
+            && let IpAddr::V6(a) = addr
+        {
+            country = iptocc::country_code(a).and_then(CountryCode::new);
         }
         Attribution {
             country,

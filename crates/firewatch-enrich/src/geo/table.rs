@@ -104,7 +104,7 @@ pub fn flatten<K: Key, V: Copy + PartialEq>(ranges: &[(K, K, V)]) -> Vec<(K, K, 
             events.push((after, false, i));
         }
     }
-    events.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    events.sort_unstable_by_key(|e| e.0);
     // Active ranges ordered narrowest first, then latest first.
     let mut active: BTreeSet<(u128, std::cmp::Reverse<usize>)> = BTreeSet::new();
     let mut out: Vec<(K, K, V)> = Vec::new();
@@ -132,11 +132,12 @@ pub fn flatten<K: Key, V: Copy + PartialEq>(ranges: &[(K, K, V)]) -> Vec<(K, K, 
         } else {
             K::MAX
         };
-        if let Some(last) = out.last_mut() {
-            if last.2 == value && last.1.succ() == Some(pos) {
-                last.1 = end;
-                continue;
-            }
+        if let Some(last) = out.last_mut()
+            && last.2 == value
+            && last.1.succ() == Some(pos)
+        {
+            last.1 = end;
+            continue;
         }
         out.push((pos, end, value));
     }
