@@ -35,7 +35,7 @@ mod import;
 mod validate;
 
 pub use country::{CountryCode, CountryCodeError};
-pub use import::{import_trusted_introducer_csv, RowError, TeamImport, TI_HEADER};
+pub use import::{RowError, TI_HEADER, TeamImport, import_trusted_introducer_csv};
 pub use validate::{Field, Problem, ValidationPolicy};
 
 use ipnet::IpNet;

@@ -37,9 +37,7 @@
 //! Routing allocates nothing: a [`RouteDecision`] borrows from the [`Router`], and the
 //! explanation is only built when asked for ([`RouteDecision::explain`] or `Display`).
 
-use crate::directory::{
-    CountryCode, Directory, DirectoryError, TeamId, ValidationPolicy,
-};
+use crate::directory::{CountryCode, Directory, DirectoryError, TeamId, ValidationPolicy};
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
 use std::cmp::Ordering;
@@ -123,9 +121,10 @@ impl fmt::Display for RouteDecision<'_> {
                 _ => write!(f, "domain {d}")?,
             },
             RouteRule::Country(cc) => write!(f, "country {cc}")?,
-            RouteRule::RegionalCoordinator(cc) => {
-                write!(f, "no team claims country {cc}; regional coordinator for {cc} is")?
-            }
+            RouteRule::RegionalCoordinator(cc) => write!(
+                f,
+                "no team claims country {cc}; regional coordinator for {cc} is"
+            )?,
             RouteRule::Default => write!(f, "no team claims this address; default")?,
             RouteRule::Unclaimed => {
                 f.write_str("no team claims this address and the directory has no default team")?
@@ -418,15 +417,15 @@ impl Router {
             let g = &table.groups[g as usize];
             return decide(RouteRule::Prefix(g.net), self.slice(g.teams.clone()));
         }
-        if let Some(asn) = hints.asn {
-            if let Some((_, r)) = self.asns.find_by(|k| k.cmp(&asn)) {
-                return decide(RouteRule::Asn(asn), self.slice(r));
-            }
+        if let Some(asn) = hints.asn
+            && let Some((_, r)) = self.asns.find_by(|k| k.cmp(&asn))
+        {
+            return decide(RouteRule::Asn(asn), self.slice(r));
         }
-        if let Some(domain) = hints.domain {
-            if let Some((d, r)) = self.domain_claim(domain) {
-                return decide(RouteRule::Domain(d), self.slice(r));
-            }
+        if let Some(domain) = hints.domain
+            && let Some((d, r)) = self.domain_claim(domain)
+        {
+            return decide(RouteRule::Domain(d), self.slice(r));
         }
         if let Some(cc) = hints.country {
             if let Some((_, r)) = self.countries.find_by(|k| k.cmp(&cc)) {
@@ -457,13 +456,13 @@ impl Router {
             });
             g = group.parent;
         }
-        if let Some(asn) = hints.asn {
-            if let Some((_, r)) = self.asns.find_by(|k| k.cmp(&asn)) {
-                out.push(Candidate {
-                    rule: RouteRule::Asn(asn),
-                    teams: self.slice(r),
-                });
-            }
+        if let Some(asn) = hints.asn
+            && let Some((_, r)) = self.asns.find_by(|k| k.cmp(&asn))
+        {
+            out.push(Candidate {
+                rule: RouteRule::Asn(asn),
+                teams: self.slice(r),
+            });
         }
         if let Some(domain) = hints.domain {
             let mut rest = domain.trim().trim_end_matches('.');

@@ -2,8 +2,8 @@
 //! Trusted-Introducer CSV importer.
 
 use firewatch_enrich::directory::{
-    import_trusted_introducer_csv, Directory, DirectoryError, Field, TeamKind, TlpLevel,
-    ValidationPolicy,
+    Directory, DirectoryError, Field, TeamKind, TlpLevel, ValidationPolicy,
+    import_trusted_introducer_csv,
 };
 use std::path::Path;
 
@@ -18,7 +18,9 @@ fn sample() -> Directory {
 const GOOD_KEY: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
 
 fn team(id: &str, extra: &str) -> String {
-    format!("[[teams]]\nid = \"{id}\"\nname = \"Team {id}\"\nkind = \"national-csirt\"\nmax_tlp = \"amber\"\n{extra}\n")
+    format!(
+        "[[teams]]\nid = \"{id}\"\nname = \"Team {id}\"\nkind = \"national-csirt\"\nmax_tlp = \"amber\"\n{extra}\n"
+    )
 }
 
 /// Loads and returns the error text; panics if it loaded.
@@ -43,7 +45,10 @@ fn sample_loads_with_every_field() {
     assert!(ke.openpgp.as_ref().unwrap().armored.is_some());
     assert!(ke.contacts.iter().any(|c| c.available_24_7));
     assert!(ke.may_receive(TlpLevel::AmberStrict) && !ke.may_receive(TlpLevel::Red));
-    assert_eq!(dir.default_team().unwrap().id.as_str(), "example-default-team");
+    assert_eq!(
+        dir.default_team().unwrap().id.as_str(),
+        "example-default-team"
+    );
     let coord = dir.team("oic-example-coord").unwrap();
     assert_eq!(coord.regional_coordinator_for.len(), 3);
 }
@@ -52,7 +57,8 @@ fn sample_loads_with_every_field() {
 fn toml_round_trip() {
     let dir = sample();
     let text = dir.to_toml().unwrap();
-    let again = Directory::from_toml_str(&text, "roundtrip.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let again =
+        Directory::from_toml_str(&text, "roundtrip.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(dir, again);
 }
 
@@ -69,11 +75,23 @@ fn tlp_order_and_names() {
     use TlpLevel::*;
     assert!(Clear < Green && Green < Amber && Amber < AmberStrict && AmberStrict < Red);
     let labels: Vec<_> = TlpLevel::ALL.iter().map(|l| l.label()).collect();
-    assert_eq!(labels, ["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"]);
+    assert_eq!(
+        labels,
+        [
+            "TLP:CLEAR",
+            "TLP:GREEN",
+            "TLP:AMBER",
+            "TLP:AMBER+STRICT",
+            "TLP:RED"
+        ]
+    );
     for l in TlpLevel::ALL {
         assert_eq!(l.label().parse::<TlpLevel>().unwrap(), l);
         assert_eq!(l.as_str().parse::<TlpLevel>().unwrap(), l);
-        assert_eq!(serde_json::to_string(&l).unwrap(), format!("\"{}\"", l.as_str()));
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            format!("\"{}\"", l.as_str())
+        );
     }
 }
 
@@ -99,7 +117,10 @@ fn duplicate_id_reports_both_lines() {
     let text = format!("{}{}", team("same", ""), team("same", ""));
     let (e, msg) = error_of(&text);
     assert_eq!(e.problems().len(), 1, "{msg}");
-    assert!(msg.contains("teams.toml:8: team `same`: duplicate team id"), "{msg}");
+    assert!(
+        msg.contains("teams.toml:8: team `same`: duplicate team id"),
+        "{msg}"
+    );
     assert!(msg.contains("(see line 2)"), "{msg}");
 }
 
@@ -107,8 +128,14 @@ fn duplicate_id_reports_both_lines() {
 fn overlapping_prefixes_name_both_teams_and_lines() {
     let text = format!(
         "{}{}",
-        team("outer", "constituency = { prefixes = [\"203.0.113.0/24\"] }"),
-        team("inner", "constituency = { prefixes = [\"192.0.2.0/24\", \"203.0.113.128/25\"] }"),
+        team(
+            "outer",
+            "constituency = { prefixes = [\"203.0.113.0/24\"] }"
+        ),
+        team(
+            "inner",
+            "constituency = { prefixes = [\"192.0.2.0/24\", \"203.0.113.128/25\"] }"
+        ),
     );
     let (e, msg) = error_of(&text);
     assert_eq!(e.problems().len(), 1, "{msg}");
@@ -117,11 +144,16 @@ fn overlapping_prefixes_name_both_teams_and_lines() {
     assert_eq!(p.related_line, Some(6));
     assert_eq!(p.field, Field::Prefix(1));
     assert!(msg.contains("teams.toml:12: team `inner`"), "{msg}");
-    assert!(msg.contains("203.0.113.128/25") && msg.contains("203.0.113.0/24"), "{msg}");
+    assert!(
+        msg.contains("203.0.113.128/25") && msg.contains("203.0.113.0/24"),
+        "{msg}"
+    );
     assert!(msg.contains("team `outer`"), "{msg}");
 
     // A deliberate delegation loads when nested prefixes are allowed.
-    let policy = ValidationPolicy { allow_nested_prefixes: true };
+    let policy = ValidationPolicy {
+        allow_nested_prefixes: true,
+    };
     Directory::from_toml_str_with(&text, "teams.toml", &policy).unwrap();
 }
 
@@ -132,11 +164,16 @@ fn same_prefix_is_refused_even_when_nesting_is_allowed() {
         team("a", "constituency = { prefixes = [\"2001:db8::/32\"] }"),
         team("b", "constituency = { prefixes = [\"2001:db8::/32\"] }"),
     );
-    let policy = ValidationPolicy { allow_nested_prefixes: true };
+    let policy = ValidationPolicy {
+        allow_nested_prefixes: true,
+    };
     let msg = Directory::from_toml_str_with(&text, "teams.toml", &policy)
         .unwrap_err()
         .to_string();
-    assert!(msg.contains("teams.toml:12: team `b`: prefix `2001:db8::/32` is also claimed by team `a`"), "{msg}");
+    assert!(
+        msg.contains("teams.toml:12: team `b`: prefix `2001:db8::/32` is also claimed by team `a`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -153,13 +190,28 @@ fn all_problems_are_collected_with_lines() {
     // ZZ (7), fingerprint and armored (13), id (15), default (19), QQ, host bits, wildcard (20).
     assert_eq!(e.problems().len(), 8, "{msg}");
     assert_eq!(lines, [7, 13, 13, 15, 19, 20, 20, 20], "{msg}");
-    assert!(msg.starts_with("teams.toml: 8 problems in the team directory; nothing was loaded"), "{msg}");
-    assert!(msg.contains("teams.toml:7: team `first`: `ZZ` is not an assigned"), "{msg}");
-    assert!(msg.contains("not 40 hexadecimal characters; write it without spaces"), "{msg}");
+    assert!(
+        msg.starts_with("teams.toml: 8 problems in the team directory; nothing was loaded"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("teams.toml:7: team `first`: `ZZ` is not an assigned"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("not 40 hexadecimal characters; write it without spaces"),
+        "{msg}"
+    );
     assert!(msg.contains("PRIVATE key"), "{msg}");
     assert!(msg.contains("(see line 6)"), "{msg}");
-    assert!(msg.contains("teams.toml:15: team `Bad_Id`: id `Bad_Id` is not a slug"), "{msg}");
-    assert!(msg.contains("teams.toml:19: team `Bad_Id`: a second default team; team `first`"), "{msg}");
+    assert!(
+        msg.contains("teams.toml:15: team `Bad_Id`: id `Bad_Id` is not a slug"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("teams.toml:19: team `Bad_Id`: a second default team; team `first`"),
+        "{msg}"
+    );
     assert!(msg.contains("did you mean `198.51.100.0/24`?"), "{msg}");
     assert!(msg.contains("`QQ`"), "{msg}");
 }
@@ -167,15 +219,25 @@ fn all_problems_are_collected_with_lines() {
 #[test]
 fn armored_key_shape() {
     let ok = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBF0=\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n";
-    let t = team("a", &format!("openpgp = {{ fingerprint = \"{GOOD_KEY}\", armored = '''\n{ok}''' }}"));
+    let t = team(
+        "a",
+        &format!("openpgp = {{ fingerprint = \"{GOOD_KEY}\", armored = '''\n{ok}''' }}"),
+    );
     // Inline tables cannot span lines in TOML 1.0; use a table instead.
     let t = t.replace(
         &format!("openpgp = {{ fingerprint = \"{GOOD_KEY}\", armored = '''\n{ok}''' }}"),
         &format!("[teams.openpgp]\nfingerprint = \"{GOOD_KEY}\"\narmored = '''\n{ok}'''"),
     );
     Directory::from_toml_str(&t, "teams.toml").unwrap_or_else(|e| panic!("{e}"));
-    for bad in ["not a key", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n%%%\n-----END PGP PUBLIC KEY BLOCK-----"] {
-        let t = format!("{}[teams.openpgp]\nfingerprint = \"{GOOD_KEY}\"\narmored = '''{bad}'''\n", team("a", ""));
+    for bad in [
+        "not a key",
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----",
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n%%%\n-----END PGP PUBLIC KEY BLOCK-----",
+    ] {
+        let t = format!(
+            "{}[teams.openpgp]\nfingerprint = \"{GOOD_KEY}\"\narmored = '''{bad}'''\n",
+            team("a", "")
+        );
         let (_, msg) = error_of(&t);
         assert!(msg.contains("teams.toml:9:"), "{msg}");
     }
@@ -185,9 +247,16 @@ fn armored_key_shape() {
 fn json_errors_name_the_team() {
     let text = r#"{"teams":[{"id":"a","name":"A","kind":"soc","max_tlp":"red","default":true},
                   {"id":"b","name":"B","kind":"soc","max_tlp":"red","default":true}]}"#;
-    let msg = Directory::from_json_str(text, "teams.json").unwrap_err().to_string();
-    assert!(msg.contains("teams.json: team #2: team `b`: a second default team"), "{msg}");
-    let msg = Directory::from_json_str("{\"teams\": 3}", "teams.json").unwrap_err().to_string();
+    let msg = Directory::from_json_str(text, "teams.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("teams.json: team #2: team `b`: a second default team"),
+        "{msg}"
+    );
+    let msg = Directory::from_json_str("{\"teams\": 3}", "teams.json")
+        .unwrap_err()
+        .to_string();
     assert!(msg.starts_with("teams.json:1:"), "{msg}");
 }
 
@@ -197,7 +266,10 @@ fn failed_load_from_file_names_the_path() {
     let path = dir.path().join("my-teams.toml");
     std::fs::write(&path, format!("{}{}", team("x", ""), team("x", ""))).unwrap();
     let msg = Directory::load_toml_file(&path).unwrap_err().to_string();
-    assert!(msg.contains("my-teams.toml:8: team `x`: duplicate team id"), "{msg}");
+    assert!(
+        msg.contains("my-teams.toml:8: team `x`: duplicate team id"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -222,7 +294,11 @@ Example PSIRT,KE-CIRT,,Vendor PSIRT,psirt@example.com,,,,,2016
     assert!(import.rejected[1].message.contains("Team Name"));
     assert!(import.rejected[2].message.contains("12345"));
     assert!(import.rejected[3].message.contains("not-a-claim"));
-    assert!(import.rejected[4].message.contains("duplicate team id `ke-cirt`"));
+    assert!(
+        import.rejected[4]
+            .message
+            .contains("duplicate team id `ke-cirt`")
+    );
 
     let ke = &import.teams[0];
     assert_eq!(ke.kind, TeamKind::NationalCsirt);
@@ -247,5 +323,8 @@ fn csv_without_team_name_column_is_refused() {
     let msg = import_trusted_introducer_csv("Short Name,Country\nX,KE\n".as_bytes(), "ti.csv")
         .unwrap_err()
         .to_string();
-    assert!(msg.starts_with("ti.csv: the header has no `Team Name` column"), "{msg}");
+    assert!(
+        msg.starts_with("ti.csv: the header has no `Team Name` column"),
+        "{msg}"
+    );
 }

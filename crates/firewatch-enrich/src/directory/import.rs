@@ -132,7 +132,12 @@ fn kind_of(text: &str) -> TeamKind {
     let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
     if has(&["national"]) {
         TeamKind::NationalCsirt
-    } else if has(&["government", "ncsc", "cyber security cent", "cybersecurity cent"]) {
+    } else if has(&[
+        "government",
+        "ncsc",
+        "cyber security cent",
+        "cybersecurity cent",
+    ]) {
         TeamKind::Ncsc
     } else if has(&["psirt", "vendor", "product"]) {
         TeamKind::Psirt
@@ -171,7 +176,8 @@ fn constituency_of(text: &str, errors: &mut Vec<String>) -> Constituency {
                 _ => errors.push(format!("constituency `{token}` is not a country code")),
             }
         } else if token.contains('.') && domain_problem(token).is_none() {
-            c.domains.push(token.trim_end_matches('.').to_ascii_lowercase());
+            c.domains
+                .push(token.trim_end_matches('.').to_ascii_lowercase());
         } else {
             errors.push(format!(
                 "constituency `{token}` is neither an ASN (AS64500), a prefix, a country code nor a domain"

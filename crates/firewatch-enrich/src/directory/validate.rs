@@ -1,9 +1,9 @@
 //! Directory rules, and locating each problem on its line in the TOML source.
 
-use super::{line_col, Directory, TeamId};
+use super::{Directory, TeamId, line_col};
 use ipnet::IpNet;
-use serde::de::IgnoredAny;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use std::net::IpAddr;
 use toml::Spanned;
 
@@ -159,10 +159,9 @@ pub(crate) fn fingerprint_problem(fp: &str) -> Option<String> {
 
 pub(crate) fn domain_problem(d: &str) -> Option<String> {
     let name = d.strip_suffix('.').unwrap_or(d);
-    if name.starts_with("*.") {
+    if let Some(parent) = name.strip_prefix("*.") {
         return Some(format!(
-            "domain `{d}`: write `{}`; a domain claim already covers its subdomains",
-            &name[2..]
+            "domain `{d}`: write `{parent}`; a domain claim already covers its subdomains"
         ));
     }
     let label_ok = |l: &str| {
@@ -173,9 +172,7 @@ pub(crate) fn domain_problem(d: &str) -> Option<String> {
             && !l.ends_with('-')
     };
     if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
-        return Some(format!(
-            "`{d}` is not a DNS domain name (like example.org)"
-        ));
+        return Some(format!("`{d}` is not a DNS domain name (like example.org)"));
     }
     None
 }
@@ -226,10 +223,10 @@ pub(crate) fn check(dir: &Directory, policy: &ValidationPolicy) -> Vec<Problem> 
         let unassigned = |cc: &super::CountryCode| {
             format!("`{cc}` is not an assigned ISO 3166-1 alpha-2 country code")
         };
-        if let Some(cc) = &team.country {
-            if !cc.is_assigned() {
-                p(Field::Country, unassigned(cc));
-            }
+        if let Some(cc) = &team.country
+            && !cc.is_assigned()
+        {
+            p(Field::Country, unassigned(cc));
         }
         for (i, cc) in team.constituency.countries.iter().enumerate() {
             if !cc.is_assigned() {
@@ -245,7 +242,9 @@ pub(crate) fn check(dir: &Directory, policy: &ValidationPolicy) -> Vec<Problem> 
             if *asn == 0 || *asn == 23456 || *asn == u32::MAX {
                 p(
                     Field::Asn(i),
-                    format!("AS{asn} is reserved and cannot be claimed (RFC 7607, RFC 6793, RFC 7300)"),
+                    format!(
+                        "AS{asn} is reserved and cannot be claimed (RFC 7607, RFC 6793, RFC 7300)"
+                    ),
                 );
             }
         }
@@ -253,7 +252,10 @@ pub(crate) fn check(dir: &Directory, policy: &ValidationPolicy) -> Vec<Problem> 
             if net.trunc() != *net {
                 p(
                     Field::Prefix(i),
-                    format!("prefix `{net}` has host bits set; did you mean `{}`?", net.trunc()),
+                    format!(
+                        "prefix `{net}` has host bits set; did you mean `{}`?",
+                        net.trunc()
+                    ),
                 );
             }
         }
@@ -280,7 +282,10 @@ pub(crate) fn check(dir: &Directory, policy: &ValidationPolicy) -> Vec<Problem> 
                 ti,
                 id,
                 Field::Id,
-                format!("duplicate team id `{id}`, already used by team #{}", first + 1),
+                format!(
+                    "duplicate team id `{id}`, already used by team #{}",
+                    first + 1
+                ),
             );
             pr.related = Some((first, Field::Id));
             out.push(pr);
