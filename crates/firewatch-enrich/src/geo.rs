@@ -1,7 +1,7 @@
 //! IP → country and IP → ASN / AS name, for IPv4 and IPv6, in one allocation-free lookup.
 //!
-//! [`GeoData`] holds one combined [`PrefixTable`] whose value indexes a small record
-//! (country, ASN, interned AS name), so a single lookup answers both questions:
+//! [`GeoData`] holds one combined [`PrefixTable`] whose value is a packed 12-byte [`GeoValue`]
+//! (country, ASN, interned AS name in a string arena), so a single lookup answers both questions:
 //!
 //! ```
 //! use firewatch_enrich::geo::GeoData;
@@ -35,7 +35,6 @@ mod table;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -135,13 +134,22 @@ pub struct Attribution<'a> {
     pub as_name: Option<&'a str>,
 }
 
-/// One distinct (country, ASN, name) combination; the table's values index these.
+/// The table's value: country, ASN and AS name packed in 12 bytes, stored inline in the table
+/// so a lookup needs no further indirection. The name is an `(offset, length)` into one string
+/// arena owned by the [`GeoData`]; decode with [`GeoData::attribution`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Rec {
-    country: Option<CountryCode>,
-    asn: Option<u32>,
-    name: Option<u32>,
+pub struct GeoValue {
+    /// Country code bytes; `[0, 0]` = none.
+    cc: [u8; 2],
+    /// Name length in bytes; `u16::MAX` = no name.
+    name_len: u16,
+    asn: u32,
+    /// Name offset in the arena; bit 31 set = an ASN is present.
+    name_off: u32,
 }
+
+const HAS_ASN: u32 = 1 << 31;
+const NO_NAME: u16 = u16::MAX;
 
 /// The ASN side of a range before combining: ASN and interned name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,20 +361,32 @@ impl GeoBuilder {
 
     /// Builds the combined table.
     pub fn build(self) -> GeoData {
-        let mut recs: Vec<Rec> = vec![Rec {
-            country: None,
-            asn: None,
-            name: None,
-        }];
-        let mut rec_ids: HashMap<Rec, NonZeroU32> = HashMap::new();
-        let mut id_of = |r: Rec| -> NonZeroU32 {
-            *rec_ids.entry(r).or_insert_with(|| {
-                recs.push(r);
-                NonZeroU32::new((recs.len() - 1) as u32).expect("index 0 is the dummy")
-            })
+        // One arena for all names; names longer than 65 534 bytes are cut at a char boundary.
+        let mut arena = String::with_capacity(self.names.iter().map(|n| n.len()).sum());
+        let mut spans: Vec<(u32, u16)> = Vec::with_capacity(self.names.len());
+        for n in &self.names {
+            let mut len = n.len().min(usize::from(NO_NAME) - 1);
+            while !n.is_char_boundary(len) {
+                len -= 1;
+            }
+            spans.push((arena.len() as u32, len as u16));
+            arena.push_str(&n[..len]);
+        }
+        assert!(arena.len() < HAS_ASN as usize, "AS name arena over 2 GiB");
+        let pack = |c: Option<CountryCode>, a: Option<AsnVal>| {
+            let (name_off, name_len) = match a.and_then(|a| a.name) {
+                Some(id) => spans[id as usize],
+                None => (0, NO_NAME),
+            };
+            GeoValue {
+                cc: c.map_or([0, 0], CountryCode::bytes),
+                name_len,
+                asn: a.map_or(0, |a| a.asn),
+                name_off: name_off | if a.is_some() { HAS_ASN } else { 0 },
+            }
         };
-        let v4 = combine(&flatten(&self.asn_v4), &flatten(&self.cc_v4), &mut id_of);
-        let v6 = combine(&flatten(&self.asn_v6), &flatten(&self.cc_v6), &mut id_of);
+        let v4 = combine(&flatten(&self.asn_v4), &flatten(&self.cc_v4), &pack);
+        let v6 = combine(&flatten(&self.asn_v6), &flatten(&self.cc_v6), &pack);
         let table = PrefixTable::from_disjoint(&v4, &v6);
         let mut version = self.version.join("+");
         if version.is_empty() {
@@ -374,8 +394,8 @@ impl GeoBuilder {
         }
         GeoData {
             table,
-            recs,
-            names: self.names,
+            arena,
+            name_count: self.names.len(),
             version,
             iptocc_v6_fallback: self.iptocc_v6_fallback,
             problems: self.problems,
@@ -388,8 +408,8 @@ impl GeoBuilder {
 fn combine<K: Key>(
     asn: &[(K, K, AsnVal)],
     cc: &[(K, K, CountryCode)],
-    id_of: &mut impl FnMut(Rec) -> NonZeroU32,
-) -> Vec<(K, K, NonZeroU32)> {
+    pack: &impl Fn(Option<CountryCode>, Option<AsnVal>) -> GeoValue,
+) -> Vec<(K, K, GeoValue)> {
     // Boundaries: every start and every end+1 of either list.
     let mut cuts: Vec<K> = Vec::with_capacity((asn.len() + cc.len()) * 2);
     for &(s, e, _) in asn {
@@ -407,7 +427,7 @@ fn combine<K: Key>(
     cuts.sort_unstable();
     cuts.dedup();
     let (mut ia, mut ic) = (0usize, 0usize);
-    let mut out: Vec<(K, K, NonZeroU32)> = Vec::with_capacity(cuts.len());
+    let mut out: Vec<(K, K, GeoValue)> = Vec::with_capacity(cuts.len());
     for (k, &pos) in cuts.iter().enumerate() {
         let end = match cuts.get(k + 1) {
             Some(n) => n.pred().unwrap_or(K::ZERO),
@@ -424,11 +444,7 @@ fn combine<K: Key>(
         if a.is_none() && c.is_none() {
             continue;
         }
-        let id = id_of(Rec {
-            country: c,
-            asn: a.map(|a| a.asn),
-            name: a.and_then(|a| a.name),
-        });
+        let id = pack(c, a);
         if let Some(last) = out.last_mut()
             && last.2 == id
             && last.1.succ() == Some(pos)
@@ -444,9 +460,9 @@ fn combine<K: Key>(
 /// A built dataset: one combined table answering country, ASN and AS name in one lookup.
 #[derive(Debug)]
 pub struct GeoData {
-    table: PrefixTable<NonZeroU32>,
-    recs: Vec<Rec>,
-    names: Vec<Box<str>>,
+    table: PrefixTable<GeoValue>,
+    arena: String,
+    name_count: usize,
     version: String,
     iptocc_v6_fallback: bool,
     problems: Vec<GeoError>,
@@ -480,21 +496,35 @@ impl GeoData {
     /// Country, ASN and AS name for `addr`. No allocation.
     #[inline]
     pub fn lookup(&self, addr: IpAddr) -> Attribution<'_> {
-        let rec = match self.table.get(addr) {
-            Some(id) => self.recs[id.get() as usize],
-            None => self.recs[0],
+        let mut out = match self.table.get(addr) {
+            Some(v) => self.attribution(v),
+            None => Attribution::default(),
         };
-        let mut country = rec.country;
-        if country.is_none()
+        if out.country.is_none()
             && self.iptocc_v6_fallback
             && let IpAddr::V6(a) = addr
         {
-            country = iptocc::country_code(a).and_then(CountryCode::new);
+            out.country = iptocc::country_code(a).and_then(CountryCode::new);
         }
+        out
+    }
+
+    /// Decodes a table value (from [`GeoData::table`]) into country, ASN and AS name.
+    #[inline]
+    pub fn attribution(&self, v: GeoValue) -> Attribution<'_> {
         Attribution {
-            country,
-            asn: rec.asn,
-            as_name: rec.name.map(|n| &*self.names[n as usize]),
+            country: if v.cc == [0, 0] {
+                None
+            } else {
+                Some(CountryCode(v.cc))
+            },
+            asn: (v.name_off & HAS_ASN != 0).then_some(v.asn),
+            as_name: if v.name_len == NO_NAME {
+                None
+            } else {
+                let off = (v.name_off & !HAS_ASN) as usize;
+                self.arena.get(off..off + usize::from(v.name_len))
+            },
         }
     }
 
@@ -504,8 +534,8 @@ impl GeoData {
         &self.version
     }
 
-    /// The underlying table (values index internal records).
-    pub fn table(&self) -> &PrefixTable<NonZeroU32> {
+    /// The underlying table; decode its values with [`GeoData::attribution`].
+    pub fn table(&self) -> &PrefixTable<GeoValue> {
         &self.table
     }
 
@@ -521,15 +551,12 @@ impl GeoData {
 
     /// Number of distinct AS names.
     pub fn name_count(&self) -> usize {
-        self.names.len()
+        self.name_count
     }
 
-    /// Heap bytes: the table, the records and the interned names.
+    /// Heap bytes: the table (values inline) and the AS-name arena.
     pub fn memory_bytes(&self) -> usize {
-        self.table.memory_bytes()
-            + self.recs.capacity() * std::mem::size_of::<Rec>()
-            + self.names.capacity() * std::mem::size_of::<Box<str>>()
-            + self.names.iter().map(|n| n.len()).sum::<usize>()
+        self.table.memory_bytes() + self.arena.capacity()
     }
 
     /// Writes the ASN and country layers as a MaxMind DB (IPv6 tree, IPv4 under `::/96`,

@@ -2,7 +2,9 @@
 //! `::/96`, no aliases; one data map per distinct (country, ASN, name) record. Used to export a
 //! [`GeoData`] for other tools and to benchmark the `maxminddb` reader on the same data.
 
-use super::{GeoData, Rec};
+use std::collections::HashMap;
+
+use super::{Attribution, GeoData, GeoValue};
 
 const EMPTY: u32 = u32::MAX;
 const DATA_BIT: u32 = 1 << 31;
@@ -38,8 +40,8 @@ fn string(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn encode_rec(out: &mut Vec<u8>, rec: &Rec, names: &[Box<str>]) {
-    let name = rec.name.map(|n| &*names[n as usize]);
+fn encode_rec(out: &mut Vec<u8>, rec: &Attribution<'_>) {
+    let name = rec.as_name;
     let pairs = usize::from(rec.asn.is_some())
         + usize::from(name.is_some())
         + usize::from(rec.country.is_some());
@@ -113,32 +115,39 @@ impl Tree {
 }
 
 pub(super) fn write(geo: &GeoData) -> Vec<u8> {
+    // Data section: one map per distinct value, in first-seen order; ids index `offsets`.
+    let mut data = Vec::new();
+    let mut offsets: Vec<u32> = Vec::new();
+    let mut ids: HashMap<GeoValue, u32> = HashMap::new();
+    let mut id_of = |v: GeoValue| -> u32 {
+        *ids.entry(v).or_insert_with(|| {
+            offsets.push(data.len() as u32);
+            encode_rec(&mut data, &geo.attribution(v));
+            (offsets.len() - 1) as u32
+        })
+    };
     let mut tree = Tree {
         nodes: vec![[EMPTY, EMPTY]],
     };
     let mut blocks = Vec::new();
-    for (s, e, id) in geo.table.segments_v4() {
+    for (s, e, v) in geo.table.segments_v4() {
+        let rec = id_of(v);
         blocks.clear();
         cidrs(u128::from(s), u128::from(e), &mut blocks);
         for &(a, l) in &blocks {
-            tree.insert(a, l, id.get());
+            tree.insert(a, l, rec);
         }
     }
-    for (s, e, id) in geo.table.segments_v6() {
+    for (s, e, v) in geo.table.segments_v6() {
         if s >> 32 == 0 {
             continue; // ::/96 holds IPv4
         }
+        let rec = id_of(v);
         blocks.clear();
         cidrs(s, e, &mut blocks);
         for &(a, l) in &blocks {
-            tree.insert(a, l, id.get());
+            tree.insert(a, l, rec);
         }
-    }
-    let mut data = Vec::new();
-    let mut offsets = vec![0u32; geo.recs.len()];
-    for (i, rec) in geo.recs.iter().enumerate().skip(1) {
-        offsets[i] = data.len() as u32;
-        encode_rec(&mut data, rec, &geo.names);
     }
     let node_count = tree.nodes.len() as u32;
     let mut out = Vec::with_capacity(tree.nodes.len() * 8 + data.len() + 512);
