@@ -169,14 +169,18 @@ pub fn ingest_one(
         }
         crash_point("after-commit");
     }
+    let (counters, sources) = (agg.counters, agg.sources.len());
+    // Freeing a large aggregate (a million source profiles) takes a noticeable moment: let a
+    // background thread do it while the next input is read or the process ends.
+    std::thread::spawn(move || drop(agg));
     Ok(InputReport {
         name,
         content_hash,
         status,
         frames,
-        ip_packets: agg.counters.ip_packets,
-        counters: agg.counters,
-        sources: agg.sources.len(),
+        ip_packets: counters.ip_packets,
+        counters,
+        sources,
         seconds,
         packets_per_second: if seconds > 0.0 {
             frames as f64 / seconds
