@@ -103,4 +103,9 @@ pub trait Store {
     fn flowtuples(&self, range: &TimeRange, visit: &mut dyn FnMut(FlowtupleRecord)) -> Result<u64>;
     /// The aggregation interval the store was written with, if any data is stored.
     fn interval_secs(&self) -> Result<Option<u32>>;
+    /// The team directory, if one was imported.
+    fn team_directory(&self) -> Result<Option<StoredDirectory>>;
+    /// Replaces the team directory in one step. The caller validates it first: a directory
+    /// that fails validation never reaches the store, and the one already there stays.
+    fn replace_team_directory(&mut self, directory: &StoredDirectory) -> Result<()>;
 }

@@ -96,4 +96,14 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (interval_start, src, dst, sport, dport, proto, ttl, tcp_flags, ip_len, spoofed, masscan)
     ) WITHOUT ROWID;
     "#,
+    // 2: the team directory, as the validated TOML it was imported from.
+    r#"
+    CREATE TABLE team_directory (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        toml TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        allow_nested_prefixes INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL
+    );
+    "#,
 ];

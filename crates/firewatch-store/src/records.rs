@@ -163,3 +163,14 @@ pub struct FlowtupleRecord {
     pub spoofed: bool,
     pub masscan: bool,
 }
+
+/// The team directory as stored: the validated TOML it was imported as, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredDirectory {
+    pub toml: String,
+    /// The file it came from.
+    pub origin: String,
+    /// Whether nested prefixes of different teams were accepted.
+    pub allow_nested_prefixes: bool,
+    pub imported_at: i64,
+}

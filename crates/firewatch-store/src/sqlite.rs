@@ -856,6 +856,33 @@ impl Store for SqliteStore {
     fn interval_secs(&self) -> Result<Option<u32>> {
         Ok(self.meta("interval_secs")?.and_then(|s| s.parse().ok()))
     }
+
+    fn team_directory(&self) -> Result<Option<StoredDirectory>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT toml, origin, allow_nested_prefixes, imported_at FROM team_directory WHERE id = 1",
+                [],
+                |r| {
+                    Ok(StoredDirectory {
+                        toml: r.get(0)?,
+                        origin: r.get(1)?,
+                        allow_nested_prefixes: r.get(2)?,
+                        imported_at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn replace_team_directory(&mut self, d: &StoredDirectory) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO team_directory (id, toml, origin, allow_nested_prefixes, imported_at)
+             VALUES (1, ?, ?, ?, ?)",
+            params![d.toml, d.origin, d.allow_nested_prefixes, d.imported_at],
+        )?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

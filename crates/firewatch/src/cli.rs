@@ -53,6 +53,14 @@ pub enum Command {
     /// Captures already ingested.
     #[command(subcommand)]
     Inputs(InputsCommand),
+    /// The team directory: who is responsible for which addresses.
+    #[command(subcommand)]
+    Teams(TeamsCommand),
+    /// Which team is responsible for an address, and why.
+    #[command(
+        after_help = "Examples:\n  firewatch route 203.0.113.7\n  firewatch route 2001:db8::1 --json"
+    )]
+    Route(RouteArgs),
     /// Write a synthetic telescope capture with its ground truth (for tests and benchmarks).
     Synth(SynthArgs),
     /// Show the effective configuration as TOML.
@@ -250,4 +258,56 @@ pub struct SynthArgs {
     /// Also write the ground truth as JSON here.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamsCommand {
+    /// Validate a directory and make it the store's: TOML (see examples/teams.toml), JSON, or a
+    /// Trusted-Introducer-style CSV listing. A directory with problems is refused whole, with
+    /// every problem and its line, and the stored one stays.
+    Import {
+        /// teams.toml, teams.json or a .csv listing.
+        file: PathBuf,
+        /// Accept a team's prefix nested inside another team's (the longest prefix then wins).
+        #[arg(long)]
+        allow_nested_prefixes: bool,
+    },
+    /// Print the stored directory as TOML (or JSON).
+    Export {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The teams, one line each.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One team in full.
+    Show {
+        /// The team id (slug).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The address to route.
+    pub ip: std::net::IpAddr,
+    /// Use this ASN instead of the one the embedded data gives.
+    #[arg(long)]
+    pub asn: Option<u32>,
+    /// Use this country (ISO 3166 alpha-2) instead of the one the embedded data gives.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// A DNS name tied to the event, for domain claims.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -4,7 +4,9 @@ mod demo;
 pub mod ingest;
 mod list;
 mod plot;
+mod route;
 mod synth;
+mod teams;
 
 use crate::cli::{Cli, Command, ListArgs};
 use crate::config::{Config, default_db};
@@ -72,6 +74,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plot(crate::cli::PlotCommand::Port(args)) => plot::run(&env, &args),
         Command::Flows(crate::cli::FlowsCommand::Export(args)) => list::flows(&env, &args),
         Command::Inputs(crate::cli::InputsCommand::List(args)) => list::inputs(&env, &args),
+        Command::Teams(cmd) => teams::run(&env, &cmd),
+        Command::Route(args) => route::run(&env, &args),
         Command::Synth(args) => synth::run(&args),
         Command::Config => {
             print!("{}", toml::to_string_pretty(&env.config)?);
