@@ -39,8 +39,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use load::{
-    AsnRow, CountryRow, MAX_REPORTED_PROBLEMS, MmdbRow, Parsed, Range, parse_ip_asn_csv,
-    parse_mmdb, parse_rir_delegated,
+    AsnRow, CountryRow, MAX_REPORTED_PROBLEMS, MmdbRow, Parsed, Range, TsvRow, parse_ip_asn_csv,
+    parse_ip_asn_tsv, parse_mmdb, parse_rir_delegated,
 };
 pub use table::{Key, PrefixTable, flatten};
 
@@ -261,6 +261,63 @@ impl GeoBuilder {
         Ok(self)
     }
 
+    /// Adds an ip→ASN TSV file (iptoasn-style: start, end, ASN, country, description; gzip or
+    /// plain) from `path`. It feeds both the ASN and the country layer.
+    pub fn add_ip_asn_tsv(&mut self, path: impl AsRef<Path>) -> Result<&mut Self, GeoError> {
+        let path = path.as_ref();
+        let bytes = read(path)?;
+        self.add_ip_asn_tsv_bytes(&path.display().to_string(), &bytes)
+    }
+
+    /// Adds ip→ASN TSV content; `file` names it in errors and in the version. Bad lines are
+    /// kept as [`GeoBuilder::problems`] (`file:line: message`), good lines are used; AS number 0
+    /// ("not routed") rows are skipped silently.
+    pub fn add_ip_asn_tsv_bytes(
+        &mut self,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<&mut Self, GeoError> {
+        let mut p = parse_ip_asn_tsv(file, bytes)?;
+        self.take_problems(&mut p);
+        for row in p.rows {
+            let name = self.intern(row.name);
+            self.add_range_asn(row.range, AsnVal { asn: row.asn, name });
+            if let Some(c) = row.country {
+                self.add_range_cc(row.range, c);
+            }
+        }
+        self.version
+            .push(format!("{}:{:016x}", file_label(file), fnv64(bytes)));
+        Ok(self)
+    }
+
+    /// Adds a file of any supported format, chosen by content, then by name (for
+    /// `firewatch data update FILE…`):
+    /// - an MMDB (name ends `.mmdb`, or the MaxMind metadata marker is present);
+    /// - otherwise (after gunzip if the content starts with the gzip magic) the first line that
+    ///   is not empty and not a `#` comment decides: `|`-separated
+    ///   (`registry|cc|type|…` or the `2|apnic|…` version line) → RIR delegated statistics,
+    ///   tab-separated → ip→ASN TSV, comma-separated → ip-asn CSV;
+    /// - if the content does not decide, the name: `.tsv[.gz]` → TSV, `.csv[.gz]` → CSV.
+    ///
+    /// An unrecognised file is an [`GeoError::Io`] error of kind `InvalidData`.
+    pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self, GeoError> {
+        let path = path.as_ref();
+        let bytes = read(path)?;
+        self.add_file_bytes(&path.display().to_string(), &bytes)
+    }
+
+    /// [`GeoBuilder::add_file`] on content already read; `file` is the name used for the
+    /// extension test, in errors and in the version.
+    pub fn add_file_bytes(&mut self, file: &str, bytes: &[u8]) -> Result<&mut Self, GeoError> {
+        match detect_format(file, bytes)? {
+            FileFormat::Mmdb => self.add_mmdb_bytes(file, bytes),
+            FileFormat::RirDelegated => self.add_rir_delegated_bytes(file, bytes),
+            FileFormat::IpAsnTsv => self.add_ip_asn_tsv_bytes(file, bytes),
+            FileFormat::IpAsnCsv => self.add_ip_asn_csv_bytes(file, bytes),
+        }
+    }
+
     /// Adds an RIR delegated(-extended) statistics file (gzip or plain) from `path`.
     pub fn add_rir_delegated(&mut self, path: impl AsRef<Path>) -> Result<&mut Self, GeoError> {
         let path = path.as_ref();
@@ -401,6 +458,66 @@ impl GeoBuilder {
             problems: self.problems,
             bad_lines: self.bad_lines,
         }
+    }
+}
+
+/// The input formats [`GeoBuilder::add_file`] recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// MaxMind-format database.
+    Mmdb,
+    /// RIR delegated(-extended) statistics.
+    RirDelegated,
+    /// iptoasn-style ip→ASN TSV.
+    IpAsnTsv,
+    /// ip-asn CSV.
+    IpAsnCsv,
+}
+
+/// The MaxMind DB metadata marker, found near the end of every MMDB.
+const MMDB_MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
+
+/// Decides the format of `bytes` (named `file`) as [`GeoBuilder::add_file`] documents.
+pub fn detect_format(file: &str, bytes: &[u8]) -> Result<FileFormat, GeoError> {
+    let lower = file.to_ascii_lowercase();
+    let tail = &bytes[bytes.len().saturating_sub(128 * 1024)..];
+    if lower.ends_with(".mmdb") || tail.windows(MMDB_MARKER.len()).any(|w| w == MMDB_MARKER) {
+        return Ok(FileFormat::Mmdb);
+    }
+    let data = load::maybe_gunzip(file, bytes)?;
+    let first = data
+        .split(|&b| b == b'\n')
+        .map(|l| l.trim_ascii())
+        .find(|l| !l.is_empty() && !l.starts_with(b"#"));
+    if let Some(l) = first {
+        // Tabs never occur in the other formats; an AS name may contain `|` or `,`, so the
+        // separator that comes first on the line decides between RIR and CSV.
+        let pipe = l.iter().position(|&b| b == b'|');
+        let comma = l.iter().position(|&b| b == b',');
+        if l.contains(&b'\t') {
+            return Ok(FileFormat::IpAsnTsv);
+        }
+        match (pipe, comma) {
+            (Some(p), Some(c)) if p < c => return Ok(FileFormat::RirDelegated),
+            (Some(_), None) => return Ok(FileFormat::RirDelegated),
+            (_, Some(_)) => return Ok(FileFormat::IpAsnCsv),
+            (None, None) => {}
+        }
+    }
+    let base = lower.strip_suffix(".gz").unwrap_or(&lower);
+    if base.ends_with(".tsv") {
+        Ok(FileFormat::IpAsnTsv)
+    } else if base.ends_with(".csv") {
+        Ok(FileFormat::IpAsnCsv)
+    } else {
+        Err(GeoError::Io {
+            file: file.to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "unrecognised format (expected .mmdb, RIR delegated statistics, \
+                 ip-asn TSV or ip-asn CSV)",
+            ),
+        })
     }
 }
 

@@ -172,6 +172,96 @@ pub fn parse_ip_asn_csv(file: &str, bytes: &[u8]) -> Result<Parsed<AsnRow>, GeoE
     Ok(out)
 }
 
+/// A row of an ip→ASN TSV (iptoasn-style): range, ASN, country and AS description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TsvRow {
+    /// The addresses.
+    pub range: Range,
+    /// The autonomous system number (never 0: "not routed" rows are skipped).
+    pub asn: u32,
+    /// Country of the AS (`None`/`Unknown`/empty in the file = no country).
+    pub country: Option<CountryCode>,
+    /// The AS description (`None` if empty).
+    pub name: Option<String>,
+}
+
+/// Parses an ip→ASN TSV as published by iptoasn-style services:
+/// `range_start<TAB>range_end<TAB>AS_number<TAB>country_code<TAB>AS_description`, IPv4 or IPv6
+/// addresses in text form, gzip or plain. Rows with AS number 0 ("not routed") are skipped, not
+/// errors; a country of `None`, `Unknown` or empty means no country. Empty lines and lines
+/// starting with `#` are skipped. `file` names the input in errors.
+pub fn parse_ip_asn_tsv(file: &str, bytes: &[u8]) -> Result<Parsed<TsvRow>, GeoError> {
+    let data = maybe_gunzip(file, bytes)?;
+    let text = String::from_utf8_lossy(&data);
+    let mut out = Parsed::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line = n as u64 + 1;
+        let l = raw.trim_end_matches('\r');
+        if l.trim().is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.len() < 4 || f.len() > 5 {
+            out.bad(
+                file,
+                line,
+                format!("expected 5 tab-separated fields, found {}", f.len()),
+            );
+            continue;
+        }
+        let range = match parse_range(f[0], f[1]) {
+            Ok(r) => r,
+            Err(m) => {
+                out.bad(file, line, m);
+                continue;
+            }
+        };
+        let asn_text = f[2].trim();
+        let asn_text = asn_text
+            .strip_prefix("AS")
+            .or_else(|| asn_text.strip_prefix("as"))
+            .unwrap_or(asn_text);
+        let asn = match asn_text.parse::<u32>() {
+            Ok(a) => a,
+            Err(_) => {
+                out.bad(file, line, format!("bad AS number {:?}", f[2]));
+                continue;
+            }
+        };
+        if asn == 0 {
+            continue;
+        }
+        let cc = f[3].trim();
+        let country = if cc.is_empty()
+            || cc.eq_ignore_ascii_case("None")
+            || cc.eq_ignore_ascii_case("Unknown")
+            || cc.eq_ignore_ascii_case("ZZ")
+        {
+            None
+        } else {
+            match CountryCode::new(cc) {
+                Some(c) => Some(c),
+                None => {
+                    out.bad(file, line, format!("bad country code {cc:?}"));
+                    continue;
+                }
+            }
+        };
+        let name = f
+            .get(4)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        out.rows.push(TsvRow {
+            range,
+            asn,
+            country,
+            name,
+        });
+    }
+    Ok(out)
+}
+
 /// Parses an RIR delegated(-extended) statistics file
 /// (`registry|cc|type|start|value|date|status[|opaque-id]`), gzip or plain. Keeps `ipv4`/`ipv6`
 /// rows with status `allocated` or `assigned` and a two-letter country; skips comments, the
