@@ -60,11 +60,30 @@ pub fn crash_point(point: &str) {
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Parameters that turn base facts into labels and attacks when a capture is committed.
-#[derive(Debug, Clone, Default)]
+/// Attributes addresses (country, network, team) when captures are committed. Implemented
+/// by the caller, so the store does not depend on where attribution data comes from.
+pub trait Enricher: Send + Sync {
+    fn enrich(&self, addr: IpAddr) -> Enrichment;
+}
+
+/// Parameters that turn base facts into labels, attacks and attributions when a capture is
+/// committed.
+#[derive(Clone, Default)]
 pub struct DeriveRules {
     pub labels: LabelRules,
     pub attacks: AttackThresholds,
+    /// Attribution of sources and victims; none leaves those fields empty.
+    pub enricher: Option<std::sync::Arc<dyn Enricher>>,
+}
+
+impl std::fmt::Debug for DeriveRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeriveRules")
+            .field("labels", &self.labels)
+            .field("attacks", &self.attacks)
+            .field("enricher", &self.enricher.is_some())
+            .finish()
+    }
 }
 
 /// A store of telescope data. Implemented by [`SqliteStore`]; a PostgreSQL backend follows

@@ -106,4 +106,19 @@ pub const MIGRATIONS: &[&str] = &[
         imported_at INTEGER NOT NULL
     );
     "#,
+    // 3: attribution of sources and attack victims, with the data version that made it.
+    r#"
+    ALTER TABLE sources ADD COLUMN country TEXT;
+    ALTER TABLE sources ADD COLUMN asn INTEGER;
+    ALTER TABLE sources ADD COLUMN as_name TEXT;
+    ALTER TABLE sources ADD COLUMN team TEXT;
+    ALTER TABLE sources ADD COLUMN data_version TEXT;
+    CREATE INDEX sources_by_team ON sources (team);
+    CREATE INDEX sources_by_country ON sources (country);
+    ALTER TABLE attacks ADD COLUMN country TEXT;
+    ALTER TABLE attacks ADD COLUMN asn INTEGER;
+    ALTER TABLE attacks ADD COLUMN as_name TEXT;
+    ALTER TABLE attacks ADD COLUMN team TEXT;
+    ALTER TABLE attacks ADD COLUMN data_version TEXT;
+    "#,
 ];

@@ -59,6 +59,10 @@ pub struct PortTotal {
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
     pub range: TimeRange,
+    /// Only alerts with sources attributed to this team.
+    pub team: Option<String>,
+    /// Only alerts with sources in this country (ISO 3166 alpha-2).
+    pub country: Option<String>,
     pub proto: Option<u8>,
     pub port: Option<u16>,
     pub open_only: bool,
@@ -97,8 +101,12 @@ pub struct AlertRecord {
     pub top_sources: Vec<SourceShare>,
     /// Unique sources of the alert per label.
     pub label_mix: Vec<(SourceLabel, u64)>,
-    /// Filled in once attribution exists (country code, share of sources).
+    /// Share of the alert's unique sources per country of registration, largest first;
+    /// `None` when no source had a country.
     pub top_countries: Option<Vec<(String, f64)>>,
+    /// Share of the alert's unique sources per responsible team, largest first.
+    #[serde(default)]
+    pub top_teams: Vec<(String, f64)>,
 }
 
 /// A filter on sources.
@@ -124,6 +132,9 @@ pub struct SourceRecord {
     pub counters: SourceCounters,
     /// `(protocol, port, packets)` of the first ports seen, busiest first.
     pub top_ports: Vec<(String, u16, u64)>,
+    /// Country, network and team of the source.
+    #[serde(flatten)]
+    pub attribution: Enrichment,
 }
 
 /// A filter on attacks.
@@ -145,6 +156,9 @@ pub struct AttackRecord {
     pub peak_per_minute: u64,
     pub proto: String,
     pub ports: Vec<u16>,
+    /// Country, network and team of the victim.
+    #[serde(flatten)]
+    pub attribution: Enrichment,
 }
 
 /// One stored flowtuple.
@@ -173,4 +187,16 @@ pub struct StoredDirectory {
     /// Whether nested prefixes of different teams were accepted.
     pub allow_nested_prefixes: bool,
     pub imported_at: i64,
+}
+
+/// Who an address belongs to: country of registration, network, responsible team, and the
+/// data that said so. Empty when no attribution was available at commit time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrichment {
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_name: Option<String>,
+    pub team: Option<String>,
+    /// The dataset (and directory) version that produced this attribution.
+    pub data_version: Option<String>,
 }

@@ -178,9 +178,11 @@ fn load_profile(tx: &Transaction<'_>, addr: IpAddr) -> Result<Option<SourceProfi
 fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) -> Result<()> {
     let distinct_destinations = p.destinations.count();
     let label = classify(&p.counters, distinct_destinations, &rules.labels);
+    let e = enrich(rules, p.addr);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO sources (addr, label, first_ns, last_ns, packets, bytes, distinct_destinations,
-         distinct_ports, counters, ttls, destinations, ports, top_ports) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+         distinct_ports, counters, ttls, destinations, ports, top_ports, country, asn, as_name, team, data_version)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )?
     .execute(params![
         p.addr.to_string(),
@@ -196,11 +198,37 @@ fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) ->
         p.destinations.to_bytes(),
         p.ports.as_ref().map(|set| set.to_bytes()).unwrap_or_default(),
         tally_to_json(&p.top_ports),
+        e.country,
+        e.asn,
+        e.as_name,
+        e.team,
+        e.data_version,
     ])?;
     Ok(())
 }
 
-const SOURCE_COLUMNS: &str = "addr, label, first_ns, last_ns, packets, bytes, distinct_destinations, distinct_ports, counters, ttls, top_ports";
+/// The attribution of an address under the rules' enricher, or nothing.
+fn enrich(rules: &DeriveRules, addr: IpAddr) -> Enrichment {
+    rules
+        .enricher
+        .as_ref()
+        .map(|e| e.enrich(addr))
+        .unwrap_or_default()
+}
+
+/// Reads the five attribution columns starting at `first`.
+fn read_enrichment(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Enrichment> {
+    Ok(Enrichment {
+        country: r.get(first)?,
+        asn: r.get(first + 1)?,
+        as_name: r.get(first + 2)?,
+        team: r.get(first + 3)?,
+        data_version: r.get(first + 4)?,
+    })
+}
+
+const SOURCE_COLUMNS: &str = "addr, label, first_ns, last_ns, packets, bytes, distinct_destinations, \
+     distinct_ports, counters, ttls, top_ports, country, asn, as_name, team, data_version";
 
 /// Reads a row of [`SOURCE_COLUMNS`] as the record the listings show.
 fn read_source(r: &rusqlite::Row<'_>) -> Result<SourceRecord> {
@@ -227,6 +255,7 @@ fn read_source(r: &rusqlite::Row<'_>) -> Result<SourceRecord> {
         ttls: TtlSet::from_bytes(&ttls).values(),
         counters: serde_json::from_str::<SourceCounters>(&counters).map_err(corrupt)?,
         top_ports,
+        attribution: read_enrichment(r, 11)?,
     })
 }
 
@@ -363,10 +392,16 @@ fn commit_backscatter(tx: &Transaction<'_>, agg: &Aggregate, rules: &DeriveRules
         let minutes = load_minutes(tx, victim)?;
         tx.prepare_cached("DELETE FROM attacks WHERE victim = ?")?
             .execute([victim.to_string()])?;
-        for a in derive_attacks(&minutes, &rules.attacks) {
+        let attacks = derive_attacks(&minutes, &rules.attacks);
+        let e = if attacks.is_empty() {
+            Enrichment::default()
+        } else {
+            enrich(rules, victim)
+        };
+        for a in attacks {
             tx.prepare_cached(
-                "INSERT INTO attacks (victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports)
-                 VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO attacks (victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports,
+                 country, asn, as_name, team, data_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             )?
             .execute(params![
                 victim.to_string(),
@@ -376,7 +411,12 @@ fn commit_backscatter(tx: &Transaction<'_>, agg: &Aggregate, rules: &DeriveRules
                 a.bytes as i64,
                 a.peak_per_minute as i64,
                 a.proto,
-                ports_to_text(&a.ports)
+                ports_to_text(&a.ports),
+                e.country,
+                e.asn,
+                e.as_name,
+                e.team,
+                e.data_version,
             ])?;
         }
     }
@@ -406,6 +446,23 @@ fn commit_flowtuples(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
         ])?;
     }
     Ok(())
+}
+
+/// What an alert needs to know of each of its sources.
+struct SourceFacts {
+    label: SourceLabel,
+    country: Option<String>,
+    team: Option<String>,
+}
+
+/// Counts as shares of `total`, largest first (ties by name).
+fn shares(counts: &BTreeMap<&str, u64>, total: usize) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = counts
+        .iter()
+        .map(|(k, n)| (k.to_string(), *n as f64 / total.max(1) as f64))
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
 }
 
 /// Builds the series point list from the stored rows, zeros filled between `from` and `to`.
@@ -482,20 +539,34 @@ impl SqliteStore {
         Ok(merged)
     }
 
-    fn labels_of(
+    /// Label, country and team of each address (those the store knows).
+    fn facts_of(
         &self,
         addrs: impl Iterator<Item = IpAddr>,
-    ) -> Result<HashMap<IpAddr, SourceLabel>> {
+    ) -> Result<HashMap<IpAddr, SourceFacts>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT label FROM sources WHERE addr = ?")?;
+            .prepare_cached("SELECT label, country, team FROM sources WHERE addr = ?")?;
         let mut out = HashMap::new();
         for a in addrs {
-            if let Some(l) = stmt
-                .query_row([a.to_string()], |r| r.get::<_, String>(0))
-                .optional()?
-            {
-                out.insert(a, l.parse().map_err(corrupt)?);
+            let row = stmt
+                .query_row([a.to_string()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
+                })
+                .optional()?;
+            if let Some((label, country, team)) = row {
+                out.insert(
+                    a,
+                    SourceFacts {
+                        label: label.parse().map_err(corrupt)?,
+                        country,
+                        team,
+                    },
+                );
             }
         }
         Ok(out)
@@ -511,11 +582,20 @@ impl SqliteStore {
     ) -> Result<AlertRecord> {
         let to = d.end.map(|e| e - step).unwrap_or(last);
         let sources = self.sources_between(proto, port, d.start, to)?;
-        let labels = self.labels_of(sources.iter().map(|s| s.0))?;
+        let facts = self.facts_of(sources.iter().map(|s| s.0))?;
         let mut mix: BTreeMap<SourceLabel, u64> = BTreeMap::new();
+        let mut countries: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut teams: BTreeMap<&str, u64> = BTreeMap::new();
         for (addr, _) in &sources {
-            *mix.entry(labels.get(addr).copied().unwrap_or(SourceLabel::Other))
+            let f = facts.get(addr);
+            *mix.entry(f.map_or(SourceLabel::Other, |f| f.label))
                 .or_default() += 1;
+            if let Some(cc) = f.and_then(|f| f.country.as_deref()) {
+                *countries.entry(cc).or_default() += 1;
+            }
+            if let Some(team) = f.and_then(|f| f.team.as_deref()) {
+                *teams.entry(team).or_default() += 1;
+            }
         }
         let mut top = sources.clone();
         top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -546,11 +626,12 @@ impl SqliteStore {
                 .map(|(addr, packets)| SourceShare {
                     addr,
                     packets,
-                    label: labels.get(&addr).copied(),
+                    label: facts.get(&addr).map(|f| f.label),
                 })
                 .collect(),
             label_mix: mix.into_iter().collect(),
-            top_countries: None,
+            top_countries: (!countries.is_empty()).then(|| shares(&countries, sources.len())),
+            top_teams: shares(&teams, sources.len()),
         })
     }
 }
@@ -743,6 +824,13 @@ impl Store for SqliteStore {
              AND (?3 IS NULL OR proto = ?3) AND (?4 IS NULL OR port = ?4) AND (?5 = 0 OR end IS NULL)
              ORDER BY start, proto, port LIMIT ?6",
         )?;
+        // Team and country live inside the stored record: filter after reading, then limit.
+        let filtered = q.team.is_some() || q.country.is_some();
+        let sql_limit = if filtered {
+            -1
+        } else {
+            q.limit.map(|l| l as i64).unwrap_or(-1)
+        };
         let rows = stmt.query_map(
             params![
                 q.range.since_or_min(),
@@ -750,12 +838,29 @@ impl Store for SqliteStore {
                 q.proto,
                 q.port,
                 q.open_only,
-                q.limit.map(|l| l as i64).unwrap_or(-1)
+                sql_limit
             ],
             |r| r.get::<_, String>(0),
         )?;
-        rows.map(|r| serde_json::from_str(&r?).map_err(corrupt))
-            .collect()
+        let mut out = Vec::new();
+        for r in rows {
+            let a: AlertRecord = serde_json::from_str(&r?).map_err(corrupt)?;
+            let team_ok = q
+                .team
+                .as_ref()
+                .is_none_or(|t| a.top_teams.iter().any(|(x, _)| x == t));
+            let country_ok = q.country.as_ref().is_none_or(|c| {
+                a.top_countries
+                    .iter()
+                    .flatten()
+                    .any(|(x, _)| x.eq_ignore_ascii_case(c))
+            });
+            if team_ok && country_ok {
+                out.push(a);
+            }
+        }
+        out.truncate(q.limit.unwrap_or(usize::MAX));
+        Ok(out)
     }
 
     fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>> {
@@ -786,44 +891,32 @@ impl Store for SqliteStore {
 
     fn attacks(&self, q: &AttackQuery) -> Result<Vec<AttackRecord>> {
         let mut stmt = self.conn.prepare(
-            "SELECT victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports FROM attacks
+            "SELECT victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports,
+             country, asn, as_name, team, data_version FROM attacks
              WHERE end_ns >= ?1 AND start_ns <= ?2 AND (?3 IS NULL OR victim = ?3)
              ORDER BY packets DESC, victim, start_ns LIMIT ?4",
         )?;
-        let rows = stmt.query_map(
-            params![
-                q.range.since_or_min().saturating_mul(NS),
-                q.range.until_or_max().saturating_mul(NS),
-                q.victim.map(|v| v.to_string()),
-                q.limit.map(|l| l as i64).unwrap_or(-1)
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, u8>(6)?,
-                    r.get::<_, String>(7)?,
-                ))
-            },
-        )?;
-        rows.map(|r| {
-            let (victim, start_ns, end_ns, packets, bytes, peak, proto, ports) = r?;
-            Ok(AttackRecord {
-                victim: parse_addr(&victim)?,
-                start_ns,
-                end_ns,
-                packets: packets as u64,
-                bytes: bytes as u64,
-                peak_per_minute: peak as u64,
-                proto: proto_name(proto),
-                ports: ports_from_text(&ports),
-            })
-        })
-        .collect()
+        let mut rows = stmt.query(params![
+            q.range.since_or_min().saturating_mul(NS),
+            q.range.until_or_max().saturating_mul(NS),
+            q.victim.map(|v| v.to_string()),
+            q.limit.map(|l| l as i64).unwrap_or(-1)
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(AttackRecord {
+                victim: parse_addr(&r.get::<_, String>(0)?)?,
+                start_ns: r.get(1)?,
+                end_ns: r.get(2)?,
+                packets: r.get::<_, i64>(3)? as u64,
+                bytes: r.get::<_, i64>(4)? as u64,
+                peak_per_minute: r.get::<_, i64>(5)? as u64,
+                proto: proto_name(r.get(6)?),
+                ports: ports_from_text(&r.get::<_, String>(7)?),
+                attribution: read_enrichment(r, 8)?,
+            });
+        }
+        Ok(out)
     }
 
     fn flowtuples(&self, range: &TimeRange, visit: &mut dyn FnMut(FlowtupleRecord)) -> Result<u64> {

@@ -150,6 +150,12 @@ pub struct AlertsListArgs {
     /// Only alerts still ongoing.
     #[arg(long)]
     pub open: bool,
+    /// Only alerts with sources attributed to this team (see `firewatch teams list`).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only alerts with sources in this country (ISO 3166 alpha-2).
+    #[arg(long)]
+    pub country: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -129,3 +129,96 @@ fn trusted_introducer_listing_keeps_good_rows_and_names_bad_ones() {
     assert_eq!(teams.as_array().unwrap().len(), 1);
     assert_eq!(teams[0]["id"], "ex-cert");
 }
+
+#[test]
+fn ingested_sources_victims_and_alerts_carry_country_network_and_team() {
+    let sb = Sandbox::new();
+    sb.cmd("s.db")
+        .args(["teams", "import"])
+        .arg(sample())
+        .assert()
+        .success();
+    sb.synth("a.pcap", 400_000, &[]);
+    sb.cmd("s.db")
+        .args(["ingest", "pcap"])
+        .arg(sb.path("a.pcap"))
+        .assert()
+        .success();
+
+    let sources = sb.json("s.db", &["sources", "list"]);
+    let sources = sources.as_array().unwrap();
+    assert!(sources.iter().all(|s| {
+        s["data_version"]
+            .as_str()
+            .is_some_and(|v| v.contains("teams@"))
+    }));
+    let with_country = sources.iter().filter(|s| s["country"].is_string()).count();
+    assert!(
+        with_country * 10 > sources.len() * 9,
+        "most sources get a country: {with_country}/{}",
+        sources.len()
+    );
+    // The sample's Japanese team claims country JP; nothing more specific claims those sources.
+    let jp: Vec<_> = sources.iter().filter(|s| s["country"] == "JP").collect();
+    assert!(!jp.is_empty());
+    assert!(
+        jp.iter().all(|s| s["team"] == "jp-example-cert"),
+        "JP sources route to the JP team"
+    );
+    // Each source agrees with `firewatch route` on the same address.
+    for s in sources.iter().step_by(997).take(5) {
+        let r = sb.json("s.db", &["route", s["addr"].as_str().unwrap()]);
+        assert_eq!(r["team"], s["team"]);
+        assert_eq!(r["asn"], s["asn"]);
+    }
+
+    let attacks = sb.json("s.db", &["attacks", "list"]);
+    assert!(
+        attacks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["data_version"].is_string())
+    );
+
+    let alerts = sb.json("s.db", &["alerts", "list"]);
+    let alerts = alerts.as_array().unwrap();
+    assert!(!alerts.is_empty());
+    for a in alerts {
+        let countries = a["top_countries"]
+            .as_array()
+            .expect("alerts carry country shares");
+        let total: f64 = countries.iter().map(|c| c[1].as_f64().unwrap()).sum();
+        assert!(
+            total > 0.5 && total <= 1.0 + 1e-9,
+            "shares of unique sources: {total}"
+        );
+        assert!(!a["top_teams"].as_array().unwrap().is_empty());
+    }
+    // --country and --team keep the alerts that involve them, and only those.
+    let top_cc = alerts[0]["top_countries"][0][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_country = sb.json("s.db", &["alerts", "list", "--country", &top_cc]);
+    assert!(!by_country.as_array().unwrap().is_empty());
+    assert!(
+        sb.json("s.db", &["alerts", "list", "--country", "AQ"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let team = alerts[0]["top_teams"][0][0].as_str().unwrap().to_string();
+    assert!(
+        !sb.json("s.db", &["alerts", "list", "--team", &team])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        sb.json("s.db", &["alerts", "list", "--team", "no-such-team"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -79,7 +79,7 @@ fn progress_bar(show: bool, name: &str) -> ProgressBar {
 pub fn ingest_one(
     path: &Path,
     store: Option<&mut SqliteStore>,
-    env: &Env,
+    rules: &DeriveRules,
     opts: &IngestOptions,
 ) -> Result<InputReport> {
     let name = path.display().to_string();
@@ -160,11 +160,7 @@ pub fn ingest_one(
             counters: serde_json::to_value(agg.counters)?,
         };
         crash_point("before-commit");
-        let rules = DeriveRules {
-            labels: env.config.labels.clone(),
-            attacks: env.config.attacks.clone(),
-        };
-        if !store.commit_capture(&record, &agg, &rules)? {
+        if !store.commit_capture(&record, &agg, rules)? {
             status = "already-ingested";
         }
         crash_point("after-commit");
@@ -203,10 +199,20 @@ pub fn ingest_all(
     } else {
         Some(env.store()?)
     };
+    // Attribution data is loaded once per run; a dry run attributes nothing.
+    let rules = DeriveRules {
+        labels: env.config.labels.clone(),
+        attacks: env.config.attacks.clone(),
+        enricher: if opts.dry_run {
+            None
+        } else {
+            Some(super::attribution::enricher(env)?)
+        },
+    };
     let mut reports = Vec::new();
     for f in files {
         let path = f.as_ref();
-        match ingest_one(path, store.as_mut(), env, opts) {
+        match ingest_one(path, store.as_mut(), &rules, opts) {
             Ok(r) => reports.push(r),
             Err(e) => reports.push(InputReport {
                 name: path.display().to_string(),

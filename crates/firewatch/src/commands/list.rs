@@ -44,6 +44,22 @@ pub fn ports_top(env: &Env, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The alert's top source countries, e.g. "BR 41%, CN 18%, US 9%".
+pub fn countries_text(a: &AlertRecord) -> String {
+    a.top_countries
+        .iter()
+        .flatten()
+        .take(3)
+        .map(|(cc, share)| format!("{cc} {:.0}%", 100.0 * share))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "AS15169" or empty.
+fn asn_text(asn: Option<u32>) -> String {
+    asn.map(|a| format!("AS{a}")).unwrap_or_default()
+}
+
 /// One line summarising an alert's label mix, e.g. "mirai 80%, other 20%".
 pub fn label_mix_text(a: &AlertRecord) -> String {
     let total: u64 = a.label_mix.iter().map(|m| m.1).sum();
@@ -70,6 +86,7 @@ pub fn print_alerts(alerts: &[AlertRecord]) {
             "×BASELINE",
             "SOURCES",
             "LABELS",
+            "COUNTRIES",
             "TOP SOURCE",
         ],
         alerts
@@ -89,6 +106,7 @@ pub fn print_alerts(alerts: &[AlertRecord]) {
                     format!("{:.1}", a.magnitude),
                     a.unique_sources.to_string(),
                     label_mix_text(a),
+                    countries_text(a),
                     a.top_sources
                         .first()
                         .map(|s| format!("{} ({})", s.addr, s.packets))
@@ -107,6 +125,8 @@ pub fn alerts(env: &Env, args: &AlertsListArgs) -> Result<ExitCode> {
     };
     let q = AlertQuery {
         range: args.list.range()?,
+        team: args.team.clone(),
+        country: args.country.clone(),
         proto,
         port: args.port,
         open_only: args.open,
@@ -157,6 +177,9 @@ pub fn sources(env: &Env, args: &SourcesListArgs) -> Result<ExitCode> {
                 "DARKNET ADDRS",
                 "PORTS",
                 "TOP PORT",
+                "COUNTRY",
+                "ASN",
+                "TEAM",
             ],
             rows.iter()
                 .map(|s| {
@@ -172,6 +195,9 @@ pub fn sources(env: &Env, args: &SourcesListArgs) -> Result<ExitCode> {
                             .first()
                             .map(|p| format!("{}/{}", p.0, p.1))
                             .unwrap_or_default(),
+                        s.attribution.country.clone().unwrap_or_default(),
+                        asn_text(s.attribution.asn),
+                        s.attribution.team.clone().unwrap_or_default(),
                     ]
                 })
                 .collect(),
@@ -192,6 +218,15 @@ pub fn source_show(env: &Env, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
     let c = &s.counters;
     println!("source      {}", s.addr);
     println!("label       {}", s.label);
+    let at = &s.attribution;
+    println!(
+        "network     {} {} {}, team {} (data {})",
+        at.country.as_deref().unwrap_or("??"),
+        asn_text(at.asn),
+        at.as_name.as_deref().unwrap_or(""),
+        at.team.as_deref().unwrap_or("none"),
+        at.data_version.as_deref().unwrap_or("none")
+    );
     println!("first seen  {}", ns_time(s.first_seen_ns));
     println!("last seen   {}", ns_time(s.last_seen_ns));
     println!("packets     {} ({} IP bytes)", s.packets, s.bytes);
@@ -236,6 +271,7 @@ pub fn print_attacks(attacks: &[AttackRecord]) {
     table(
         &[
             "VICTIM", "START", "END", "DURATION", "PACKETS", "PEAK/MIN", "PROTO", "PORTS",
+            "COUNTRY", "ASN", "TEAM",
         ],
         attacks
             .iter()
@@ -253,6 +289,9 @@ pub fn print_attacks(attacks: &[AttackRecord]) {
                         .map(u16::to_string)
                         .collect::<Vec<_>>()
                         .join(","),
+                    a.attribution.country.clone().unwrap_or_default(),
+                    asn_text(a.attribution.asn),
+                    a.attribution.team.clone().unwrap_or_default(),
                 ]
             })
             .collect(),

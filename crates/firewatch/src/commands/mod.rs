@@ -1,5 +1,6 @@
 //! One module per noun; `run` dispatches.
 
+mod attribution;
 mod demo;
 pub mod ingest;
 mod list;
