@@ -148,6 +148,16 @@ pub struct GeoValue {
     name_off: u32,
 }
 
+impl GeoValue {
+    /// No country, no ASN, no name.
+    pub(crate) const EMPTY: GeoValue = GeoValue {
+        cc: [0, 0],
+        name_len: NO_NAME,
+        asn: 0,
+        name_off: 0,
+    };
+}
+
 const HAS_ASN: u32 = 1 << 31;
 const NO_NAME: u16 = u16::MAX;
 
@@ -629,20 +639,17 @@ impl GeoData {
     /// Decodes a table value (from [`GeoData::table`]) into country, ASN and AS name.
     #[inline]
     pub fn attribution(&self, v: GeoValue) -> Attribution<'_> {
-        Attribution {
-            country: if v.cc == [0, 0] {
-                None
-            } else {
-                Some(CountryCode(v.cc))
-            },
-            asn: (v.name_off & HAS_ASN != 0).then_some(v.asn),
-            as_name: if v.name_len == NO_NAME {
-                None
-            } else {
-                let off = (v.name_off & !HAS_ASN) as usize;
-                self.arena.get(off..off + usize::from(v.name_len))
-            },
-        }
+        decode(&self.arena, v)
+    }
+
+    /// The AS-name arena (for [`crate::attribute`], which copies it).
+    pub(crate) fn arena(&self) -> &str {
+        &self.arena
+    }
+
+    /// Whether IPv6 addresses without a table country ask `iptocc` at lookup time.
+    pub(crate) fn iptocc_v6_fallback(&self) -> bool {
+        self.iptocc_v6_fallback
     }
 
     /// Which dataset this is: each source's file name and FNV-1a 64 content hash, joined by `+`
@@ -681,6 +688,25 @@ impl GeoData {
     /// `country.iso_code`), readable by the `maxminddb` crate and other MMDB readers.
     pub fn to_mmdb(&self) -> Vec<u8> {
         mmdb::write(self)
+    }
+}
+
+/// Decodes a [`GeoValue`] against the AS-name arena it was built with.
+#[inline]
+pub(crate) fn decode(arena: &str, v: GeoValue) -> Attribution<'_> {
+    Attribution {
+        country: if v.cc == [0, 0] {
+            None
+        } else {
+            Some(CountryCode(v.cc))
+        },
+        asn: (v.name_off & HAS_ASN != 0).then_some(v.asn),
+        as_name: if v.name_len == NO_NAME {
+            None
+        } else {
+            let off = (v.name_off & !HAS_ASN) as usize;
+            arena.get(off..off + usize::from(v.name_len))
+        },
     }
 }
 
