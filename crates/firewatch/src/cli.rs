@@ -56,6 +56,9 @@ pub enum Command {
     /// The team directory: who is responsible for which addresses.
     #[command(subcommand)]
     Teams(TeamsCommand),
+    /// The registry data behind attribution (IP → country, ASN, AS name).
+    #[command(subcommand)]
+    Data(DataCommand),
     /// Which team is responsible for an address, and why.
     #[command(
         after_help = "Examples:\n  firewatch route 203.0.113.7\n  firewatch route 2001:db8::1 --json"
@@ -316,4 +319,25 @@ pub struct RouteArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Build a dataset from files and put it in force atomically: ip→ASN CSV or TSV (gzip or
+    /// not), RIR delegated-extended statistics, MaxMind-format .mmdb. Running ingests switch to
+    /// it between inputs.
+    #[command(
+        after_help = "Example:\n  firewatch data update ip2asn-v4.tsv.gz ip2asn-v6.tsv.gz delegated-apnic-extended-latest"
+    )]
+    Update {
+        /// The data files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The dataset in force, its size and its credits.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -222,3 +222,79 @@ fn ingested_sources_victims_and_alerts_carry_country_network_and_team() {
             .is_empty()
     );
 }
+
+#[test]
+fn data_update_puts_a_new_dataset_in_force_atomically() {
+    let sb = Sandbox::new();
+    let embedded = sb.json("s.db", &["route", "8.8.8.8"]);
+    assert_eq!(embedded["asn"], 15169);
+
+    // A user's own ip→ASN file (the ip-asn CSV shape).
+    std::fs::write(
+        sb.path("mine.csv"),
+        "8.0.0.0,8.255.255.255,64500,Example Transit\n",
+    )
+    .unwrap();
+    sb.cmd("s.db")
+        .args(["data", "update"])
+        .arg(sb.path("mine.csv"))
+        .assert()
+        .success();
+    let mine = sb.json("s.db", &["route", "8.8.8.8"]);
+    assert_eq!(mine["asn"], 64500);
+    assert_eq!(mine["as_name"], "Example Transit");
+    assert_eq!(
+        mine["country"], "US",
+        "country still from the embedded RIR data"
+    );
+    assert_ne!(mine["data_version"], embedded["data_version"]);
+    let shown = sb.json("s.db", &["data", "show"]);
+    assert_eq!(shown["version"], mine["data_version"]);
+
+    // A file that cannot be read changes nothing.
+    let out = sb
+        .cmd("s.db")
+        .args(["data", "update"])
+        .arg(sb.path("missing.csv"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.csv"));
+    assert_eq!(
+        sb.json("s.db", &["route", "8.8.8.8"])["data_version"],
+        mine["data_version"]
+    );
+
+    // Bad lines are named with their line, the good ones are used, and the status says so.
+    std::fs::write(
+        sb.path("mixed.csv"),
+        "9.0.0.0,9.255.255.255,64501,Good Net\nnot-an-ip,9.0.0.1,1,Bad\n",
+    )
+    .unwrap();
+    let out = sb
+        .cmd("s.db")
+        .args(["data", "update"])
+        .arg(sb.path("mixed.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mixed.csv:2"));
+    assert_eq!(sb.json("s.db", &["route", "9.9.9.9"])["asn"], 64501);
+
+    // Ingest attributes with the dataset in force and records its version.
+    sb.synth("a.pcap", 40_000, &[]);
+    sb.cmd("s.db")
+        .args(["ingest", "pcap"])
+        .arg(sb.path("a.pcap"))
+        .assert()
+        .success();
+    let sources = sb.json("s.db", &["sources", "list"]);
+    let version = sb.json("s.db", &["data", "show"])["version"].clone();
+    assert!(
+        sources
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["data_version"] == version)
+    );
+}

@@ -43,7 +43,7 @@ impl Enricher for DirectoryEnricher {
 
 /// Builds the enricher from the embedded data and the store's directory.
 pub fn enricher(env: &Env) -> Result<Arc<dyn Enricher>> {
-    let geo = GeoData::embedded()?;
+    let geo = super::data::load_geo(env)?;
     let directory = stored_directory(env)?;
     let imported = env.store()?.team_directory()?.map(|d| d.imported_at);
     let version = match imported {

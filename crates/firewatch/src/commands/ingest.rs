@@ -200,7 +200,7 @@ pub fn ingest_all(
         Some(env.store()?)
     };
     // Attribution data is loaded once per run; a dry run attributes nothing.
-    let rules = DeriveRules {
+    let mut rules = DeriveRules {
         labels: env.config.labels.clone(),
         attacks: env.config.attacks.clone(),
         enricher: if opts.dry_run {
@@ -209,9 +209,15 @@ pub fn ingest_all(
             Some(super::attribution::enricher(env)?)
         },
     };
+    let mut loaded_dataset = super::data::current_dataset(env)?;
     let mut reports = Vec::new();
     for f in files {
         let path = f.as_ref();
+        // `data update` may have put a new dataset in force: switch before the next input.
+        if rules.enricher.is_some() && super::data::dataset_changed(env, &loaded_dataset) {
+            loaded_dataset = super::data::current_dataset(env)?;
+            rules.enricher = Some(super::attribution::enricher(env)?);
+        }
         match ingest_one(path, store.as_mut(), &rules, opts) {
             Ok(r) => reports.push(r),
             Err(e) => reports.push(InputReport {

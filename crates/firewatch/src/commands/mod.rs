@@ -1,6 +1,7 @@
 //! One module per noun; `run` dispatches.
 
 mod attribution;
+mod data;
 mod demo;
 pub mod ingest;
 mod list;
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inputs(crate::cli::InputsCommand::List(args)) => list::inputs(&env, &args),
         Command::Teams(cmd) => teams::run(&env, &cmd),
         Command::Route(args) => route::run(&env, &args),
+        Command::Data(cmd) => data::run(&env, &cmd),
         Command::Synth(args) => synth::run(&args),
         Command::Config => {
             print!("{}", toml::to_string_pretty(&env.config)?);

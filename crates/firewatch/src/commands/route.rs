@@ -5,7 +5,6 @@ use super::teams::stored_directory;
 use crate::cli::RouteArgs;
 use anyhow::{Result, anyhow};
 use firewatch_enrich::directory::CountryCode;
-use firewatch_enrich::geo::GeoData;
 use firewatch_enrich::routing::{RouteHints, RouteRule, Router};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -37,7 +36,7 @@ fn rule_text(rule: &RouteRule<'_>) -> String {
 }
 
 pub fn run(env: &Env, args: &RouteArgs) -> Result<ExitCode> {
-    let geo = GeoData::embedded()?;
+    let geo = super::data::load_geo(env)?;
     let found = geo.lookup(args.ip);
     let country = match &args.country {
         Some(cc) => Some(
