@@ -1,5 +1,8 @@
 //! Lookups per second: Firewatch `GeoData` (one lookup → country + ASN + AS name) against the
-//! `maxminddb` reader on an MMDB written from the same data, and `iptocc` for country alone.
+//! `maxminddb` reader on an MMDB written from the same data, and `iptocc` for country alone; and
+//! the combined country + ASN + AS name + team lookup (`Attributor::attribute`) against the
+//! two-step `GeoData::lookup` + `Router::route` it replaces, with `examples/teams.toml` plus
+//! claims on real networks (prefixes, ASNs, countries, regional coordinators, a default team).
 //!
 //! Run: `cargo bench -p firewatch-enrich --bench lookup`. Each benchmark does `BATCH` (4096)
 //! lookups per iteration (1 Mi for `random_v4_1Mi`); divan reports items/s (lookups/s, one core).
@@ -9,7 +12,10 @@ use std::sync::OnceLock;
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
+use firewatch_enrich::attribute::Attributor;
+use firewatch_enrich::directory::{CountryCode, Directory};
 use firewatch_enrich::geo::GeoData;
+use firewatch_enrich::routing::{RouteHints, Router};
 
 const BATCH: usize = 4096;
 
@@ -25,7 +31,59 @@ fn main() {
         mmdb_bytes().len() as f64 / 1048576.0,
         g.version()
     );
+    let at = attributor();
+    let (a4, a6) = at.segment_counts();
+    eprintln!(
+        "Attributor: {} teams, {} v4 + {} v6 segments, {:.1} MiB",
+        directory().teams.len(),
+        a4,
+        a6,
+        at.memory_bytes() as f64 / 1048576.0
+    );
     divan::main();
+}
+
+/// `examples/teams.toml` plus teams claiming real networks, countries and regions.
+fn directory() -> &'static Directory {
+    static D: OnceLock<Directory> = OnceLock::new();
+    D.get_or_init(|| {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/teams.toml");
+        let mut text = std::fs::read_to_string(path).expect("examples/teams.toml");
+        let extra: &[(&str, &str, &str)] = &[
+            ("us-cert", "countries = [\"US\"], asns = [15169, 16509]", ""),
+            ("jp-cert", "countries = [\"JP\"], prefixes = [\"133.0.0.0/8\"]", ""),
+            ("de-cert", "countries = [\"DE\"], asns = [3320]", ""),
+            ("cn-cert", "countries = [\"CN\"], asns = [4134, 4837]", ""),
+            ("br-cert", "countries = [\"BR\"]", ""),
+            ("eu-coord", "prefixes = [\"2a00::/12\"]", "regional_coordinator_for = [\"FR\", \"NL\", \"GB\", \"IT\", \"ES\"]"),
+            ("cloud-psirt", "asns = [13335, 8075], prefixes = [\"1.1.1.0/24\", \"2606:4700::/32\"]", ""),
+        ];
+        for (id, constituency, more) in extra {
+            text.push_str(&format!(
+                "\n[[teams]]\nid = \"{id}\"\nname = \"{id}\"\nkind = \"other\"\nmax_tlp = \"green\"\n{more}\nconstituency = {{ {constituency} }}\n"
+            ));
+        }
+        let policy = firewatch_enrich::directory::ValidationPolicy {
+            allow_nested_prefixes: true,
+        };
+        Directory::from_toml_str_with(&text, "bench-teams.toml", &policy).expect("directory")
+    })
+}
+
+fn attributor() -> &'static Attributor {
+    static A: OnceLock<Attributor> = OnceLock::new();
+    A.get_or_init(|| {
+        let t = std::time::Instant::now();
+        let a = Attributor::new(geo(), directory());
+        eprintln!("Attributor::new: {:.2} s", t.elapsed().as_secs_f64());
+        a
+    })
+}
+
+fn router() -> &'static Router {
+    static R: OnceLock<Router> = OnceLock::new();
+    R.get_or_init(|| Router::new(directory()))
 }
 
 fn geo() -> &'static GeoData {
@@ -156,6 +214,52 @@ fn iptocc_country_only(b: Bencher, set: &str) {
         let mut n = 0u64;
         for &x in &a {
             n += iptocc::country_code(divan::black_box(x)).map_or(0, |c| c.len() as u64);
+        }
+        n
+    });
+}
+
+/// Firewatch: country + ASN + AS name + team in one `Attributor::attribute` call.
+#[divan::bench(args = SETS)]
+fn firewatch_attribute(b: Bencher, set: &str) {
+    let at = attributor();
+    let a = addrs(set);
+    b.counter(ItemsCount::new(a.len())).bench(|| {
+        let mut n = 0u64;
+        for &x in &a {
+            let r = at.attribute(divan::black_box(x));
+            n += u64::from(r.asn.unwrap_or(0))
+                + u64::from(r.country.map_or(0, |c| c.bytes()[0]))
+                + r.as_name.map_or(0, |s| s.len() as u64)
+                + r.team.map_or(0, |t| t.as_str().len() as u64)
+                + u64::from(r.conflict);
+        }
+        n
+    });
+}
+
+/// The two-step equivalent: `GeoData::lookup`, then `Router::route` with its ASN and country.
+#[divan::bench(args = SETS)]
+fn geo_then_router(b: Bencher, set: &str) {
+    let g = geo();
+    let router = router();
+    let a = addrs(set);
+    b.counter(ItemsCount::new(a.len())).bench(|| {
+        let mut n = 0u64;
+        for &x in &a {
+            let x = divan::black_box(x);
+            let r = g.lookup(x);
+            let hints = RouteHints {
+                asn: r.asn,
+                country: r.country.and_then(|c| CountryCode::new(c.bytes())),
+                ..RouteHints::default()
+            };
+            let d = router.route(x, &hints);
+            n += u64::from(r.asn.unwrap_or(0))
+                + u64::from(r.country.map_or(0, |c| c.bytes()[0]))
+                + r.as_name.map_or(0, |s| s.len() as u64)
+                + d.team.map_or(0, |t| t.as_str().len() as u64)
+                + u64::from(d.is_conflict());
         }
         n
     });

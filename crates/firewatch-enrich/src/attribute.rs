@@ -46,8 +46,10 @@
 //! assert!(!a.conflict);
 //! ```
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 use crate::directory::{self, Directory, TeamId};
 use crate::geo::{self, GeoData, GeoValue, Key, PrefixTable};
@@ -69,9 +71,11 @@ pub struct Attributed<'a> {
     pub conflict: bool,
 }
 
-/// Team field of a [`Cell`]: low 29 bits = index in `Attributor::teams` or [`NO_TEAM`]; the top
-/// three bits are [`CONFLICT`], [`LATE_COUNTRY`] and [`REROUTE`].
-const TEAM_MASK: u32 = (1 << 29) - 1;
+/// Team field of a [`Cell`]: low 28 bits = index in `Attributor::teams` or [`NO_TEAM`]; bit 28
+/// is always set (so the field is never zero and `Option<Cell>` stays 16 bytes); the top three
+/// bits are [`CONFLICT`], [`LATE_COUNTRY`] and [`REROUTE`].
+const TEAM_MASK: u32 = (1 << 28) - 1;
+const PRESENT: u32 = 1 << 28;
 const NO_TEAM: u32 = TEAM_MASK;
 /// The winning claim is disputed.
 const CONFLICT: u32 = 1 << 31;
@@ -85,13 +89,20 @@ const REROUTE: u32 = 1 << 29;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cell {
     geo: GeoValue,
-    team: u32,
+    team: NonZeroU32,
 }
 
 const MISS: Cell = Cell {
     geo: GeoValue::EMPTY,
-    team: NO_TEAM,
+    team: NonZeroU32::new(NO_TEAM | PRESENT).unwrap(),
 };
+
+/// Index of a country code (two uppercase ASCII letters) in [`Attributor::by_country`].
+#[inline]
+fn country_slot(c: geo::CountryCode) -> usize {
+    let [a, b] = c.bytes();
+    usize::from(a.wrapping_sub(b'A')) * 26 + usize::from(b.wrapping_sub(b'A'))
+}
 
 /// Country, ASN, AS name and team in one lookup; see the [module documentation](self).
 ///
@@ -104,6 +115,9 @@ pub struct Attributor {
     arena: String,
     teams: Vec<TeamId>,
     router: Router,
+    /// For [`REROUTE`] cells: the team field decided by the country alone (country claim >
+    /// regional coordinator > default), per [`country_slot`]; empty when no cell needs it.
+    by_country: Vec<u32>,
     geo_version: String,
 }
 
@@ -147,7 +161,20 @@ impl Attributor {
             index.entry(t.as_str()).or_insert(i as u32);
         }
         assert!(teams.len() < NO_TEAM as usize, "too many teams");
+        const _: () = assert!(std::mem::size_of::<Option<Cell>>() == 16);
         let fallback = geo.iptocc_v6_fallback();
+        let encode = |d: &crate::routing::RouteDecision<'_>| -> u32 {
+            let mut team = d
+                .team
+                .and_then(|t| index.get(t.as_str()).copied())
+                .unwrap_or(NO_TEAM)
+                | PRESENT;
+            if d.is_conflict() {
+                team |= CONFLICT;
+            }
+            team
+        };
+        let by_country: RefCell<Vec<u32>> = RefCell::new(Vec::new());
         let cell_at = |addr: IpAddr, v: Option<GeoValue>| -> Cell {
             let gv = v.unwrap_or(GeoValue::EMPTY);
             let a = geo::decode("", gv);
@@ -157,21 +184,33 @@ impl Attributor {
                 ..RouteHints::default()
             };
             let d = router.route(addr, &hints);
-            let mut team = d
-                .team
-                .and_then(|t| index.get(t.as_str()).copied())
-                .unwrap_or(NO_TEAM);
-            if d.is_conflict() {
-                team |= CONFLICT;
-            }
+            let mut team = encode(&d);
             if fallback && addr.is_ipv6() && a.country.is_none() {
                 team |= LATE_COUNTRY;
                 // The country only matters below the prefix and ASN levels.
                 if !matches!(d.rule, RouteRule::Prefix(_) | RouteRule::Asn(_)) {
                     team |= REROUTE;
+                    // Here no prefix and no ASN claim matched, so routing this address with
+                    // each country gives the country-level decision, the same everywhere.
+                    let mut bc = by_country.borrow_mut();
+                    if bc.is_empty() {
+                        for x in b'A'..=b'Z' {
+                            for y in b'A'..=b'Z' {
+                                let h = RouteHints {
+                                    asn: a.asn,
+                                    country: directory::CountryCode::new([x, y]),
+                                    ..RouteHints::default()
+                                };
+                                bc.push(encode(&router.route(addr, &h)));
+                            }
+                        }
+                    }
                 }
             }
-            Cell { geo: gv, team }
+            Cell {
+                geo: gv,
+                team: NonZeroU32::new(team).unwrap_or(MISS.team),
+            }
         };
         let v4 = combine(
             geo.table().segments_v4(),
@@ -197,6 +236,7 @@ impl Attributor {
             arena: geo.arena().to_string(),
             teams,
             router,
+            by_country: by_country.into_inner(),
             geo_version: geo.version().to_string(),
         }
     }
@@ -208,36 +248,32 @@ impl Attributor {
     pub fn attribute(&self, addr: IpAddr) -> Attributed<'_> {
         let cell = self.table.get(addr).unwrap_or(MISS);
         let g = geo::decode(&self.arena, cell.geo);
+        let code = cell.team.get();
         let mut out = Attributed {
             country: g.country,
             asn: g.asn,
             as_name: g.as_name,
-            team: self.teams.get((cell.team & TEAM_MASK) as usize),
-            conflict: cell.team & CONFLICT != 0,
+            team: self.teams.get((code & TEAM_MASK) as usize),
+            conflict: code & CONFLICT != 0,
         };
-        if cell.team & LATE_COUNTRY != 0 {
-            self.late_country(addr, cell.team, &mut out);
+        if code & LATE_COUNTRY != 0 {
+            self.late_country(addr, code, &mut out);
         }
         out
     }
 
     /// IPv6 where the table has no country: ask `iptocc` (as [`GeoData::lookup`] does) and,
-    /// where the country can change the team, the router.
-    #[cold]
-    fn late_country<'a>(&'a self, addr: IpAddr, team: u32, out: &mut Attributed<'a>) {
+    /// where the country can change the team, take the country-level decision.
+    #[inline(never)]
+    fn late_country<'a>(&'a self, addr: IpAddr, code: u32, out: &mut Attributed<'a>) {
         let IpAddr::V6(a) = addr else { return };
         out.country = iptocc::country_code(a).and_then(geo::CountryCode::new);
-        if team & REROUTE != 0 && out.country.is_some() {
-            let d = self.router.route(
-                addr,
-                &RouteHints {
-                    asn: out.asn,
-                    country: dir_country(out.country),
-                    ..RouteHints::default()
-                },
-            );
-            out.team = d.team;
-            out.conflict = d.is_conflict();
+        if code & REROUTE != 0
+            && let Some(c) = out.country
+            && let Some(&t) = self.by_country.get(country_slot(c))
+        {
+            out.team = self.teams.get((t & TEAM_MASK) as usize);
+            out.conflict = t & CONFLICT != 0;
         }
     }
 
