@@ -238,27 +238,6 @@ fn firewatch_attribute(b: Bencher, set: &str) {
     });
 }
 
-/// Firewatch: the same, 8 addresses at a time with interleaved probes
-/// (`Attributor::attribute_batch`).
-#[divan::bench(args = SETS)]
-fn firewatch_attribute_batch(b: Bencher, set: &str) {
-    let at = attributor();
-    let a = addrs(set);
-    let mut out = vec![Default::default(); a.len()];
-    b.counter(ItemsCount::new(a.len())).bench_local(|| {
-        at.attribute_batch(divan::black_box(&a), &mut out);
-        let mut n = 0u64;
-        for r in &out {
-            n += u64::from(r.asn.unwrap_or(0))
-                + u64::from(r.country.map_or(0, |c| c.bytes()[0]))
-                + r.as_name.map_or(0, |s| s.len() as u64)
-                + r.team.map_or(0, |t| t.as_str().len() as u64)
-                + u64::from(r.conflict);
-        }
-        n
-    });
-}
-
 /// The two-step equivalent: `GeoData::lookup`, then `Router::route` with its ASN and country.
 #[divan::bench(args = SETS)]
 fn geo_then_router(b: Bencher, set: &str) {

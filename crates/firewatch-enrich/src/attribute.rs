@@ -246,59 +246,7 @@ impl Attributor {
     /// and no domain.
     #[inline]
     pub fn attribute(&self, addr: IpAddr) -> Attributed<'_> {
-        self.decode(addr, self.table.get(addr).unwrap_or(MISS))
-    }
-
-    /// [`Attributor::attribute`] for many addresses: `out[i]` = `attribute(addrs[i])`. Works in
-    /// groups of 8 whose table probes are interleaved, which hides memory latency when the
-    /// addresses are scattered (cache-cold); no allocation.
-    ///
-    /// # Panics
-    /// If `out` is shorter than `addrs`.
-    pub fn attribute_batch<'a>(&'a self, addrs: &[IpAddr], out: &mut [Attributed<'a>]) {
-        const N: usize = 8;
-        assert!(out.len() >= addrs.len(), "output shorter than input");
-        let mut chunks = addrs.chunks_exact(N);
-        let mut o = 0;
-        for chunk in &mut chunks {
-            let mut k4 = [0u32; N];
-            let mut k6 = [0u128; N];
-            let (mut any4, mut any6) = (false, false);
-            for (j, a) in chunk.iter().enumerate() {
-                match a {
-                    IpAddr::V4(a) => {
-                        k4[j] = u32::from(*a);
-                        any4 = true;
-                    }
-                    IpAddr::V6(a) => {
-                        k6[j] = u128::from(*a);
-                        any6 = true;
-                    }
-                }
-            }
-            let c4 = if any4 {
-                self.table.get_many_v4(&k4)
-            } else {
-                [None; N]
-            };
-            let c6 = if any6 {
-                self.table.get_many_v6(&k6)
-            } else {
-                [None; N]
-            };
-            for (j, &a) in chunk.iter().enumerate() {
-                let cell = if a.is_ipv4() { c4[j] } else { c6[j] };
-                out[o + j] = self.decode(a, cell.unwrap_or(MISS));
-            }
-            o += N;
-        }
-        for (j, &a) in chunks.remainder().iter().enumerate() {
-            out[o + j] = self.attribute(a);
-        }
-    }
-
-    #[inline]
-    fn decode(&self, addr: IpAddr, cell: Cell) -> Attributed<'_> {
+        let cell = self.table.get(addr).unwrap_or(MISS);
         let g = geo::decode(&self.arena, cell.geo);
         let code = cell.team.get();
         let mut out = Attributed {

@@ -204,40 +204,6 @@ impl<K: Key, V: Copy + PartialEq> Family<K, V> {
         self.vals[i]
     }
 
-    /// `N` lookups in lockstep: each round of the binary search issues one independent load per
-    /// lane, so the cache misses of different addresses overlap instead of queueing.
-    #[inline]
-    fn get_lanes<const N: usize>(&self, keys: &[K; N]) -> [Option<V>; N] {
-        let mut base = [0usize; N];
-        let mut len = [0usize; N];
-        let mut more = false;
-        for j in 0..N {
-            let b = keys[j].bucket();
-            let lo = self.index[b] as usize;
-            let hi = self.index[b + 1] as usize;
-            base[j] = lo + 1;
-            len[j] = hi.max(lo) - lo;
-            more |= len[j] > 0;
-        }
-        // Invariant: every start before `base[j]` is <= the key, and the answer lies within
-        // `base[j] .. base[j] + len[j]`; at the end `base[j] - 1` is the segment.
-        while more {
-            more = false;
-            for j in 0..N {
-                let l = len[j];
-                if l == 0 {
-                    continue;
-                }
-                let half = l / 2;
-                let le = self.starts[base[j] + half] <= keys[j];
-                base[j] = if le { base[j] + half + 1 } else { base[j] };
-                len[j] = if le { l - half - 1 } else { half };
-                more |= len[j] > 0;
-            }
-        }
-        std::array::from_fn(|j| self.vals[base[j] - 1])
-    }
-
     fn segments(&self) -> impl Iterator<Item = (K, K, V)> + '_ {
         (0..self.starts.len()).filter_map(move |i| {
             let v = self.vals[i]?;
@@ -312,20 +278,6 @@ impl<V: Copy + PartialEq> PrefixTable<V> {
     #[inline]
     pub fn get_v6(&self, addr: u128) -> Option<V> {
         self.v6.get(addr)
-    }
-
-    /// The values for `N` IPv4 addresses at once (the same answers as [`PrefixTable::get_v4`]),
-    /// with their memory accesses interleaved: faster than `N` calls when the table is not in
-    /// cache.
-    #[inline]
-    pub fn get_many_v4<const N: usize>(&self, addrs: &[u32; N]) -> [Option<V>; N] {
-        self.v4.get_lanes(addrs)
-    }
-
-    /// The values for `N` IPv6 addresses at once (see [`PrefixTable::get_many_v4`]).
-    #[inline]
-    pub fn get_many_v6<const N: usize>(&self, addrs: &[u128; N]) -> [Option<V>; N] {
-        self.v6.get_lanes(addrs)
     }
 
     /// The covered IPv4 segments, sorted and disjoint, adjacent equal values merged.
