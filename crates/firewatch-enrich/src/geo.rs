@@ -23,6 +23,9 @@
 //!   rare /24s whose first and last address disagree) and stores the result in the combined
 //!   table; for IPv6 it is asked per address at lookup time, only when the table has no country.
 //! - **MMDB** (GeoLite2-Country/ASN, DB-IP lite): [`GeoBuilder::add_mmdb`].
+//! - **ip→ASN TSV** (iptoasn-style: start, end, ASN, country, description): ASN, AS name and
+//!   country at once, [`GeoBuilder::add_ip_asn_tsv`].
+//! - Any of these by content or name: [`GeoBuilder::add_file`].
 //!
 //! # Reload
 //! [`SharedGeo`] swaps a whole [`GeoData`] atomically while lookups continue; each record stores
