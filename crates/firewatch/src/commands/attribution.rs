@@ -3,45 +3,32 @@
 use super::Env;
 use super::teams::stored_directory;
 use anyhow::Result;
-use firewatch_enrich::directory::CountryCode;
-use firewatch_enrich::geo::GeoData;
-use firewatch_enrich::routing::{RouteHints, Router};
+use firewatch_enrich::attribute::Attributor;
 use firewatch_store::{Enricher, Enrichment, Store};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The embedded registry data and the store's team directory.
+/// The dataset in force and the store's team directory, folded into one lookup table.
 pub struct DirectoryEnricher {
-    geo: GeoData,
-    router: Router,
+    attributor: Attributor,
     /// Which data made an attribution: the geo dataset, and the directory's import time.
     version: String,
 }
 
 impl Enricher for DirectoryEnricher {
     fn enrich(&self, addr: IpAddr) -> Enrichment {
-        let found = self.geo.lookup(addr);
-        let country = found
-            .country
-            .and_then(|cc| cc.as_str().parse::<CountryCode>().ok());
-        let hints = RouteHints {
-            asn: found.asn,
-            country,
-            domain: None,
-            data_version: None,
-        };
-        let decision = self.router.route(addr, &hints);
+        let found = self.attributor.attribute(addr);
         Enrichment {
             country: found.country.map(|cc| cc.as_str().to_string()),
             asn: found.asn,
             as_name: found.as_name.map(str::to_string),
-            team: decision.team.map(|t| t.to_string()),
+            team: found.team.map(|t| t.to_string()),
             data_version: Some(self.version.clone()),
         }
     }
 }
 
-/// Builds the enricher from the embedded data and the store's directory.
+/// Builds the enricher from the dataset in force and the store's directory.
 pub fn enricher(env: &Env) -> Result<Arc<dyn Enricher>> {
     let geo = super::data::load_geo(env)?;
     let directory = stored_directory(env)?;
@@ -51,8 +38,7 @@ pub fn enricher(env: &Env) -> Result<Arc<dyn Enricher>> {
         None => geo.version().to_string(),
     };
     Ok(Arc::new(DirectoryEnricher {
-        router: Router::new(&directory),
-        geo,
+        attributor: Attributor::new(&geo, &directory),
         version,
     }))
 }
