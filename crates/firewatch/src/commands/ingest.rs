@@ -67,12 +67,25 @@ fn progress_bar(show: bool, name: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {human_pos} packets, {per_sec} [{elapsed}]")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
+    let style = ProgressStyle::with_template("{spinner} {msg} {human_pos} packets, {rate} [{elapsed}]")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.2} M packets/s", state.per_sec() / 1e6);
+        });
+    bar.set_style(style);
     bar.set_message(name.to_string());
     bar
+}
+
+/// A spinner for the store commit, which takes a while on large captures.
+fn commit_spinner(show: bool, sources: usize) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("writing {sources} sources to the store…"));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
 }
 
 /// Ingests one input into `store` (or nowhere, for a dry run).
@@ -160,7 +173,10 @@ pub fn ingest_one(
             counters: serde_json::to_value(agg.counters)?,
         };
         crash_point("before-commit");
-        if !store.commit_capture(&record, &agg, rules)? {
+        let spinner = commit_spinner(opts.progress, agg.sources.len());
+        let committed = store.commit_capture(&record, &agg, rules)?;
+        spinner.finish_and_clear();
+        if !committed {
             status = "already-ingested";
         }
         crash_point("after-commit");
