@@ -67,11 +67,15 @@ fn progress_bar(show: bool, name: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{spinner} {msg} {human_pos} packets, {rate} [{elapsed}]")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner())
-        .with_key("rate", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.2} M packets/s", state.per_sec() / 1e6);
-        });
+    let style =
+        ProgressStyle::with_template("{spinner} {msg} {human_pos} packets, {rate} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.2} M packets/s", state.per_sec() / 1e6);
+                },
+            );
     bar.set_style(style);
     bar.set_message(name.to_string());
     bar
