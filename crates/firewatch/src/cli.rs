@@ -6,8 +6,9 @@ use std::path::PathBuf;
 /// Firewatch: a shared watchtower for CSIRT networks.
 ///
 /// Feed it darknet (network telescope) captures; it labels every source (Mirai-like, ZMap,
-/// Masscan, DoS backscatter, scanner), keeps per-port time series, and raises alerts when a
-/// port spikes or a new scanning campaign starts.
+/// Masscan, DoS backscatter, scanner), attributes it to its country, network and responsible
+/// team, keeps per-port time series, and raises alerts when a port spikes or a new scanning
+/// campaign starts.
 #[derive(Debug, Parser)]
 #[command(
     name = "firewatch",
