@@ -1,6 +1,6 @@
 //! Time as Firewatch stores it: whole seconds or nanoseconds since the Unix epoch, UTC.
 
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 
 /// Formats Unix seconds as RFC 3339 UTC (`2026-11-23T12:00:00Z`).
 pub fn format_unix(secs: i64) -> String {
@@ -37,17 +37,25 @@ pub fn parse_time_bound(input: &str, now: Timestamp) -> Result<i64, BadTime> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n);
     }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    let span = match unit {
-        "s" => n.seconds(),
-        "m" => n.minutes(),
-        "h" => n.hours(),
-        "d" => (n * 24).hours(),
-        "w" => (n * 24 * 7).hours(),
+    // An age: digits and one unit letter. Split on a character boundary (the input may end in
+    // any character) and compute in checked arithmetic (the input may be huge).
+    let mut chars = s.chars();
+    let unit = chars.next_back().ok_or_else(bad)?;
+    let n: i64 = chars.as_str().parse().map_err(|_| bad())?;
+    let unit_secs: i64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
         _ => return Err(bad()),
     };
-    now.checked_sub(span)
+    let secs = n
+        .checked_mul(unit_secs)
+        .and_then(|age| now.as_second().checked_sub(age))
+        .ok_or_else(bad)?;
+    // Only instants jiff can represent (years -9999..=9999).
+    Timestamp::from_second(secs)
         .map(|t| t.as_second())
         .map_err(|_| bad())
 }
@@ -78,6 +86,29 @@ mod tests {
         assert_eq!(parse_time_bound("1700000000", now).unwrap(), 1_700_000_000);
         assert!(parse_time_bound("yesterday", now).is_err());
         assert!(parse_time_bound("", now).is_err());
+    }
+
+    #[test]
+    fn odd_input_is_an_error_never_a_panic() {
+        let now: Timestamp = "2026-11-23T12:00:00Z".parse().unwrap();
+        for input in [
+            "7д",
+            "\u{FF}\u{FE}",
+            "é",
+            "999999999h",
+            "999999999999999999d",
+            "-999999999999999999w",
+            "9223372036854775807s",
+            "1e9s",
+            "d",
+            " ",
+        ] {
+            assert!(parse_time_bound(input, now).is_err(), "{input:?}");
+        }
+        assert_eq!(
+            parse_time_bound("2w", now).unwrap(),
+            now.as_second() - 14 * 86400
+        );
     }
 
     #[test]

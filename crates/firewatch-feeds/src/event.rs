@@ -1,7 +1,7 @@
 //! The harmonized event: an ordered map of IntelMQ field name → typed, validated value.
 
-use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -97,7 +97,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, value: &Json, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, value: &Json, reason: impl Into<String>) -> Self {
         let mut shown = value.to_string();
         if shown.chars().count() > 120 {
             shown = shown.chars().take(117).collect::<String>() + "...";
@@ -132,14 +132,73 @@ fn display_fields(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
+/// A field name as an event stores it: the harmonization table's own `&'static str` for
+/// harmonized fields (no allocation), a shared string for `extra.*` keys (cloned by reference
+/// count, so parsers can reuse one key for every row).
+#[derive(Clone)]
+pub(crate) enum Key {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Key {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Key::Static(s) => s,
+            Key::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Key {
+    /// The table's name for a harmonized field, else a new shared string.
+    fn from(name: &str) -> Key {
+        match harmonization::event_field(name) {
+            Some(spec) => Key::Static(spec.name),
+            None => Key::Shared(Arc::from(name)),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
+
 /// A harmonized event: IntelMQ field names (flat, dotted) mapped to validated values, kept sorted
 /// by name.
 ///
 /// Values enter through [`Event::set`], which sanitises and validates them as IntelMQ does, or
 /// through [`Event::from_intelmq_json`]. See the crate documentation for an example.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Event {
-    fields: BTreeMap<String, Value>,
+    /// Sorted by name, names unique.
+    fields: Vec<(Key, Value)>,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("fields", &DebugFields(&self.fields))
+            .finish()
+    }
+}
+
+struct DebugFields<'a>(&'a [(Key, Value)]);
+
+impl fmt::Debug for DebugFields<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| (k.as_str(), v)))
+            .finish()
+    }
 }
 
 impl Event {
@@ -187,8 +246,7 @@ impl Event {
                     "is under an invalid extra key (use extra. and lowercase letters, digits, _ and .)",
                 ));
             }
-            self.fields
-                .insert(field.to_owned(), Value::Json(value.clone()));
+            self.insert(Key::Shared(Arc::from(field)), Value::Json(value.clone()));
             return Ok(());
         }
         let Some(spec) = harmonization::event_field(field) else {
@@ -201,7 +259,7 @@ impl Event {
         debug_assert_ne!(spec.ty, FieldType::JsonDict);
         let sanitized = sanitize::sanitize(spec, value, origin)
             .map_err(|r| FieldError::new(field, value, r))?;
-        self.fields.insert(field.to_owned(), sanitized);
+        self.insert(Key::Static(spec.name), sanitized);
         Ok(())
     }
 
@@ -227,6 +285,31 @@ impl Event {
         Ok(())
     }
 
+    /// Stores an already sanitised and validated value without checking it again (for parsers
+    /// in this crate that validate through [`crate::sanitize`] with a precompiled field spec).
+    #[allow(dead_code)]
+    pub(crate) fn insert_validated(&mut self, field: &str, value: Value) {
+        self.insert(Key::from(field), value);
+    }
+
+    /// An event from fields already sorted by name, names unique, values validated.
+    pub(crate) fn from_sorted(fields: Vec<(Key, Value)>) -> Event {
+        debug_assert!(fields.windows(2).all(|w| w[0].0.as_str() < w[1].0.as_str()));
+        Event { fields }
+    }
+
+    fn position(&self, field: &str) -> Result<usize, usize> {
+        self.fields.binary_search_by(|(k, _)| k.as_str().cmp(field))
+    }
+
+    /// Inserts or replaces.
+    fn insert(&mut self, key: Key, value: Value) {
+        match self.position(key.as_str()) {
+            Ok(i) => self.fields[i].1 = value,
+            Err(i) => self.fields.insert(i, (key, value)),
+        }
+    }
+
     /// The value of `field`, if set.
     ///
     /// ```
@@ -235,7 +318,7 @@ impl Event {
     /// assert_eq!(event.get("source.ip").unwrap().as_str(), Some("2001:db8::1"));
     /// ```
     pub fn get(&self, field: &str) -> Option<&Value> {
-        self.fields.get(field)
+        self.position(field).ok().map(|i| &self.fields[i].1)
     }
 
     /// Removes `field` and returns its value, if it was set.
@@ -247,7 +330,7 @@ impl Event {
     /// assert!(event.is_empty());
     /// ```
     pub fn remove(&mut self, field: &str) -> Option<Value> {
-        self.fields.remove(field)
+        self.position(field).ok().map(|i| self.fields.remove(i).1)
     }
 
     /// Whether `field` is set.
@@ -256,7 +339,7 @@ impl Event {
     /// assert!(!firewatch_feeds::Event::new().contains("source.ip"));
     /// ```
     pub fn contains(&self, field: &str) -> bool {
-        self.fields.contains_key(field)
+        self.position(field).is_ok()
     }
 
     /// The fields and values, sorted by field name.
@@ -310,8 +393,8 @@ impl Event {
         else {
             return false;
         };
-        self.fields.insert(
-            "classification.taxonomy".to_owned(),
+        self.insert(
+            Key::Static("classification.taxonomy"),
             Value::Text(taxonomy.to_owned()),
         );
         true
@@ -375,7 +458,7 @@ impl Event {
         Json::Object(
             self.fields
                 .iter()
-                .map(|(k, v)| (k.clone(), v.to_json()))
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_json()))
                 .collect(),
         )
     }
@@ -404,7 +487,7 @@ impl fmt::Display for Event {
 
 impl Serialize for Event {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.fields.iter())
+        serializer.collect_map(self.fields.iter().map(|(k, v)| (k.as_str(), v)))
     }
 }
 

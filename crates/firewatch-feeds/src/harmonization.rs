@@ -140,28 +140,38 @@ const fn fr(
     }
 }
 
-/// Printable ASCII only.
-const PRINTABLE: &str = "^[ -~]+$";
-/// Not ending in a dot.
-const NO_TRAILING_DOT: &str = r"^.*[^\.]$";
-/// Two letters or digits (country codes).
-const CC: &str = "^[a-zA-Z0-9]{2}$";
-/// Lowercase UUID as MISP writes it.
-const UUID: &str = "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}$";
-/// Same as [`UUID`], spelled as IntelMQ spells it for `misp.event_uuid`.
-const UUID_EVENT: &str = "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[0-9a-z]{12}$";
-/// IP protocol keywords (as in /etc/protocols) accepted for `protocol.transport`.
-const TRANSPORT: &str = concat!(
-    "^(ip|icmp|igmp|ggp|ipencap|st2|tcp|cbt|egp|igp|bbn-rcc|nvp(-ii)?|pup|argus|emcon|xnet|",
-    "chaos|udp|mux|dcn|hmp|prm|xns-idp|trunk-1|trunk-2|leaf-1|leaf-2|rdp|irtp|iso-tp4|netblt|",
-    "mfe-nsp|merit-inp|sep|3pc|idpr|xtp|ddp|idpr-cmtp|tp\\+\\+|il|ipv6|sdrp|ipv6-route|",
-    "ipv6-frag|idrp|rsvp|gre|mhrp|bna|esp|ah|i-nlsp|swipe|narp|mobile|tlsp|skip|ipv6-icmp|",
-    "ipv6-nonxt|ipv6-opts|cftp|sat-expak|kryptolan|rvd|ippc|sat-mon|visa|ipcv|cpnx|cphb|wsn|",
-    "pvp|br-sat-mon|sun-nd|wb-mon|wb-expak|iso-ip|vmtp|secure-vmtp|vines|ttp|nsfnet-igp|dgp|",
-    "tcf|eigrp|ospf|sprite-rpc|larp|mtp|ax.25|ipip|micp|scc-sp|etherip|encap|gmtp|ifmp|pnni|",
-    "pim|aris|scps|qnx|a/n|ipcomp|snp|compaq-peer|ipx-in-ip|vrrp|pgm|l2tp|ddx|iatp|st|srp|",
-    "uti|smp|sm|ptp|isis|fire|crtp|crdup|sscopmce|iplt|sps|pipe|sctp|fc|divert)$"
-);
+/// The pattern rules of the table (shared with the hand-written matchers in `sanitize`).
+pub(crate) mod patterns {
+    /// Printable ASCII only.
+    pub(crate) const PRINTABLE: &str = "^[ -~]+$";
+    /// Not ending in a dot.
+    pub(crate) const NO_TRAILING_DOT: &str = r"^.*[^\.]$";
+    /// Two letters or digits (country codes).
+    pub(crate) const CC: &str = "^[a-zA-Z0-9]{2}$";
+    /// Lowercase UUID as MISP writes it.
+    pub(crate) const UUID: &str = "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}$";
+    /// Same as [`UUID`], spelled as IntelMQ spells it for `misp.event_uuid`.
+    pub(crate) const UUID_EVENT: &str =
+        "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[0-9a-z]{12}$";
+    /// IP protocol keywords (as in /etc/protocols) accepted for `protocol.transport`.
+    pub(crate) const TRANSPORT: &str = concat!(
+        "^(ip|icmp|igmp|ggp|ipencap|st2|tcp|cbt|egp|igp|bbn-rcc|nvp(-ii)?|pup|argus|emcon|xnet|",
+        "chaos|udp|mux|dcn|hmp|prm|xns-idp|trunk-1|trunk-2|leaf-1|leaf-2|rdp|irtp|iso-tp4|netblt|",
+        "mfe-nsp|merit-inp|sep|3pc|idpr|xtp|ddp|idpr-cmtp|tp\\+\\+|il|ipv6|sdrp|ipv6-route|",
+        "ipv6-frag|idrp|rsvp|gre|mhrp|bna|esp|ah|i-nlsp|swipe|narp|mobile|tlsp|skip|ipv6-icmp|",
+        "ipv6-nonxt|ipv6-opts|cftp|sat-expak|kryptolan|rvd|ippc|sat-mon|visa|ipcv|cpnx|cphb|wsn|",
+        "pvp|br-sat-mon|sun-nd|wb-mon|wb-expak|iso-ip|vmtp|secure-vmtp|vines|ttp|nsfnet-igp|dgp|",
+        "tcf|eigrp|ospf|sprite-rpc|larp|mtp|ax.25|ipip|micp|scc-sp|etherip|encap|gmtp|ifmp|pnni|",
+        "pim|aris|scps|qnx|a/n|ipcomp|snp|compaq-peer|ipx-in-ip|vrrp|pgm|l2tp|ddx|iatp|st|srp|",
+        "uti|smp|sm|ptp|isis|fire|crtp|crdup|sscopmce|iplt|sps|pipe|sctp|fc|divert)$"
+    );
+    /// `event_hash`: upper-case hex digits, dots and slashes.
+    pub(crate) const EVENT_HASH: &str = "^[A-F0-9./]+$";
+    /// `severity` levels.
+    pub(crate) const SEVERITY: &str = "^(critical|high|medium|low|info|undefined)$";
+}
+
+use patterns::*;
 
 use FieldType as T;
 
@@ -204,7 +214,7 @@ pub const EVENT_FIELDS: &[FieldSpec] = &[
     f("event_description.target", T::String),
     f("event_description.text", T::String),
     f("event_description.url", T::Url),
-    fr("event_hash", T::UppercaseString, Some(40), "^[A-F0-9./]+$"),
+    fr("event_hash", T::UppercaseString, Some(40), EVENT_HASH),
     f("extra", T::JsonDict),
     f("feed.accuracy", T::Accuracy),
     fl("feed.code", T::String, 100),
@@ -240,12 +250,7 @@ pub const EVENT_FIELDS: &[FieldSpec] = &[
     f("raw", T::Base64),
     f("rtir_id", T::Integer),
     f("screenshot_url", T::Url),
-    fr(
-        "severity",
-        T::LowercaseString,
-        Some(10),
-        "^(critical|high|medium|low|info|undefined)$",
-    ),
+    fr("severity", T::LowercaseString, Some(10), SEVERITY),
     f("source.abuse_contact", T::LowercaseString),
     f("source.account", T::String),
     f("source.allocated", T::DateTime),

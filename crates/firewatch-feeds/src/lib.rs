@@ -25,10 +25,18 @@
 //! assert!(event.set("source.ip", "999.0.0.1").is_err());
 //! ```
 
+pub mod cowrie;
+pub mod csv_mapping;
 pub mod event;
+pub mod experts;
+pub mod filter;
 pub mod harmonization;
+pub mod input;
+pub mod intelmq_jsonl;
 mod sanitize;
+pub mod shadowserver;
 pub mod taxonomy;
 
 pub use event::{Event, EventError, FieldError, Value};
 pub use harmonization::{FieldSpec, FieldType};
+pub use input::{Collected, EventSink, InputError, Location, ParseSummary};

@@ -1,0 +1,152 @@
+//! What every feed parser shares: where a record came from, how a rejected record is reported,
+//! and the sink that receives events one at a time.
+//!
+//! Parsers stream: they hand each event (or each rejection) to an [`EventSink`] as soon as it is
+//! read, so a file of millions of rows never sits in memory and one bad row never stops the
+//! rest. Only a fault that makes the whole file unreadable (a header that matches no known
+//! report, say) ends the parse early, as an `Err` from the parser itself.
+
+use std::fmt;
+use std::io::BufRead;
+
+use crate::Event;
+
+/// Where a record starts: the input's name as the user gave it, the 1-based line, and the byte
+/// offset of that line from the start of the (decompressed) input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    pub line: u64,
+    pub byte: u64,
+}
+
+impl Location {
+    /// A location in `file`.
+    pub fn new(file: impl Into<String>, line: u64, byte: u64) -> Self {
+        Location {
+            file: file.into(),
+            line,
+            byte,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: line {} (byte {})", self.file, self.line, self.byte)
+    }
+}
+
+/// A record (or a whole input) that could not be read, with where and why.
+///
+/// Displays as `reports/2026-01-01-scan_dns.csv: line 7 (byte 912): source.port: "x" is not an
+/// integer`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {reason}")]
+pub struct InputError {
+    pub location: Location,
+    pub reason: String,
+}
+
+impl InputError {
+    /// An error at `location`.
+    pub fn new(location: Location, reason: impl Into<String>) -> Self {
+        InputError {
+            location,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Receives a parser's output in input order.
+pub trait EventSink {
+    /// A valid event read from the record at `at`.
+    fn event(&mut self, event: Event, at: &Location);
+    /// A record that was rejected; the parse goes on with the next one.
+    fn reject(&mut self, error: InputError);
+}
+
+/// Counts of one parse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParseSummary {
+    /// Records read (data rows or lines, not counting headers and blank lines).
+    pub records: u64,
+    /// Events handed to the sink (a record may yield zero or several).
+    pub events: u64,
+    /// Records rejected.
+    pub rejected: u64,
+}
+
+/// A sink that keeps everything, for tests and small inputs.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub events: Vec<(Event, Location)>,
+    pub errors: Vec<InputError>,
+}
+
+impl EventSink for Collected {
+    fn event(&mut self, event: Event, at: &Location) {
+        self.events.push((event, at.clone()));
+    }
+    fn reject(&mut self, error: InputError) {
+        self.errors.push(error);
+    }
+}
+
+/// Reads a line-per-record input (JSON lines): skips blank lines and a leading byte-order mark,
+/// rejects lines that are not UTF-8, and hands every other line, without its line ending, to
+/// `record`, which returns the line's event (if it makes one) or why the line is rejected.
+pub(crate) fn parse_lines<R: BufRead>(
+    mut input: R,
+    file: &str,
+    sink: &mut dyn EventSink,
+    mut record: impl FnMut(&str) -> Result<Option<Event>, String>,
+) -> Result<ParseSummary, InputError> {
+    let mut summary = ParseSummary::default();
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    let mut byte = 0u64;
+    loop {
+        buf.clear();
+        let start = byte;
+        line_no += 1;
+        let n = input.read_until(b'\n', &mut buf).map_err(|e| {
+            InputError::new(
+                Location::new(file, line_no, start),
+                format!("read error: {e}"),
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        byte += n as u64;
+        let location = Location::new(file, line_no, start);
+        let mut bytes = buf.as_slice();
+        if line_no == 1 {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            summary.records += 1;
+            summary.rejected += 1;
+            sink.reject(InputError::new(location, "line is not valid UTF-8"));
+            continue;
+        };
+        let text = text.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        summary.records += 1;
+        match record(text) {
+            Ok(Some(event)) => {
+                summary.events += 1;
+                sink.event(event, &location);
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                summary.rejected += 1;
+                sink.reject(InputError::new(location, reason));
+            }
+        }
+    }
+    Ok(summary)
+}
