@@ -15,11 +15,20 @@
 //! assert!(store.top_ports(&TimeRange::default(), 10).unwrap().is_empty());
 //! ```
 
+mod events;
+mod identity;
 mod migrations;
 pub mod records;
+mod sessions;
 mod sqlite;
 
+pub use events::{
+    DedupeRule, EventCommit, EventGroup, EventQuery, EventStore, EventVisibility, FeedInput,
+    StoredDoc, StoredEvent,
+};
+pub use identity::{IdentityStore, TokenRecord, UserRecord};
 pub use records::*;
+pub use sessions::{SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
 
 use firewatch_darknet::{Aggregate, AttackThresholds, LabelRules};
@@ -46,11 +55,15 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("corrupt record in the store: {0}")]
     Corrupt(String),
+    /// A query the store cannot answer as asked (unknown field, unknown page cursor).
+    #[error("{0}")]
+    InvalidQuery(String),
 }
 
 /// Test hook for crash-recovery tests: when the environment variable `FIREWATCH_CRASH_AT`
 /// names this point, the process aborts here at once (no destructors, no rollback), as it
-/// would under SIGKILL. Points: `before-commit`, `mid-commit`, `after-commit`, `after-alerts`.
+/// would under SIGKILL. Points: `before-commit`, `mid-commit`, `after-commit`, `after-alerts`,
+/// `events-mid-commit`.
 pub fn crash_point(point: &str) {
     if std::env::var("FIREWATCH_CRASH_AT").is_ok_and(|p| p == point) {
         std::process::abort();

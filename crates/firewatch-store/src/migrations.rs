@@ -121,4 +121,84 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE attacks ADD COLUMN team TEXT;
     ALTER TABLE attacks ADD COLUMN data_version TEXT;
     "#,
+    // 4: feed events (IntelMQ JSON documents with indexed columns) and the inputs they came from.
+    r#"
+    CREATE TABLE feed_inputs (
+        content_hash TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        format TEXT NOT NULL,
+        feed TEXT,
+        ingested_at INTEGER NOT NULL,
+        records INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        inserted INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL,
+        rejected INTEGER NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        feed TEXT,
+        classification_type TEXT,
+        source_ip TEXT,
+        source_ip_key BLOB,
+        source_asn INTEGER,
+        source_cc TEXT,
+        tlp TEXT,
+        team TEXT,
+        dedupe_key BLOB,
+        input_hash TEXT,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX events_by_time ON events (time);
+    CREATE INDEX events_by_dedupe ON events (dedupe_key, time);
+    CREATE INDEX events_by_source_ip ON events (source_ip_key);
+    CREATE INDEX events_by_classification ON events (classification_type);
+    CREATE INDEX events_by_country ON events (source_cc);
+    CREATE INDEX events_by_asn ON events (source_asn);
+    CREATE INDEX events_by_team ON events (team);
+    "#,
+    // 5: identities of the web service: users of teams, and API tokens (only a hash is kept).
+    r#"
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        team TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
+    "#,
+    // 6: browser sessions of the web service (only a hash of the session id is kept).
+    r#"
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        csrf TEXT NOT NULL
+    );
+    CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+    "#,
+    // 7: event listings filtered on an indexed field walk that field's index in time order
+    // (`source.geolocation.cc = JP`, newest or oldest first, LIMIT n) instead of sorting every
+    // match: each single-field index becomes (field, time). 5 s -> 0.1 ms at a million events.
+    r#"
+    DROP INDEX IF EXISTS events_by_classification;
+    DROP INDEX IF EXISTS events_by_country;
+    DROP INDEX IF EXISTS events_by_asn;
+    DROP INDEX IF EXISTS events_by_team;
+    CREATE INDEX IF NOT EXISTS events_by_classification_time ON events (classification_type, time);
+    CREATE INDEX IF NOT EXISTS events_by_country_time ON events (source_cc, time);
+    CREATE INDEX IF NOT EXISTS events_by_asn_time ON events (source_asn, time);
+    CREATE INDEX IF NOT EXISTS events_by_team_time ON events (team, time);
+    "#,
 ];

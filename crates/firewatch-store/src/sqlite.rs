@@ -21,7 +21,7 @@ const ALERT_TOP_SOURCES: usize = 10;
 
 /// A store in one SQLite file (or in memory, for tests).
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -47,6 +47,8 @@ impl SqliteStore {
             })?;
         }
         let conn = Connection::open(path)?;
+        // Wait for other processes (a watcher, a reader) rather than fail at once.
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // WAL with synchronous=NORMAL keeps every committed transaction across a killed
         // process; only a power cut may lose the last ones.
@@ -70,10 +72,15 @@ impl SqliteStore {
                 known,
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        if version < known {
+            // Immediate: take the write lock first, then look again, so two processes opening
+            // a new store at once do not both run the same migration.
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            }
             tx.commit()?;
         }
         Ok(SqliteStore { conn })

@@ -1,0 +1,1164 @@
+//! Feed events: IntelMQ events kept as JSON documents with a few indexed columns, deduplicated
+//! on commit, queried with the `--where` filter language compiled to SQL.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use firewatch_feeds::filter::{self, CmpOp, Expr, Filter};
+use firewatch_feeds::harmonization::{self, FieldType};
+use firewatch_feeds::{Event, Value};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::{Result, SqliteStore, StoreError, TimeRange};
+
+/// One committed feed input (a file or a download), with what became of its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedInput {
+    /// BLAKE3 of the input's bytes (hex); an input is committed at most once.
+    pub content_hash: String,
+    /// File name or URL.
+    pub name: String,
+    /// Parser format (`shadowserver`, `intelmq-jsonl`, …).
+    pub format: String,
+    /// Feed name, if known.
+    pub feed: Option<String>,
+    /// Unix seconds; also the time of events without `time.source` and `time.observation`.
+    pub ingested_at: i64,
+    /// Records read from the input.
+    pub records: u64,
+    /// Events the parser produced (the caller's count; normally the events handed to commit).
+    pub events: u64,
+    /// Events stored (set by [`EventStore::commit_events`]).
+    pub inserted: u64,
+    /// Events dropped as duplicates (set by [`EventStore::commit_events`]).
+    pub duplicates: u64,
+    /// Records the parser rejected.
+    pub rejected: u64,
+}
+
+/// Which events count as the same: equal values (or both absent) in `fields`, and times at
+/// most `window_secs` apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupeRule {
+    pub fields: Vec<String>,
+    pub window_secs: u64,
+}
+
+impl Default for DedupeRule {
+    /// Feed, classification, both endpoints and transport; one day.
+    fn default() -> Self {
+        DedupeRule {
+            fields: [
+                "feed.name",
+                "classification.type",
+                "classification.identifier",
+                "source.ip",
+                "source.port",
+                "destination.ip",
+                "destination.port",
+                "protocol.transport",
+            ]
+            .map(String::from)
+            .to_vec(),
+            window_secs: 86_400,
+        }
+    }
+}
+
+impl DedupeRule {
+    /// The dedupe key of `event`: BLAKE3 over each field's name and JSON value (or "absent"),
+    /// length-prefixed, truncated to 128 bits.
+    pub fn key(&self, event: &Event) -> [u8; 16] {
+        let mut h = blake3::Hasher::new();
+        for field in &self.fields {
+            h.update(&(field.len() as u64).to_le_bytes());
+            h.update(field.as_bytes());
+            match event.get(field) {
+                None => {
+                    h.update(&[0]);
+                }
+                Some(v) => {
+                    let json = serde_json::to_vec(v).expect("event values serialise to JSON");
+                    h.update(&[1]);
+                    h.update(&(json.len() as u64).to_le_bytes());
+                    h.update(&json);
+                }
+            }
+        }
+        let mut key = [0; 16];
+        key.copy_from_slice(&h.finalize().as_bytes()[..16]);
+        key
+    }
+}
+
+/// What [`EventStore::commit_events`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EventCommit {
+    /// The content hash was committed before; nothing changed.
+    pub already_committed: bool,
+    pub inserted: u64,
+    pub duplicates: u64,
+}
+
+/// Which events to read. Results are ordered by (time, id), oldest first unless
+/// `newest_first`; `after_id` continues after that event in the same order (keyset paging).
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    pub filter: Option<Filter>,
+    /// Event time (unix seconds), both ends inclusive.
+    pub range: TimeRange,
+    pub limit: Option<usize>,
+    pub after_id: Option<i64>,
+    pub newest_first: bool,
+    /// Only events this viewer may read under TLP 2.0; `None` reads everything (the CLI,
+    /// which runs with the store owner's rights).
+    pub visibility: Option<EventVisibility>,
+}
+
+/// Who reads events, for the TLP 2.0 predicate of [`EventQuery::visibility`].
+///
+/// The rule (the SQL counterpart of `firewatch_web::access::may_read`, tested equal to it):
+/// CLEAR — anyone; GREEN — any team of the community; AMBER — the owning team (`extra.owner`)
+/// and the team the event was routed to (`extra.team`); AMBER+STRICT — the owning team only;
+/// RED — the teams named in `extra.recipients` (a JSON array of team ids) only. An event
+/// without a TLP is treated as RED.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventVisibility {
+    /// No identity: TLP:CLEAR only.
+    Anonymous,
+    /// A user of this team (whatever the role: need-to-know applies to administrators too).
+    Team(String),
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub id: i64,
+    /// Unix seconds: `time.source`, else `time.observation`, else the ingest time.
+    pub time: i64,
+    pub event: Event,
+}
+
+/// An event as stored, in the IntelMQ JSON it was validated into when it was committed: for
+/// callers that pass events on as JSON (the web API) and need not build them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    pub id: i64,
+    /// Unix seconds, as in [`StoredEvent::time`].
+    pub time: i64,
+    /// One IntelMQ JSON object, keys sorted.
+    pub doc: String,
+}
+
+/// One group of [`EventStore::event_stats`]: the values of the grouping fields (JSON `null`
+/// when absent) and the number of events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventGroup {
+    pub key: Vec<Json>,
+    pub count: u64,
+}
+
+/// A store of feed events. Implemented by [`SqliteStore`]; a PostgreSQL backend follows the
+/// same contract.
+///
+/// ```
+/// use firewatch_feeds::{Event, filter::Filter};
+/// use firewatch_store::{DedupeRule, EventQuery, EventStore, FeedInput, SqliteStore};
+///
+/// let mut store = SqliteStore::open_in_memory().unwrap();
+/// let mut event = Event::new();
+/// event.set("classification.type", "scanner").unwrap();
+/// event.set("source.ip", "192.0.2.1").unwrap();
+/// event.set("source.geolocation.cc", "JP").unwrap();
+/// event.set("time.source", "2024-05-01T12:00:00+00:00").unwrap();
+/// let input = FeedInput { content_hash: "abc".into(), ..Default::default() };
+/// let batch = [event.clone(), event];
+/// let commit = store.commit_events(&input, &batch, &DedupeRule::default()).unwrap();
+/// assert_eq!((commit.inserted, commit.duplicates), (1, 1));
+/// assert!(store.commit_events(&input, &batch, &DedupeRule::default()).unwrap().already_committed);
+///
+/// let q = EventQuery {
+///     filter: Some(Filter::parse("classification.type = scanner and source.ip = 192.0.2.0/24").unwrap()),
+///     ..Default::default()
+/// };
+/// let found = store.events(&q).unwrap();
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].time, 1_714_564_800);
+/// ```
+pub trait EventStore {
+    /// The feed input committed under this content hash, if any.
+    fn feed_input(&self, content_hash: &str) -> Result<Option<FeedInput>>;
+    /// Every feed input committed, oldest first.
+    fn feed_inputs(&self) -> Result<Vec<FeedInput>>;
+    /// Stores `events` and the input record in one transaction, skipping events that duplicate
+    /// a stored one (or an earlier one of the batch) under `dedupe`. Changes nothing and says
+    /// `already_committed` if the content hash was committed before.
+    fn commit_events(
+        &mut self,
+        input: &FeedInput,
+        events: &[Event],
+        dedupe: &DedupeRule,
+    ) -> Result<EventCommit>;
+    /// Events matching the query.
+    fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>> {
+        self.event_docs(q)?
+            .into_iter()
+            .map(|d| {
+                let event = Event::from_intelmq_json(&d.doc)
+                    .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", d.id)))?;
+                Ok(StoredEvent {
+                    id: d.id,
+                    time: d.time,
+                    event,
+                })
+            })
+            .collect()
+    }
+    /// The same events as [`EventStore::events`], as their stored JSON.
+    fn event_docs(&self, q: &EventQuery) -> Result<Vec<StoredDoc>>;
+    /// The number of events matching the query's filter and range (ignoring limit and paging).
+    fn count_events(&self, q: &EventQuery) -> Result<u64>;
+    /// Events matching the query's filter and range grouped by the values of `by`, largest
+    /// group first (ties by key), at most `limit` groups.
+    fn event_stats(&self, by: &[String], q: &EventQuery, limit: usize) -> Result<Vec<EventGroup>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn invalid(msg: impl Into<String>) -> StoreError {
+    StoreError::InvalidQuery(msg.into())
+}
+
+fn check_field(name: &str) -> Result<()> {
+    if filter::is_known_field(name) {
+        Ok(())
+    } else {
+        Err(invalid(filter::unknown_field_message(name)))
+    }
+}
+
+/// Sortable fixed-width form of an address: family byte, then the address bytes.
+fn ip_key(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => {
+            let mut k = vec![4];
+            k.extend_from_slice(&a.octets());
+            k
+        }
+        IpAddr::V6(a) => {
+            let mut k = vec![6];
+            k.extend_from_slice(&a.octets());
+            k
+        }
+    }
+}
+
+fn ip_key_text(s: &str) -> Option<Vec<u8>> {
+    s.parse().ok().map(ip_key)
+}
+
+fn register_functions(conn: &Connection) -> Result<()> {
+    conn.create_scalar_function(
+        "fw_ip_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let key = match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Text(t) => {
+                    std::str::from_utf8(t).ok().and_then(ip_key_text)
+                }
+                _ => None,
+            };
+            Ok(key)
+        },
+    )?;
+    Ok(())
+}
+
+fn event_time(event: &Event, fallback: i64) -> i64 {
+    ["time.source", "time.observation"]
+        .iter()
+        .find_map(|f| {
+            event
+                .get(f)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_second())
+        })
+        .unwrap_or(fallback)
+}
+
+fn text_of<'a>(event: &'a Event, field: &str) -> Option<&'a str> {
+    event.get(field).and_then(Value::as_str)
+}
+
+fn json_path(field: &str) -> String {
+    format!("$.\"{field}\"")
+}
+
+/// The column holding exactly the value of `field` (same type, NULL when absent), if any.
+fn exact_column(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "feed.name" => "feed",
+        "classification.type" => "classification_type",
+        "source.ip" => "source_ip",
+        "source.asn" => "source_asn",
+        "source.geolocation.cc" => "source_cc",
+        "tlp" => "tlp",
+        _ => return None,
+    })
+}
+
+/// How values of a field look in Rust.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Integer,
+    Float,
+    Boolean,
+    Json,
+}
+
+fn kind_of(field: &str) -> Kind {
+    match harmonization::event_field(field).map(|s| s.ty) {
+        None | Some(FieldType::JsonDict) => Kind::Json,
+        Some(FieldType::Integer | FieldType::Asn) => Kind::Integer,
+        Some(FieldType::Float | FieldType::Accuracy) => Kind::Float,
+        Some(FieldType::Boolean) => Kind::Boolean,
+        Some(_) => Kind::Text,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filter → SQL
+
+#[derive(Default)]
+struct Sql {
+    text: String,
+    params: Vec<SqlValue>,
+}
+
+impl Sql {
+    fn bind(&mut self, v: impl Into<SqlValue>) -> &mut Self {
+        self.text.push('?');
+        self.params.push(v.into());
+        self
+    }
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    /// `json_extract(doc, ?)` for `field`.
+    fn extract(&mut self, field: &str) -> &mut Self {
+        self.push("json_extract(doc, ")
+            .bind(json_path(field))
+            .push(")")
+    }
+    fn json_type(&mut self, field: &str) -> &mut Self {
+        self.push("json_type(doc, ")
+            .bind(json_path(field))
+            .push(")")
+    }
+}
+
+fn scalar(v: &Value) -> Option<SqlValue> {
+    Some(match v {
+        Value::Text(s) => SqlValue::Text(s.clone()),
+        Value::Integer(i) => SqlValue::Integer(*i),
+        Value::Float(x) => SqlValue::Real(*x),
+        Value::Boolean(b) => SqlValue::Integer(i64::from(*b)),
+        Value::Json(Json::String(s)) => SqlValue::Text(s.clone()),
+        Value::Json(Json::Bool(b)) => SqlValue::Integer(i64::from(*b)),
+        Value::Json(Json::Number(n)) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(n.as_f64()?),
+        },
+        Value::Json(_) => return None,
+    })
+}
+
+/// SQL true when `field` holds a value of the same type as `c` and `op` holds; NULL or false
+/// otherwise (never true when the field is absent).
+fn compile_compare(out: &mut Sql, field: &str, op: &str, c: &Value) {
+    let Some(bound) = scalar(c) else {
+        out.push("0");
+        return;
+    };
+    let kind = kind_of(field);
+    if kind == Kind::Json {
+        // Typed comparison on a JSON member: only values of the same JSON type compare.
+        let types = match c {
+            Value::Json(Json::String(_)) => "('text')",
+            Value::Json(Json::Number(_)) => "('integer', 'real')",
+            Value::Json(Json::Bool(_)) => "('true', 'false')",
+            _ => {
+                out.push("0");
+                return;
+            }
+        };
+        if field == "extra.team" && matches!(c, Value::Json(Json::String(_))) {
+            // The team column holds extra.team exactly when it is a string.
+            out.push("(team ").push(op).push(" ").bind(bound).push(")");
+            return;
+        }
+        out.push("(");
+        out.json_type(field).push(" IN ").push(types).push(" AND ");
+        out.extract(field)
+            .push(" ")
+            .push(op)
+            .push(" ")
+            .bind(bound)
+            .push(")");
+        return;
+    }
+    let same_kind = matches!(
+        (kind, c),
+        (Kind::Text, Value::Text(_))
+            | (Kind::Integer, Value::Integer(_))
+            | (Kind::Float, Value::Float(_))
+            | (Kind::Boolean, Value::Boolean(_))
+    );
+    if !same_kind {
+        out.push("0");
+        return;
+    }
+    if field == "source.ip"
+        && op == "="
+        && let Value::Text(s) = c
+        && let Some(key) = ip_key_text(s)
+    {
+        out.push("(source_ip_key = ").bind(key).push(")");
+        return;
+    }
+    out.push("(");
+    match exact_column(field) {
+        Some(col) => out.push(col),
+        None => out.extract(field),
+    };
+    out.push(" ").push(op).push(" ").bind(bound).push(")");
+}
+
+fn compile_exists(out: &mut Sql, field: &str) {
+    match exact_column(field) {
+        Some(col) => out.push("(").push(col).push(" IS NOT NULL)"),
+        None => out.push("(").json_type(field).push(" IS NOT NULL)"),
+    };
+}
+
+/// Compiles `expr` (negated when `neg`) in negation normal form: NOTs only around leaves, each
+/// wrapped so that NULL counts as false, so that a NULL leaf is false everywhere.
+fn compile(out: &mut Sql, expr: &Expr, neg: bool) {
+    match expr {
+        Expr::And(list) | Expr::Or(list) => {
+            let is_and = matches!(expr, Expr::And(_)) != neg;
+            if list.is_empty() {
+                out.push(if is_and { "1" } else { "0" });
+                return;
+            }
+            out.push("(");
+            for (i, e) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(if is_and { " AND " } else { " OR " });
+                }
+                compile(out, e, neg);
+            }
+            out.push(")");
+        }
+        Expr::Not(e) => compile(out, e, !neg),
+        leaf => {
+            if neg {
+                out.push("NOT COALESCE(");
+                compile_leaf(out, leaf);
+                out.push(", 0)");
+            } else {
+                compile_leaf(out, leaf);
+            }
+        }
+    }
+}
+
+fn compile_leaf(out: &mut Sql, leaf: &Expr) {
+    match leaf {
+        Expr::Exists { field } => compile_exists(out, field),
+        Expr::Compare { field, op, value } => match op {
+            CmpOp::Ne => {
+                out.push("(");
+                compile_exists(out, field);
+                out.push(" AND NOT COALESCE(");
+                compile_compare(out, field, "=", value);
+                out.push(", 0))");
+            }
+            op => compile_compare(out, field, op.as_str(), value),
+        },
+        Expr::In { field, values } => {
+            out.push("(");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push(" OR ");
+                }
+                compile_compare(out, field, "=", v);
+            }
+            if values.is_empty() {
+                out.push("0");
+            }
+            out.push(")");
+        }
+        Expr::Contains { field, needle } => match kind_of(field) {
+            Kind::Text => {
+                out.push("(instr(lower(");
+                match exact_column(field) {
+                    Some(col) => out.push(col),
+                    None => out.extract(field),
+                };
+                out.push("), ").bind(needle.clone()).push(") > 0)");
+            }
+            Kind::Integer => {
+                out.push("(instr(CAST(");
+                match exact_column(field) {
+                    Some(col) => out.push(col),
+                    None => out.extract(field),
+                };
+                out.push(" AS TEXT), ").bind(needle.clone()).push(") > 0)");
+            }
+            Kind::Json => {
+                out.push("(");
+                out.json_type(field).push(" = 'text' AND instr(lower(");
+                out.extract(field)
+                    .push("), ")
+                    .bind(needle.clone())
+                    .push(") > 0)");
+            }
+            Kind::Float | Kind::Boolean => {
+                out.push("0");
+            }
+        },
+        Expr::InNetwork { field, network } => {
+            let lo = ip_key(network.network());
+            let hi = ip_key(network.broadcast());
+            if field == "source.ip" {
+                out.push("(source_ip_key BETWEEN ");
+            } else {
+                out.push("(fw_ip_key(");
+                out.extract(field).push(") BETWEEN ");
+            }
+            out.bind(lo).push(" AND ").bind(hi).push(")");
+        }
+        Expr::And(_) | Expr::Or(_) | Expr::Not(_) => unreachable!("handled by compile"),
+    }
+}
+
+fn uses_ip_function(expr: &Expr) -> bool {
+    match expr {
+        Expr::And(l) | Expr::Or(l) => l.iter().any(uses_ip_function),
+        Expr::Not(e) => uses_ip_function(e),
+        Expr::InNetwork { field, .. } => field != "source.ip",
+        _ => false,
+    }
+}
+
+fn validate_expr(expr: &Expr) -> Result<()> {
+    match expr {
+        Expr::And(l) | Expr::Or(l) => l.iter().try_for_each(validate_expr),
+        Expr::Not(e) => validate_expr(e),
+        Expr::Exists { field }
+        | Expr::Compare { field, .. }
+        | Expr::Contains { field, .. }
+        | Expr::In { field, .. }
+        | Expr::InNetwork { field, .. } => check_field(field),
+    }
+}
+
+/// The WHERE clause (without paging) for a query.
+fn where_clause(conn: &Connection, q: &EventQuery) -> Result<Sql> {
+    let mut sql = Sql::default();
+    // Open ends add no condition, so that the planner is free to pick a filter's index.
+    sql.push("1");
+    if let Some(since) = q.range.since {
+        sql.push(" AND time >= ").bind(since);
+    }
+    if let Some(until) = q.range.until {
+        sql.push(" AND time <= ").bind(until);
+    }
+    if let Some(v) = &q.visibility {
+        sql.push(" AND ");
+        compile_visibility(&mut sql, v);
+    }
+    if let Some(f) = &q.filter {
+        validate_expr(f.expr())?;
+        if uses_ip_function(f.expr()) {
+            register_functions(conn)?;
+        }
+        sql.push(" AND ");
+        compile(&mut sql, f.expr(), false);
+    }
+    Ok(sql)
+}
+
+/// The TLP 2.0 predicate for `v` (see [`EventVisibility`]); never NULL.
+fn compile_visibility(sql: &mut Sql, v: &EventVisibility) {
+    let team = match v {
+        EventVisibility::Anonymous => {
+            sql.push("(tlp IS 'CLEAR')");
+            return;
+        }
+        EventVisibility::Team(t) => t.as_str(),
+    };
+    let owner = json_path("extra.owner");
+    let recipients = json_path("extra.recipients");
+    sql.push("(tlp IS 'CLEAR' OR tlp IS 'GREEN' OR (tlp IS 'AMBER' AND (json_extract(doc, ")
+        .bind(owner.clone())
+        .push(") IS ")
+        .bind(team.to_owned())
+        .push(" OR team IS ")
+        .bind(team.to_owned())
+        .push(")) OR (tlp IS 'AMBER+STRICT' AND json_extract(doc, ")
+        .bind(owner)
+        .push(") IS ")
+        .bind(team.to_owned())
+        .push(") OR ((tlp IS NULL OR tlp IS 'RED') AND json_type(doc, ")
+        .bind(recipients.clone())
+        .push(") IS 'array' AND EXISTS (SELECT 1 FROM json_each(doc, ")
+        .bind(recipients)
+        .push(") AS r WHERE r.value IS ")
+        .bind(team.to_owned())
+        .push(")))");
+}
+
+/// The SQL a filter compiles to, with its parameters.
+#[cfg(test)]
+fn filter_sql(filter: &Filter) -> (String, Vec<SqlValue>) {
+    let mut sql = Sql::default();
+    compile(&mut sql, filter.expr(), false);
+    (sql.text, sql.params)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stats keys
+
+fn json_rank(v: &Json) -> u8 {
+    match v {
+        Json::Null => 0,
+        Json::Bool(_) => 1,
+        Json::Number(_) => 2,
+        Json::String(_) => 3,
+        Json::Array(_) => 4,
+        Json::Object(_) => 5,
+    }
+}
+
+fn cmp_json(a: &Json, b: &Json) -> Ordering {
+    match (a, b) {
+        (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i.cmp(&j),
+            _ => x
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&y.as_f64().unwrap_or(0.0)),
+        },
+        (Json::String(x), Json::String(y)) => x.cmp(y),
+        _ => json_rank(a)
+            .cmp(&json_rank(b))
+            .then_with(|| a.to_string().cmp(&b.to_string())),
+    }
+}
+
+fn cmp_keys(a: &[Json], b: &[Json]) -> Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| cmp_json(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| a.len().cmp(&b.len()))
+}
+
+fn sql_to_json(v: SqlValue, from_json_text: bool) -> Result<Json> {
+    Ok(match v {
+        SqlValue::Null => Json::Null,
+        SqlValue::Integer(i) => Json::from(i),
+        SqlValue::Real(x) => Json::from(x),
+        SqlValue::Text(s) if from_json_text => serde_json::from_str(&s)
+            .map_err(|e| StoreError::Corrupt(format!("event document member: {e}")))?,
+        SqlValue::Text(s) => Json::String(s),
+        SqlValue::Blob(_) => return Err(StoreError::Corrupt("blob in event column".into())),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SQLite implementation
+
+fn row_to_feed_input(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedInput> {
+    Ok(FeedInput {
+        content_hash: r.get(0)?,
+        name: r.get(1)?,
+        format: r.get(2)?,
+        feed: r.get(3)?,
+        ingested_at: r.get(4)?,
+        records: r.get::<_, i64>(5)? as u64,
+        events: r.get::<_, i64>(6)? as u64,
+        inserted: r.get::<_, i64>(7)? as u64,
+        duplicates: r.get::<_, i64>(8)? as u64,
+        rejected: r.get::<_, i64>(9)? as u64,
+    })
+}
+
+const FEED_INPUT_COLUMNS: &str = "content_hash, name, format, feed, ingested_at, records, events, inserted, duplicates, rejected";
+
+#[cfg(test)]
+thread_local! {
+    /// Tests force the per-event index lookups to check both dedupe paths.
+    static FORCE_INDEX_LOOKUP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether to deduplicate in memory, given the stored events near the batch's time span.
+fn dedupe_in_memory(stored_near: usize, batch: usize) -> bool {
+    #[cfg(test)]
+    if FORCE_INDEX_LOOKUP.get() {
+        return false;
+    }
+    stored_near <= batch.max(4096) * 4
+}
+
+/// Batches at least this large may drop and rebuild the events indexes (see commit).
+const BULK_MIN_EVENTS: usize = if cfg!(test) { 8 } else { 50_000 };
+
+/// Pages of SQLite cache (negative: KiB) while committing a large batch.
+const COMMIT_CACHE_KIB: i64 = -262_144;
+
+impl SqliteStore {
+    fn commit_events_tx(
+        &mut self,
+        input: &FeedInput,
+        events: &[Event],
+        dedupe: &DedupeRule,
+        window: i64,
+    ) -> Result<EventCommit> {
+        let tx = self.conn.transaction()?;
+        let done: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM feed_inputs WHERE content_hash = ?",
+                [&input.content_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if done.is_some() {
+            return Ok(EventCommit {
+                already_committed: true,
+                ..Default::default()
+            });
+        }
+        let mut commit = EventCommit::default();
+        {
+            let mut seen = tx.prepare_cached(
+                "SELECT 1 FROM events WHERE dedupe_key = ?1 AND time BETWEEN ?2 AND ?3 LIMIT 1",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (time, feed, classification_type, source_ip, source_ip_key,
+                    source_asn, source_cc, tlp, team, dedupe_key, input_hash, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            let times: Vec<i64> = events
+                .iter()
+                .map(|e| event_time(e, input.ingested_at))
+                .collect();
+            // When the stored events near the batch's time span are few, load their keys and
+            // deduplicate in memory; otherwise ask the (dedupe_key, time) index per event.
+            let mut near: Option<HashMap<[u8; 16], BTreeSet<i64>>> = None;
+            if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
+                let (lo, hi) = (lo.saturating_sub(window), hi.saturating_add(window));
+                let stored: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM events WHERE time BETWEEN ?1 AND ?2",
+                    params![lo, hi],
+                    |r| r.get(0),
+                )?;
+                if dedupe_in_memory(stored as usize, events.len()) {
+                    let mut map: HashMap<[u8; 16], BTreeSet<i64>> = HashMap::new();
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT dedupe_key, time FROM events WHERE time BETWEEN ?1 AND ?2",
+                    )?;
+                    let mut rows = stmt.query(params![lo, hi])?;
+                    while let Some(r) = rows.next()? {
+                        let key: Option<Vec<u8>> = r.get(0)?;
+                        if let Some(key) = key.and_then(|k| <[u8; 16]>::try_from(k).ok()) {
+                            map.entry(key).or_default().insert(r.get(1)?);
+                        }
+                    }
+                    near = Some(map);
+                }
+            }
+            // A bulk load into a table no larger than the batch: build the indexes once at the
+            // end (sorting) rather than row by row. Same transaction, so a crash loses nothing.
+            let mut rebuild: Vec<(String, String)> = Vec::new();
+            if near.is_some() && events.len() >= BULK_MIN_EVENTS {
+                let stored: i64 =
+                    tx.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
+                if (stored as usize).saturating_mul(2) <= events.len() {
+                    let mut stmt = tx.prepare(
+                        "SELECT name, sql FROM sqlite_schema
+                         WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL",
+                    )?;
+                    rebuild = stmt
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    for (name, _) in &rebuild {
+                        tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+                    }
+                }
+            }
+            let half = events.len() / 2;
+            for (i, (event, &time)) in events.iter().zip(&times).enumerate() {
+                if i == half {
+                    crate::crash_point("events-mid-commit");
+                }
+                let key = dedupe.key(event);
+                let dup = match &mut near {
+                    Some(map) => {
+                        let stored = map.entry(key).or_default();
+                        let (lo, hi) = (time.saturating_sub(window), time.saturating_add(window));
+                        let dup = stored.range(lo..=hi).next().is_some();
+                        if !dup {
+                            stored.insert(time);
+                        }
+                        dup
+                    }
+                    None => seen.exists(params![
+                        &key[..],
+                        time.saturating_sub(window),
+                        time.saturating_add(window)
+                    ])?,
+                };
+                if dup {
+                    commit.duplicates += 1;
+                    continue;
+                }
+                let source_ip = text_of(event, "source.ip");
+                let team = match event.get("extra.team") {
+                    Some(Value::Json(Json::String(s))) => Some(s.as_str()),
+                    _ => None,
+                };
+                insert.execute(params![
+                    time,
+                    text_of(event, "feed.name"),
+                    text_of(event, "classification.type"),
+                    source_ip,
+                    source_ip.and_then(ip_key_text),
+                    event.get("source.asn").and_then(Value::as_i64),
+                    text_of(event, "source.geolocation.cc"),
+                    text_of(event, "tlp"),
+                    team,
+                    &key[..],
+                    &input.content_hash,
+                    event.to_intelmq_json(),
+                ])?;
+                commit.inserted += 1;
+            }
+            for (_, sql) in &rebuild {
+                tx.execute_batch(sql)?;
+            }
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO feed_inputs ({FEED_INPUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            params![
+                input.content_hash,
+                input.name,
+                input.format,
+                input.feed,
+                input.ingested_at,
+                input.records as i64,
+                input.events as i64,
+                commit.inserted as i64,
+                commit.duplicates as i64,
+                input.rejected as i64,
+            ],
+        )?;
+        tx.commit()?;
+        Ok(commit)
+    }
+}
+
+impl EventStore for SqliteStore {
+    fn feed_input(&self, content_hash: &str) -> Result<Option<FeedInput>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {FEED_INPUT_COLUMNS} FROM feed_inputs WHERE content_hash = ?"),
+                [content_hash],
+                row_to_feed_input,
+            )
+            .optional()?)
+    }
+
+    fn feed_inputs(&self) -> Result<Vec<FeedInput>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {FEED_INPUT_COLUMNS} FROM feed_inputs ORDER BY ingested_at, rowid"
+        ))?;
+        let rows = stmt.query_map([], row_to_feed_input)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn commit_events(
+        &mut self,
+        input: &FeedInput,
+        events: &[Event],
+        dedupe: &DedupeRule,
+    ) -> Result<EventCommit> {
+        for f in &dedupe.fields {
+            check_field(f)?;
+        }
+        let window = i64::try_from(dedupe.window_secs).unwrap_or(i64::MAX);
+        // Large batches touch every index page; a bigger page cache for the commit keeps the
+        // random-keyed dedupe index in memory. Restored afterwards.
+        let cache: i64 = self
+            .conn
+            .pragma_query_value(None, "cache_size", |r| r.get(0))?;
+        if events.len() > 10_000 {
+            self.conn
+                .pragma_update(None, "cache_size", COMMIT_CACHE_KIB)?;
+        }
+        let result = self.commit_events_tx(input, events, dedupe, window);
+        self.conn.pragma_update(None, "cache_size", cache)?;
+        if result
+            .as_ref()
+            .is_ok_and(|c| c.inserted as usize >= BULK_MIN_EVENTS)
+        {
+            // Refresh the planner's statistics (sampled, so quick) after a large load, so that
+            // it prefers a selective index (source_ip_key) over a common value (source_cc).
+            self.conn.execute_batch(
+                "PRAGMA analysis_limit = 100000; ANALYZE events; PRAGMA analysis_limit = 0;",
+            )?;
+        }
+        result
+    }
+
+    fn event_docs(&self, q: &EventQuery) -> Result<Vec<StoredDoc>> {
+        let mut sql = where_clause(&self.conn, q)?;
+        let (cmp, dir) = if q.newest_first {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(after) = q.after_id {
+            let time: i64 = self
+                .conn
+                .query_row("SELECT time FROM events WHERE id = ?", [after], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or_else(|| invalid(format!("no event with id {after} to page after")))?;
+            sql.push(" AND (time, id) ")
+                .push(cmp)
+                .push(" (")
+                .bind(time)
+                .push(", ")
+                .bind(after)
+                .push(")");
+        }
+        let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
+        let text = format!(
+            "SELECT id, time, doc FROM events WHERE {} ORDER BY time {dir}, id {dir} LIMIT {limit}",
+            sql.text
+        );
+        let mut stmt = self.conn.prepare_cached(&text)?;
+        let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(StoredDoc {
+                id: r.get(0)?,
+                time: r.get(1)?,
+                doc: r.get(2)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn count_events(&self, q: &EventQuery) -> Result<u64> {
+        let sql = where_clause(&self.conn, q)?;
+        let n: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM events WHERE {}", sql.text),
+            params_from_iter(sql.params.iter()),
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn event_stats(&self, by: &[String], q: &EventQuery, limit: usize) -> Result<Vec<EventGroup>> {
+        if by.is_empty() {
+            return Err(invalid("group by at least one field"));
+        }
+        for f in by {
+            check_field(f)?;
+        }
+        let filter = where_clause(&self.conn, q)?;
+        let mut sql = Sql::default();
+        sql.push("SELECT ");
+        let mut from_json = Vec::new();
+        for f in by {
+            match exact_column(f) {
+                Some(col) => {
+                    sql.push(col);
+                    from_json.push(false);
+                }
+                None => {
+                    sql.push("doc -> ").bind(json_path(f));
+                    from_json.push(true);
+                }
+            }
+            sql.push(", ");
+        }
+        sql.push("COUNT(*) FROM events WHERE ");
+        sql.text.push_str(&filter.text);
+        sql.params.extend(filter.params);
+        sql.push(" GROUP BY ");
+        let groups = (1..=by.len())
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        sql.push(&groups);
+        let mut stmt = self.conn.prepare(&sql.text)?;
+        let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut key = Vec::with_capacity(by.len());
+            for (i, j) in from_json.iter().enumerate() {
+                key.push(sql_to_json(r.get(i)?, *j)?);
+            }
+            let count: i64 = r.get(by.len())?;
+            out.push(EventGroup {
+                key,
+                count: count as u64,
+            });
+        }
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| cmp_keys(&a.key, &b.key)));
+        out.truncate(limit);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ipnet::IpNet;
+
+    fn scan(ip: &str, time: i64) -> Event {
+        let mut e = Event::new();
+        e.set("classification.type", "scanner").unwrap();
+        e.set("source.ip", ip).unwrap();
+        e.set(
+            "time.source",
+            jiff::Timestamp::from_second(time).unwrap().to_string(),
+        )
+        .unwrap();
+        e
+    }
+
+    #[test]
+    fn both_dedupe_paths_agree() {
+        let t = 1_700_000_000;
+        let batches = [
+            vec![
+                scan("192.0.2.1", t),
+                scan("192.0.2.1", t + 100),
+                scan("192.0.2.1", t + 86_401),
+                scan("192.0.2.2", t),
+            ],
+            vec![
+                scan("192.0.2.1", t - 86_400),
+                scan("192.0.2.1", t - 86_401),
+                scan("192.0.2.2", t + 86_401),
+                scan("192.0.2.2", t + 86_402),
+            ],
+        ];
+        let mut results = Vec::new();
+        for force in [false, true] {
+            FORCE_INDEX_LOOKUP.set(force);
+            let mut store = SqliteStore::open_in_memory().unwrap();
+            let mut counts = Vec::new();
+            for (i, batch) in batches.iter().enumerate() {
+                let input = FeedInput {
+                    content_hash: i.to_string(),
+                    ..Default::default()
+                };
+                let c = store
+                    .commit_events(&input, batch, &DedupeRule::default())
+                    .unwrap();
+                counts.push((c.inserted, c.duplicates));
+            }
+            results.push(counts);
+        }
+        FORCE_INDEX_LOOKUP.set(false);
+        assert_eq!(results[0], [(3, 1), (2, 2)]);
+        assert_eq!(results[0], results[1]);
+    }
+
+    #[test]
+    fn bulk_loads_rebuild_the_indexes_in_the_same_transaction() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let indexes = |s: &SqliteStore| -> i64 {
+            s.conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let before = indexes(&store);
+        let t = 1_700_000_000;
+        let batch: Vec<Event> = (0..20)
+            .map(|i| scan(&format!("192.0.2.{}", i % 10), t + i))
+            .collect();
+        let input = FeedInput {
+            content_hash: "bulk".into(),
+            ..Default::default()
+        };
+        let c = store
+            .commit_events(&input, &batch, &DedupeRule::default())
+            .unwrap();
+        assert_eq!((c.inserted, c.duplicates), (10, 10));
+        assert_eq!(indexes(&store), before);
+        let q = EventQuery {
+            filter: Some(Filter::parse("source.ip = 192.0.2.3").unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(store.count_events(&q).unwrap(), 1);
+    }
+
+    #[test]
+    fn ip_keys_sort_within_family() {
+        let a = ip_key("10.0.0.1".parse().unwrap());
+        let b = ip_key("10.0.1.0".parse().unwrap());
+        assert!(a < b);
+        let net: IpNet = "10.0.0.0/24".parse().unwrap();
+        assert!(ip_key(net.network()) <= a && a <= ip_key(net.broadcast()));
+        assert!(b > ip_key(net.broadcast()));
+    }
+
+    #[test]
+    fn filters_compile_with_bound_values() {
+        let f = Filter::parse("source.geolocation.cc = JP and not extra.team ~ 'x'").unwrap();
+        let (sql, params) = filter_sql(&f);
+        assert!(!sql.contains("JP"), "{sql}");
+        assert_eq!(params.len(), 4, "{sql}");
+    }
+
+    #[test]
+    fn dedupe_key_distinguishes_absent_from_empty_and_shifted_values() {
+        let rule = DedupeRule {
+            fields: vec!["extra.a".into(), "extra.b".into()],
+            window_secs: 1,
+        };
+        let mut x = Event::new();
+        x.set("extra.a", "1").unwrap();
+        let mut y = Event::new();
+        y.set("extra.b", "1").unwrap();
+        assert_ne!(rule.key(&x), rule.key(&y));
+        assert_ne!(rule.key(&x), rule.key(&Event::new()));
+    }
+}
