@@ -1,0 +1,1349 @@
+//! The routes of the JSON API and the OpenAPI document generated from them.
+
+use crate::AppState;
+use crate::access::Viewer;
+use crate::auth;
+use crate::error::{ApiError, ErrorBody};
+use crate::metrics::{RequestLabels, RouteLabels};
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use firewatch_core::SourceLabel;
+use firewatch_core::time::parse_time_bound;
+use firewatch_enrich::directory::Directory;
+use firewatch_enrich::directory::{Team, TlpLevel};
+use firewatch_enrich::routing::{RouteHints, Router as TeamRouter};
+use firewatch_feeds::filter::Filter;
+use firewatch_store::{
+    AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, EventStore, IdentityStore,
+    PortTotal, SourceQuery, SourceRecord, Store, TimeRange,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+type Shared = Arc<AppState>;
+
+/// Rows returned when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// The largest `limit` accepted.
+pub const MAX_LIMIT: u32 = 1000;
+/// The largest request body accepted (every route is a GET: bodies are not read).
+pub const MAX_BODY: u64 = 64 * 1024;
+
+/// The router of the whole service.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .nest("/api/v1", api_routes())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+fn api_routes() -> Router<Shared> {
+    Router::new()
+        .route("/events", get(events))
+        .route("/events/stats", get(event_stats))
+        .route("/alerts", get(alerts))
+        .route("/ports/top", get(top_ports))
+        .route("/sources", get(sources))
+        .route("/sources/{ip}", get(source))
+        .route("/attacks", get(attacks))
+        .route("/teams", get(teams))
+        .route("/route/{ip}", get(route))
+        .route("/openapi.json", get(openapi))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Middleware and extractors
+
+/// Counts and times every request by route template; refuses oversized bodies before any
+/// handler runs.
+async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let too_large = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_BODY);
+    let response = if too_large {
+        ApiError::PayloadTooLarge(MAX_BODY).into_response()
+    } else {
+        next.run(request).await
+    };
+    state
+        .metrics
+        .latency
+        .get_or_create(&RouteLabels {
+            route: route.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16().to_string(),
+        })
+        .inc();
+    response
+}
+
+/// Query parameters, refused with a 400 and a JSON body when unknown or malformed.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(ApiQuery)
+            .map_err(|e| ApiError::BadRequest(format!("query: {e}")))
+    }
+}
+
+/// A path parameter, refused with a 400 and a JSON body when it cannot be decoded (bad
+/// percent-encoding, not UTF-8).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| ApiError::BadRequest(format!("path: {}", e.body_text())))
+    }
+}
+
+/// The viewer: anonymous without an `Authorization` header, else the user of a valid,
+/// unrevoked bearer token; anything else is a 401.
+impl FromRequestParts<Shared> for Viewer {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Viewer::Anonymous);
+        };
+        let bad = || ApiError::Unauthorized("invalid or revoked token".into());
+        let text = value.to_str().map_err(|_| bad())?;
+        let token = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("use Authorization: Bearer fw_...".into()))?
+            .trim();
+        let (id, secret) = auth::parse_token(token).ok_or_else(bad)?;
+        let (id, secret) = (id.to_owned(), secret.to_owned());
+        let found = state.with_store(move |s| Ok(s.token(&id)?)).await?;
+        let Some((record, user)) = found else {
+            return Err(bad());
+        };
+        if record.revoked_at.is_some() || !auth::secret_matches(&secret, &record.token_hash) {
+            return Err(bad());
+        }
+        let role = user
+            .role
+            .parse()
+            .map_err(|e| ApiError::Internal(format!("user {}: {e}", user.name)))?;
+        Ok(Viewer::User {
+            name: user.name,
+            team: user.team,
+            role,
+        })
+    }
+}
+
+fn limit(l: Option<u32>) -> Result<usize, ApiError> {
+    match l.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n as usize),
+        n => Err(ApiError::BadRequest(format!(
+            "limit {n} is out of range (1..={MAX_LIMIT})"
+        ))),
+    }
+}
+
+fn time_range(since: Option<&str>, until: Option<&str>) -> Result<TimeRange, ApiError> {
+    let now = jiff::Timestamp::now();
+    let bound = |name: &str, v: Option<&str>| {
+        v.map(|s| {
+            check_time_bound(s).map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))?;
+            parse_time_bound(s, now).map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
+        })
+        .transpose()
+    };
+    Ok(TimeRange {
+        since: bound("since", since)?,
+        until: bound("until", until)?,
+    })
+}
+
+/// Refuses what `parse_time_bound` cannot take without panicking (as of this writing it
+/// splits off the unit at a byte, not a char, and builds spans that panic when out of range):
+/// non-ASCII text, and ages beyond a century.
+fn check_time_bound(s: &str) -> Result<(), String> {
+    let t = s.trim();
+    if !t.is_ascii() || t.len() > 64 {
+        return Err(format!(
+            "{s:?} is not a time (RFC 3339, a date, Unix seconds or an age like 7d)"
+        ));
+    }
+    let (num, unit) = t.split_at(t.len().saturating_sub(1));
+    if let Ok(n) = num.parse::<i64>() {
+        let max = match unit {
+            "s" => 3_155_760_000,
+            "m" => 52_596_000,
+            "h" => 876_600,
+            "d" => 36_525,
+            "w" => 5_218,
+            _ => i64::MAX,
+        };
+        if !(0..=max).contains(&n) {
+            return Err(format!("{s:?}: an age is at most a century"));
+        }
+    }
+    Ok(())
+}
+
+fn telescope_records(state: &AppState, viewer: &Viewer) -> Result<(), ApiError> {
+    if state.telescope.may_read_records(viewer) {
+        Ok(())
+    } else {
+        Err(denied(viewer, state.telescope.tlp.label()))
+    }
+}
+
+fn telescope_aggregates(state: &AppState, viewer: &Viewer) -> Result<(), ApiError> {
+    if state.telescope.may_read_aggregates(viewer) {
+        Ok(())
+    } else {
+        Err(denied(viewer, state.telescope.tlp.label()))
+    }
+}
+
+fn community(viewer: &Viewer) -> Result<(), ApiError> {
+    match viewer {
+        Viewer::Anonymous => Err(denied(viewer, "TLP:GREEN")),
+        Viewer::User { .. } => Ok(()),
+    }
+}
+
+fn denied(viewer: &Viewer, label: &str) -> ApiError {
+    match viewer {
+        Viewer::Anonymous => ApiError::Unauthorized(format!(
+            "this data is {label}: authenticate with a bearer token"
+        )),
+        Viewer::User { team, .. } => ApiError::Forbidden(format!(
+            "this data is {label} and not shared with team {team}"
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+/// A feed event: IntelMQ harmonized field names as flat keys (`source.ip`, `extra.owner`, ...).
+/// The known fields are listed with their JSON types; `extra.*` members may hold any JSON value.
+pub struct IntelMqEvent;
+
+impl utoipa::PartialSchema for IntelMqEvent {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use firewatch_feeds::harmonization::{EVENT_FIELDS, FieldType};
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        let mut object = ObjectBuilder::new()
+            .description(Some(
+                "An IntelMQ-style flat event: harmonized field names as keys; `extra.*` keys hold any JSON value.",
+            ))
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)));
+        for spec in EVENT_FIELDS {
+            let ty = match spec.ty {
+                FieldType::Asn | FieldType::Integer => Some(Type::Integer),
+                FieldType::Float | FieldType::Accuracy => Some(Type::Number),
+                FieldType::Boolean => Some(Type::Boolean),
+                FieldType::Json | FieldType::JsonDict => None,
+                _ => Some(Type::String),
+            };
+            object = match ty {
+                Some(ty) => object.property(spec.name, ObjectBuilder::new().schema_type(ty)),
+                None => object.property(spec.name, ObjectBuilder::new()),
+            };
+        }
+        utoipa::openapi::RefOr::T(object.build().into())
+    }
+}
+
+impl ToSchema for IntelMqEvent {}
+
+/// An event as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventItem {
+    /// The store's id of the event (also its page cursor).
+    pub id: i64,
+    /// Unix seconds: `time.source`, else `time.observation`, else the ingest time.
+    pub time: i64,
+    /// The event, with IntelMQ field names.
+    /// Passed on as stored: it was validated when it was committed.
+    #[schema(value_type = IntelMqEvent)]
+    pub event: Box<serde_json::value::RawValue>,
+}
+
+/// A page of events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<EventItem>,
+    /// Give this as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
+    pub next_after: Option<String>,
+}
+
+/// One group of event statistics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsGroup {
+    /// The values of the `by` fields, in order (`null` where the event lacks the field).
+    #[schema(value_type = Vec<Value>)]
+    pub key: Vec<serde_json::Value>,
+    pub count: u64,
+}
+
+/// Event statistics.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventStats {
+    /// The fields grouped by.
+    pub by: Vec<String>,
+    /// Events matching (that the viewer may read).
+    pub total: u64,
+    /// The largest groups first.
+    pub groups: Vec<StatsGroup>,
+}
+
+/// How the telescope labels a source.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    Mirai,
+    Zmap,
+    Masscan,
+    Backscatter,
+    Scanner,
+    Other,
+}
+
+impl From<SourceLabel> for Label {
+    fn from(l: SourceLabel) -> Label {
+        match l {
+            SourceLabel::Mirai => Label::Mirai,
+            SourceLabel::Zmap => Label::Zmap,
+            SourceLabel::Masscan => Label::Masscan,
+            SourceLabel::Backscatter => Label::Backscatter,
+            SourceLabel::Scanner => Label::Scanner,
+            SourceLabel::Other => Label::Other,
+        }
+    }
+}
+
+/// The serde name of a unit enum variant (`spike`, `new_campaign`...).
+fn serde_name<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}
+
+/// Traffic to one port over the time range.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortItem {
+    /// `tcp`, `udp`, `icmp`... or the protocol number.
+    pub proto: String,
+    pub port: u16,
+    pub packets: u64,
+    pub bytes: u64,
+    /// Distinct sources over the whole range.
+    pub unique_sources: u64,
+    /// Largest number of distinct sources in one interval.
+    pub peak_interval_sources: u64,
+    /// Intervals with traffic to the port.
+    pub intervals: u64,
+}
+
+impl From<PortTotal> for PortItem {
+    fn from(p: PortTotal) -> PortItem {
+        PortItem {
+            proto: p.proto,
+            port: p.port,
+            packets: p.packets,
+            bytes: p.bytes,
+            unique_sources: p.unique_sources,
+            peak_interval_sources: p.peak_interval_sources,
+            intervals: p.intervals,
+        }
+    }
+}
+
+/// The telescope's busiest ports.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortList {
+    pub items: Vec<PortItem>,
+}
+
+/// A source and its packets within an alert.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertSource {
+    /// IPv4 or IPv6 address.
+    pub addr: String,
+    pub packets: u64,
+    pub label: Option<Label>,
+}
+
+/// A port spike or new scanning campaign, with what explains it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertItem {
+    /// Stable id: protocol, port, kind and start (`tcp-23-spike-1762070400`).
+    pub id: String,
+    /// `spike` or `new_campaign`.
+    #[schema(value_type = String, pattern = "^(spike|new_campaign)$")]
+    pub kind: String,
+    pub proto: String,
+    pub port: u16,
+    /// Unix seconds.
+    pub start: i64,
+    /// Unix seconds; `null` while the alert is ongoing.
+    pub end: Option<i64>,
+    /// The metrics that crossed the threshold: `packets`, `unique_sources`.
+    #[schema(value_type = Vec<String>)]
+    pub triggered_by: Vec<String>,
+    /// Start of the peak interval (Unix seconds).
+    pub peak_interval: i64,
+    pub peak_packets: u64,
+    pub peak_sources: u64,
+    pub baseline_packets: f64,
+    pub baseline_sources: f64,
+    pub magnitude: f64,
+    pub score: f64,
+    pub packets: u64,
+    pub unique_sources: u64,
+    pub top_sources: Vec<AlertSource>,
+    /// `[label, unique sources]` pairs.
+    #[schema(value_type = Vec<(Label, u64)>)]
+    pub label_mix: Vec<(Label, u64)>,
+    /// `[country, share]` pairs, largest first; `null` when no source had a country.
+    #[schema(value_type = Option<Vec<(String, f64)>>)]
+    pub top_countries: Option<Vec<(String, f64)>>,
+    /// `[team, share]` pairs, largest first.
+    #[schema(value_type = Vec<(String, f64)>)]
+    pub top_teams: Vec<(String, f64)>,
+}
+
+impl From<AlertRecord> for AlertItem {
+    fn from(a: AlertRecord) -> AlertItem {
+        AlertItem {
+            id: a.id,
+            kind: serde_name(&a.kind),
+            proto: a.proto,
+            port: a.port,
+            start: a.start,
+            end: a.end,
+            triggered_by: a.triggered_by.iter().map(serde_name).collect(),
+            peak_interval: a.peak_interval,
+            peak_packets: a.peak_packets,
+            peak_sources: a.peak_sources,
+            baseline_packets: a.baseline_packets,
+            baseline_sources: a.baseline_sources,
+            magnitude: a.magnitude,
+            score: a.score,
+            packets: a.packets,
+            unique_sources: a.unique_sources,
+            top_sources: a
+                .top_sources
+                .into_iter()
+                .map(|s| AlertSource {
+                    addr: s.addr.to_string(),
+                    packets: s.packets,
+                    label: s.label.map(Label::from),
+                })
+                .collect(),
+            label_mix: a
+                .label_mix
+                .into_iter()
+                .map(|(l, n)| (l.into(), n))
+                .collect(),
+            top_countries: a.top_countries,
+            top_teams: a.top_teams,
+        }
+    }
+}
+
+/// Port alerts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertList {
+    pub items: Vec<AlertItem>,
+}
+
+/// What a source sent, counted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub ipv4_packets: u64,
+    /// TCP SYN without ACK.
+    pub tcp_syn: u64,
+    pub tcp_synack: u64,
+    /// Any packet with RST set.
+    pub tcp_rst: u64,
+    pub tcp_fin: u64,
+    /// ACK without SYN, RST or FIN.
+    pub tcp_ack: u64,
+    /// Any other flag combination.
+    pub tcp_other: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub other_proto: u64,
+    pub mirai: u64,
+    pub masscan: u64,
+    pub zmap: u64,
+    pub backscatter: u64,
+}
+
+/// One source's profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceItem {
+    /// IPv4 or IPv6 address.
+    pub addr: String,
+    pub label: Label,
+    /// Unix nanoseconds.
+    pub first_seen_ns: i64,
+    /// Unix nanoseconds.
+    pub last_seen_ns: i64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub distinct_destinations: u64,
+    pub distinct_ports: u64,
+    /// IP TTLs seen.
+    pub ttls: Vec<u8>,
+    pub counters: Counters,
+    /// `[protocol, port, packets]` of the first ports seen, busiest first.
+    #[schema(value_type = Vec<(String, u16, u64)>)]
+    pub top_ports: Vec<(String, u16, u64)>,
+    /// Country of registration (ISO 3166 alpha-2).
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_name: Option<String>,
+    /// The responsible team.
+    pub team: Option<String>,
+    /// The dataset (and directory) version that produced the attribution.
+    pub data_version: Option<String>,
+}
+
+impl From<SourceRecord> for SourceItem {
+    fn from(s: SourceRecord) -> SourceItem {
+        let c = s.counters;
+        SourceItem {
+            addr: s.addr.to_string(),
+            label: s.label.into(),
+            first_seen_ns: s.first_seen_ns,
+            last_seen_ns: s.last_seen_ns,
+            packets: s.packets,
+            bytes: s.bytes,
+            distinct_destinations: s.distinct_destinations,
+            distinct_ports: s.distinct_ports,
+            ttls: s.ttls,
+            counters: Counters {
+                packets: c.packets,
+                bytes: c.bytes,
+                ipv4_packets: c.ipv4_packets,
+                tcp_syn: c.tcp_syn,
+                tcp_synack: c.tcp_synack,
+                tcp_rst: c.tcp_rst,
+                tcp_fin: c.tcp_fin,
+                tcp_ack: c.tcp_ack,
+                tcp_other: c.tcp_other,
+                udp: c.udp,
+                icmp: c.icmp,
+                other_proto: c.other_proto,
+                mirai: c.mirai,
+                masscan: c.masscan,
+                zmap: c.zmap,
+                backscatter: c.backscatter,
+            },
+            top_ports: s.top_ports,
+            country: s.attribution.country,
+            asn: s.attribution.asn,
+            as_name: s.attribution.as_name,
+            team: s.attribution.team,
+            data_version: s.attribution.data_version,
+        }
+    }
+}
+
+/// Sources seen by the telescope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceList {
+    pub items: Vec<SourceItem>,
+}
+
+/// A DoS attack seen through its backscatter.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttackItem {
+    /// IPv4 or IPv6 address of the victim.
+    pub victim: String,
+    /// Unix nanoseconds.
+    pub start_ns: i64,
+    /// Unix nanoseconds.
+    pub end_ns: i64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub peak_per_minute: u64,
+    pub proto: String,
+    pub ports: Vec<u16>,
+    /// Country of registration of the victim (ISO 3166 alpha-2).
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    pub as_name: Option<String>,
+    /// The team responsible for the victim.
+    pub team: Option<String>,
+    pub data_version: Option<String>,
+}
+
+impl From<AttackRecord> for AttackItem {
+    fn from(a: AttackRecord) -> AttackItem {
+        AttackItem {
+            victim: a.victim.to_string(),
+            start_ns: a.start_ns,
+            end_ns: a.end_ns,
+            packets: a.packets,
+            bytes: a.bytes,
+            peak_per_minute: a.peak_per_minute,
+            proto: a.proto,
+            ports: a.ports,
+            country: a.attribution.country,
+            asn: a.attribution.asn,
+            as_name: a.attribution.as_name,
+            team: a.attribution.team,
+            data_version: a.attribution.data_version,
+        }
+    }
+}
+
+/// DoS attacks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttackList {
+    pub items: Vec<AttackItem>,
+}
+
+/// A TLP 2.0 level.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum Tlp {
+    #[serde(rename = "clear")]
+    Clear,
+    #[serde(rename = "green")]
+    Green,
+    #[serde(rename = "amber")]
+    Amber,
+    #[serde(rename = "amber+strict")]
+    AmberStrict,
+    #[serde(rename = "red")]
+    Red,
+}
+
+impl From<TlpLevel> for Tlp {
+    fn from(t: TlpLevel) -> Tlp {
+        match t {
+            TlpLevel::Clear => Tlp::Clear,
+            TlpLevel::Green => Tlp::Green,
+            TlpLevel::Amber => Tlp::Amber,
+            TlpLevel::AmberStrict => Tlp::AmberStrict,
+            TlpLevel::Red => Tlp::Red,
+        }
+    }
+}
+
+/// What a team is responsible for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConstituencyItem {
+    /// Economies covered as a whole (ISO 3166 alpha-2).
+    pub countries: Vec<String>,
+    pub asns: Vec<u32>,
+    /// Networks (`192.0.2.0/24`, `2001:db8::/32`).
+    pub prefixes: Vec<String>,
+    /// DNS domains (each covers its subdomains).
+    pub domains: Vec<String>,
+}
+
+/// One way to reach a team.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactItem {
+    /// `email`, `phone` or `url`.
+    #[schema(value_type = String, pattern = "^(email|phone|url)$")]
+    pub kind: String,
+    pub value: String,
+    pub available_24_7: bool,
+    /// What the contact is for, free text.
+    pub role: Option<String>,
+}
+
+/// A team's OpenPGP key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenPgpItem {
+    /// 40 hexadecimal characters.
+    pub fingerprint: String,
+    pub armored: Option<String>,
+}
+
+/// One team of the directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamItem {
+    /// Unique slug (`example-cert`).
+    pub id: String,
+    pub name: String,
+    /// `national-csirt`, `sector-csirt`, `psirt`, `isac`, `soc`, `ncsc`, `law-enforcement`,
+    /// `academia` or `other`.
+    pub kind: String,
+    /// ISO 3166 alpha-2.
+    pub country: Option<String>,
+    pub constituency: ConstituencyItem,
+    pub contacts: Vec<ContactItem>,
+    pub openpgp: Option<OpenPgpItem>,
+    /// The most restrictive TLP level the team may receive.
+    pub max_tlp: Tlp,
+    pub memberships: Vec<String>,
+    pub national_poc: bool,
+    /// Countries (ISO 3166 alpha-2) the team coordinates for.
+    pub regional_coordinator_for: Vec<String>,
+    /// The catch-all team.
+    pub default: bool,
+}
+
+impl From<&Team> for TeamItem {
+    fn from(t: &Team) -> TeamItem {
+        let codes = |v: &[firewatch_enrich::directory::CountryCode]| {
+            v.iter().map(|c| c.as_str().to_owned()).collect()
+        };
+        TeamItem {
+            id: t.id.as_str().to_owned(),
+            name: t.name.clone(),
+            kind: t.kind.as_str().to_owned(),
+            country: t.country.as_ref().map(|c| c.as_str().to_owned()),
+            constituency: ConstituencyItem {
+                countries: codes(&t.constituency.countries),
+                asns: t.constituency.asns.clone(),
+                prefixes: t
+                    .constituency
+                    .prefixes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                domains: t.constituency.domains.clone(),
+            },
+            contacts: t
+                .contacts
+                .iter()
+                .map(|c| ContactItem {
+                    kind: serde_name(&c.kind),
+                    value: c.value.clone(),
+                    available_24_7: c.available_24_7,
+                    role: c.role.clone(),
+                })
+                .collect(),
+            openpgp: t.openpgp.as_ref().map(|k| OpenPgpItem {
+                fingerprint: k.fingerprint.clone(),
+                armored: k.armored.clone(),
+            }),
+            max_tlp: t.max_tlp.into(),
+            memberships: t.memberships.clone(),
+            national_poc: t.national_poc,
+            regional_coordinator_for: codes(&t.regional_coordinator_for),
+            default: t.default,
+        }
+    }
+}
+
+/// The team directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TeamList {
+    /// The teams, in directory order.
+    pub teams: Vec<TeamItem>,
+}
+
+/// Where an address goes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteAnswer {
+    /// The address asked about.
+    pub addr: String,
+    /// The responsible team; `null` when nobody claims the address.
+    pub team: Option<String>,
+    /// Teams with equally specific claims, when the directory conflicts.
+    pub conflicts: Vec<String>,
+    /// Why, for a person.
+    pub explanation: String,
+}
+
+/// The service is up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+/// Parameters of `GET /api/v1/events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsParams {
+    /// A filter, as `firewatch events list --where` (`source.geolocation.cc = JP and ...`).
+    #[serde(rename = "where")]
+    #[param(rename = "where", example = "source.geolocation.cc = JP")]
+    pub filter: Option<String>,
+    /// Lower bound of the time, inclusive: RFC 3339 (`2026-01-01T00:00:00Z`), a date
+    /// (`2026-01-01`), Unix seconds, or an age (`30s`, `15m`, `12h`, `7d`, `2w`; at most a century).
+    #[param(example = "7d")]
+    pub since: Option<String>,
+    /// Upper bound of the time, inclusive; same forms as `since`.
+    #[param(example = "2026-01-02")]
+    pub until: Option<String>,
+    /// Rows returned: 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<u32>,
+    /// The `next_after` of the previous page (an event id).
+    #[param(example = "1234")]
+    pub after: Option<String>,
+    /// `asc` (default, oldest first) or `desc`.
+    #[param(value_type = Option<Order>)]
+    pub order: Option<String>,
+}
+
+fn event_filter(text: Option<&str>) -> Result<Option<Filter>, ApiError> {
+    text.map(|t| Filter::parse(t).map_err(|e| ApiError::BadRequest(format!("where: {e}"))))
+        .transpose()
+}
+
+/// Feed events the viewer may read (TLP 2.0 applied in the query).
+#[utoipa::path(get, path = "/api/v1/events", params(EventsParams),
+    responses((status = 200, description = "A page of events, oldest first unless `order=desc`", body = EventPage), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn events(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(p): ApiQuery<EventsParams>,
+) -> Result<Json<EventPage>, ApiError> {
+    let limit = limit(p.limit)?;
+    let newest_first = match p.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => {
+            return Err(ApiError::BadRequest(format!(
+                "order {o:?}: use asc or desc"
+            )));
+        }
+    };
+    let after_id = p
+        .after
+        .as_deref()
+        .map(|a| {
+            a.parse::<i64>()
+                .map_err(|_| ApiError::BadRequest(format!("after {a:?} is not a page cursor")))
+        })
+        .transpose()?;
+    let q = EventQuery {
+        filter: event_filter(p.filter.as_deref())?,
+        range: time_range(p.since.as_deref(), p.until.as_deref())?,
+        limit: Some(limit),
+        after_id,
+        newest_first,
+        visibility: Some(viewer.event_visibility()),
+    };
+    let found = state.with_store(move |s| Ok(s.event_docs(&q)?)).await?;
+    let next_after = (found.len() == limit)
+        .then(|| found.last().map(|e| e.id.to_string()))
+        .flatten();
+    let items = found
+        .into_iter()
+        .map(|e| {
+            let event = serde_json::value::RawValue::from_string(e.doc).map_err(|err| {
+                ApiError::Internal(format!("stored event {} is not JSON: {err}", e.id))
+            })?;
+            Ok(EventItem {
+                id: e.id,
+                time: e.time,
+                event,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(EventPage { items, next_after }))
+}
+
+/// Parameters of `GET /api/v1/events/stats`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// Fields to group by, comma-separated, 1 to 8 (`source.geolocation.cc,classification.type`).
+    #[param(example = "source.geolocation.cc")]
+    pub by: String,
+    /// A filter, as `firewatch events list --where` (`source.geolocation.cc = JP and ...`).
+    #[serde(rename = "where")]
+    #[param(rename = "where", example = "classification.type = scanner")]
+    pub filter: Option<String>,
+    /// Lower bound of the time, inclusive: RFC 3339 (`2026-01-01T00:00:00Z`), a date
+    /// (`2026-01-01`), Unix seconds, or an age (`30s`, `15m`, `12h`, `7d`, `2w`; at most a century).
+    #[param(example = "7d")]
+    pub since: Option<String>,
+    /// Upper bound of the time, inclusive; same forms as `since`.
+    #[param(example = "2026-01-02")]
+    pub until: Option<String>,
+    /// Groups returned: 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Counts of the events the viewer may read, grouped by fields.
+#[utoipa::path(get, path = "/api/v1/events/stats", params(StatsParams),
+    responses((status = 200, description = "Counts of the readable events, largest groups first", body = EventStats), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn event_stats(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(p): ApiQuery<StatsParams>,
+) -> Result<Json<EventStats>, ApiError> {
+    let limit = limit(p.limit)?;
+    let by: Vec<String> =
+        p.by.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+    if by.is_empty() || by.len() > 8 {
+        return Err(ApiError::BadRequest("by: give 1 to 8 fields".into()));
+    }
+    let q = EventQuery {
+        filter: event_filter(p.filter.as_deref())?,
+        range: time_range(p.since.as_deref(), p.until.as_deref())?,
+        visibility: Some(viewer.event_visibility()),
+        ..Default::default()
+    };
+    let by2 = by.clone();
+    let (total, groups) = state
+        .with_store(move |s| Ok((s.count_events(&q)?, s.event_stats(&by2, &q, limit)?)))
+        .await?;
+    Ok(Json(EventStats {
+        by,
+        total,
+        groups: groups
+            .into_iter()
+            .map(|g| StatsGroup {
+                key: g.key,
+                count: g.count,
+            })
+            .collect(),
+    }))
+}
+
+/// Parameters of `GET /api/v1/alerts`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertsParams {
+    /// Lower bound of the time, inclusive: RFC 3339 (`2026-01-01T00:00:00Z`), a date
+    /// (`2026-01-01`), Unix seconds, or an age (`30s`, `15m`, `12h`, `7d`, `2w`; at most a century).
+    #[param(example = "7d")]
+    pub since: Option<String>,
+    /// Upper bound of the time, inclusive; same forms as `since`.
+    #[param(example = "2026-01-02")]
+    pub until: Option<String>,
+    /// Alerts whose sources include this team.
+    pub team: Option<String>,
+    /// Alerts whose sources include this country (ISO 3166 alpha-2).
+    pub country: Option<String>,
+    /// `tcp`, `udp`, `icmp`, `icmpv6` (any case) or a protocol number 0..=255.
+    #[param(example = "tcp")]
+    pub proto: Option<String>,
+    /// Destination port, 0..=65535.
+    pub port: Option<u16>,
+    /// Only alerts still open.
+    pub open: Option<bool>,
+    /// Rows returned: 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<u32>,
+}
+
+fn proto_number(p: &str) -> Result<u8, ApiError> {
+    match p.to_ascii_lowercase().as_str() {
+        "tcp" => Ok(6),
+        "udp" => Ok(17),
+        "icmp" => Ok(1),
+        "icmpv6" | "icmp6" => Ok(58),
+        n => n
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("proto {p:?}: tcp, udp, icmp or 0..=255"))),
+    }
+}
+
+/// Port alerts of the telescope (telescope TLP, or the public release of aggregates).
+#[utoipa::path(get, path = "/api/v1/alerts", params(AlertsParams),
+    responses((status = 200, description = "Alerts, newest first", body = AlertList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn alerts(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(p): ApiQuery<AlertsParams>,
+) -> Result<Json<AlertList>, ApiError> {
+    let q = AlertQuery {
+        range: time_range(p.since.as_deref(), p.until.as_deref())?,
+        team: p.team,
+        country: p.country.map(|c| c.to_ascii_uppercase()),
+        proto: p.proto.as_deref().map(proto_number).transpose()?,
+        port: p.port,
+        open_only: p.open.unwrap_or(false),
+        limit: Some(limit(p.limit)?),
+    };
+    telescope_aggregates(&state, &viewer)?;
+    let found = state.with_store(move |s| Ok(s.alerts(&q)?)).await?;
+    Ok(Json(AlertList {
+        items: found.into_iter().map(AlertItem::from).collect(),
+    }))
+}
+
+/// Parameters of `GET /api/v1/ports/top`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TopPortsParams {
+    /// Lower bound of the time, inclusive: RFC 3339 (`2026-01-01T00:00:00Z`), a date
+    /// (`2026-01-01`), Unix seconds, or an age (`30s`, `15m`, `12h`, `7d`, `2w`; at most a century).
+    #[param(example = "7d")]
+    pub since: Option<String>,
+    /// Upper bound of the time, inclusive; same forms as `since`.
+    #[param(example = "2026-01-02")]
+    pub until: Option<String>,
+    /// Rows returned: 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<u32>,
+}
+
+/// The telescope's ports by packets (telescope TLP, or the public release of aggregates).
+#[utoipa::path(get, path = "/api/v1/ports/top", params(TopPortsParams),
+    responses((status = 200, description = "Ports by packets, busiest first", body = PortList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn top_ports(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(p): ApiQuery<TopPortsParams>,
+) -> Result<Json<PortList>, ApiError> {
+    let range = time_range(p.since.as_deref(), p.until.as_deref())?;
+    let limit = limit(p.limit)?;
+    telescope_aggregates(&state, &viewer)?;
+    let found = state
+        .with_store(move |s| Ok(s.top_ports(&range, limit)?))
+        .await?;
+    Ok(Json(PortList {
+        items: found.into_iter().map(PortItem::from).collect(),
+    }))
+}
+
+/// Parameters of `GET /api/v1/sources`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SourcesParams {
+    /// Lower bound of the time, inclusive: RFC 3339 (`2026-01-01T00:00:00Z`), a date
+    /// (`2026-01-01`), Unix seconds, or an age (`30s`, `15m`, `12h`, `7d`, `2w`; at most a century).
+    #[param(example = "7d")]
+    pub since: Option<String>,
+    /// Upper bound of the time, inclusive; same forms as `since`.
+    #[param(example = "2026-01-02")]
+    pub until: Option<String>,
+    /// A source label, any case: `mirai`, `zmap`, `masscan`, `backscatter`, `scanner` or `other`.
+    #[param(example = "mirai")]
+    pub label: Option<String>,
+    /// Rows returned: 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Sources seen by the telescope, busiest first (telescope TLP; never released as aggregates).
+#[utoipa::path(get, path = "/api/v1/sources", params(SourcesParams),
+    responses((status = 200, description = "Sources, busiest first", body = SourceList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn sources(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(p): ApiQuery<SourcesParams>,
+) -> Result<Json<SourceList>, ApiError> {
+    let q = SourceQuery {
+        range: time_range(p.since.as_deref(), p.until.as_deref())?,
+        label: p
+            .label
+            .as_deref()
+            .map(|l| {
+                l.parse()
+                    .map_err(|_| ApiError::BadRequest(format!("label {l:?} is not a source label")))
+            })
+            .transpose()?,
+        limit: Some(limit(p.limit)?),
+    };
+    telescope_records(&state, &viewer)?;
+    let found = state.with_store(move |s| Ok(s.sources(&q)?)).await?;
+    Ok(Json(SourceList {
+        items: found.into_iter().map(SourceItem::from).collect(),
+    }))
+}
+
+/// An IPv4 or IPv6 address in its text form.
+pub struct IpAddress;
+
+impl utoipa::PartialSchema for IpAddress {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+        let text = |format: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::Custom(format.into())))
+        };
+        utoipa::openapi::RefOr::T(
+            OneOfBuilder::new()
+                .item(text("ipv4"))
+                .item(text("ipv6"))
+                .description(Some("IPv4 or IPv6 address"))
+                .build()
+                .into(),
+        )
+    }
+}
+
+impl ToSchema for IpAddress {}
+
+/// The order of a listing.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// Parameters without any query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+fn parse_ip(text: &str) -> Result<IpAddr, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::BadRequest(format!("{text:?} is not an IP address")))
+}
+
+/// One source's profile (telescope TLP).
+#[utoipa::path(get, path = "/api/v1/sources/{ip}", params(("ip" = IpAddress, Path, description = "IPv4 or IPv6 address", example = "192.0.2.10")),
+    responses((status = 200, description = "The source's profile", body = SourceItem), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 404, description = "No such record", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn source(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiPath(ip): ApiPath<String>,
+    ApiQuery(NoParams {}): ApiQuery<NoParams>,
+) -> Result<Json<SourceItem>, ApiError> {
+    let addr = parse_ip(&ip)?;
+    telescope_records(&state, &viewer)?;
+    let found = state.with_store(move |s| Ok(s.source(addr)?)).await?;
+    let record = found.ok_or_else(|| ApiError::NotFound(format!("no source {addr}")))?;
+    Ok(Json(record.into()))
+}
+
+/// Parameters of `GET /api/v1/attacks`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AttacksParams {
+    /// Lower bound of the time, inclusive: RFC 3339 (`2026-01-01T00:00:00Z`), a date
+    /// (`2026-01-01`), Unix seconds, or an age (`30s`, `15m`, `12h`, `7d`, `2w`; at most a century).
+    #[param(example = "7d")]
+    pub since: Option<String>,
+    /// Upper bound of the time, inclusive; same forms as `since`.
+    #[param(example = "2026-01-02")]
+    pub until: Option<String>,
+    /// Only attacks on this address (IPv4 or IPv6).
+    #[param(example = "192.0.2.1")]
+    pub victim: Option<String>,
+    /// Rows returned: 1..=1000, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Backscatter attacks seen by the telescope, largest first (telescope TLP).
+#[utoipa::path(get, path = "/api/v1/attacks", params(AttacksParams),
+    responses((status = 200, description = "Attacks, largest first", body = AttackList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn attacks(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(p): ApiQuery<AttacksParams>,
+) -> Result<Json<AttackList>, ApiError> {
+    let q = AttackQuery {
+        range: time_range(p.since.as_deref(), p.until.as_deref())?,
+        victim: p.victim.as_deref().map(parse_ip).transpose()?,
+        limit: Some(limit(p.limit)?),
+    };
+    telescope_records(&state, &viewer)?;
+    let found = state.with_store(move |s| Ok(s.attacks(&q)?)).await?;
+    Ok(Json(AttackList {
+        items: found.into_iter().map(AttackItem::from).collect(),
+    }))
+}
+
+fn load_directory(s: &firewatch_store::SqliteStore) -> Result<Directory, ApiError> {
+    match s.team_directory()? {
+        None => Ok(Directory::default()),
+        Some(stored) => Directory::from_toml_str(&stored.toml, &stored.origin)
+            .map_err(|e| ApiError::Internal(format!("stored team directory: {e}"))),
+    }
+}
+
+/// The team directory (the community: any authenticated user).
+#[utoipa::path(get, path = "/api/v1/teams",
+    responses((status = 200, description = "The team directory", body = TeamList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn teams(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(NoParams {}): ApiQuery<NoParams>,
+) -> Result<Json<TeamList>, ApiError> {
+    community(&viewer)?;
+    let teams = state
+        .with_store(|s| {
+            Ok(load_directory(s)?
+                .teams
+                .iter()
+                .map(TeamItem::from)
+                .collect())
+        })
+        .await?;
+    Ok(Json(TeamList { teams }))
+}
+
+/// The team responsible for an address, by the directory's prefix claims and default team
+/// (the community: any authenticated user).
+#[utoipa::path(get, path = "/api/v1/route/{ip}", params(("ip" = IpAddress, Path, description = "IPv4 or IPv6 address", example = "192.0.2.10")),
+    responses((status = 200, description = "The responsible team and why", body = RouteAnswer), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn route(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiPath(ip): ApiPath<String>,
+    ApiQuery(NoParams {}): ApiQuery<NoParams>,
+) -> Result<Json<RouteAnswer>, ApiError> {
+    let addr = parse_ip(&ip)?;
+    community(&viewer)?;
+    let answer = state
+        .with_store(move |s| {
+            let directory = load_directory(s)?;
+            let router = TeamRouter::new(&directory);
+            let decision = router.route(addr, &RouteHints::default());
+            Ok(RouteAnswer {
+                addr: addr.to_string(),
+                team: decision.team.map(|t| t.to_string()),
+                conflicts: decision.conflicts.iter().map(|t| t.to_string()).collect(),
+                explanation: decision.explain(),
+            })
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document", body = Object), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Liveness: the process answers and the store opens.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The service answers and the store opens", body = Health), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody), (status = 500, description = "A fault of the service", body = ErrorBody)))]
+async fn healthz(State(state): State<Shared>) -> Result<Json<Health>, ApiError> {
+    state.with_store(|_| Ok(())).await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+    }))
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody), (status = 500, description = "A fault of the service", body = ErrorBody)))]
+async fn metrics(State(state): State<Shared>) -> Result<Response, ApiError> {
+    let figures = state.with_store(|s| Ok(store_figures(s)?)).await?;
+    state.metrics.set_store(&figures);
+    let mut response = state.metrics.encode().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+/// The store's side of the metrics.
+fn store_figures(
+    s: &firewatch_store::SqliteStore,
+) -> firewatch_store::Result<crate::metrics::StoreFigures> {
+    let captures = s.inputs()?;
+    let feeds = s.feed_inputs()?;
+    let open = s.alerts(&firewatch_store::AlertQuery {
+        open_only: true,
+        ..Default::default()
+    })?;
+    Ok(crate::metrics::StoreFigures {
+        events_stored: s.count_events(&EventQuery::default())?,
+        ingested_packets: captures.iter().map(|i| i.ip_packets).sum(),
+        ingested_events: feeds.iter().map(|i| i.inserted).sum(),
+        capture_inputs: captures.len() as u64,
+        feed_inputs: feeds.len() as u64,
+        alerts_open: open.len() as u64,
+        last_ingest: captures
+            .iter()
+            .map(|i| i.ingested_at)
+            .chain(feeds.iter().map(|i| i.ingested_at))
+            .max()
+            .unwrap_or(0),
+    })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // A token is optional: without one the caller is anonymous and sees TLP:CLEAR.
+        openapi.security = Some(vec![
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+            SecurityRequirement::default(),
+        ]);
+    }
+}
+
+/// The OpenAPI 3 document of the service.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing; TLP 2.0 applied to every read."),
+    paths(events, event_stats, alerts, top_ports, sources, source, attacks, teams, route, openapi, healthz, metrics),
+    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, Tlp, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;

@@ -1,0 +1,203 @@
+//! The Firewatch web service: a JSON API over the store with an OpenAPI 3 document, team
+//! identities and API tokens, TLP 2.0 enforced on every read path, `/healthz` and `/metrics`.
+//!
+//! The shape follows axum's examples: shared state in an `Arc` passed with `State`, one error
+//! type ([`ApiError`]) that implements `IntoResponse`, a router built by small functions, and
+//! tests that call the router with `tower::ServiceExt::oneshot`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use firewatch_web::{AppState, WebConfig};
+//! let state = AppState::new("firewatch.db".into(), &WebConfig::default())?;
+//! let app = firewatch_web::router(state);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! firewatch_web::serve(listener, app, firewatch_web::shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod pages;
+pub mod session;
+
+pub use error::{ApiError, ErrorBody};
+
+use access::TelescopeAccess;
+use firewatch_enrich::directory::TlpLevel;
+use firewatch_store::SqliteStore;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// `[web]` in firewatch.toml: the service and the release of telescope data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address to listen on (`firewatch serve --listen` overrides it).
+    pub listen: String,
+    /// The TLP of all telescope data (ports, alerts, sources, attacks).
+    pub darknet_tlp: String,
+    /// The team that owns the telescope (for AMBER and AMBER+STRICT telescope data).
+    pub darknet_owner: Option<String>,
+    /// An explicit release of telescope aggregates (top ports, alerts) to anonymous users.
+    pub public_darknet_aggregates: bool,
+    /// Mark the browser's cookies `Secure` (sent over HTTPS only). Keep it on behind TLS;
+    /// turn it off only for plain HTTP on loopback (tests, a local demo).
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: "127.0.0.1:8080".into(),
+            darknet_tlp: "GREEN".into(),
+            darknet_owner: None,
+            public_darknet_aggregates: false,
+            secure_cookies: true,
+        }
+    }
+}
+
+impl WebConfig {
+    /// The telescope's access rule; fails on an unknown TLP level.
+    pub fn telescope_access(&self) -> Result<TelescopeAccess, ConfigError> {
+        let tlp: TlpLevel = self
+            .darknet_tlp
+            .parse()
+            .map_err(|e| ConfigError(format!("[web] darknet_tlp: {e}")))?;
+        Ok(TelescopeAccess {
+            tlp,
+            owner: self.darknet_owner.clone(),
+            public_aggregates: self.public_darknet_aggregates,
+        })
+    }
+}
+
+/// A configuration value the service cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Idle store connections kept for reuse.
+const POOL_IDLE: usize = 8;
+
+/// What every handler shares.
+pub struct AppState {
+    db: PathBuf,
+    idle: Mutex<Vec<SqliteStore>>,
+    /// Who may read telescope data.
+    pub telescope: TelescopeAccess,
+    pub metrics: metrics::Metrics,
+    /// Cookie settings and the login rate limit of the pages.
+    pub pages: pages::PageState,
+}
+
+impl AppState {
+    /// Opens the store once (creating and migrating it) and checks the configuration.
+    pub fn new(
+        db: PathBuf,
+        config: &WebConfig,
+    ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
+        let store = SqliteStore::open(&db)?;
+        Ok(Arc::new(AppState {
+            db,
+            idle: Mutex::new(vec![store]),
+            telescope: config.telescope_access()?,
+            metrics: metrics::Metrics::default(),
+            pages: pages::PageState {
+                secure_cookies: config.secure_cookies,
+                ..Default::default()
+            },
+        }))
+    }
+
+    /// Runs blocking store work on the blocking pool with a connection of its own (taken from
+    /// the idle ones, or opened), so that SQLite never blocks the async runtime.
+    pub async fn with_store<T, F>(self: &Arc<Self>, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteStore) -> Result<T, ApiError> + Send + 'static,
+    {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let taken = state.idle.lock().ok().and_then(|mut idle| idle.pop());
+            let mut store = match taken {
+                Some(s) => s,
+                None => SqliteStore::open(&state.db)?,
+            };
+            let result = work(&mut store);
+            if let Ok(mut idle) = state.idle.lock()
+                && idle.len() < POOL_IDLE
+            {
+                idle.push(store);
+            }
+            result
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("store task failed: {e}")))?
+    }
+}
+
+/// The router of the whole service: the JSON API, `/healthz`, `/metrics` and the pages.
+pub fn router(state: Arc<AppState>) -> axum::Router {
+    api::router(state.clone()).merge(pages::router(state))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Serves the API on `listen` from the store at `db` until Ctrl-C or SIGTERM, on a runtime of
+/// its own (for callers that are not async, like the `firewatch` binary). `ready` is called
+/// with the bound address once the service accepts connections.
+pub fn run_blocking(
+    db: PathBuf,
+    config: &WebConfig,
+    listen: &str,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let state = AppState::new(db, config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        ready(listener.local_addr()?);
+        serve(listener, router(state), shutdown_signal()).await?;
+        Ok(())
+    })
+}
