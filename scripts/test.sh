@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs every Firewatch test on a fresh machine. Installs what the tests need first
-# (tcpdump, to cross-check packet counts), then formatting, lints and the whole suite.
+# (tcpdump, to cross-check packet counts; IntelMQ in a Python venv, to
+# compare feed parsing field by field), then formatting, lints and the whole suite.
 # With CI=true a missing tool is a failure, never a silent skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
+# Headless Chromium and its WebDriver, for the dashboard's browser test.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} (apt-get)"
     sudo=""
@@ -15,6 +19,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Python tools the tests run as the ecosystem's own reference implementations (IntelMQ's
+# Shadowserver parser for field-by-field comparison; schemathesis against the served OpenAPI
+# document). One venv under target/, reused.
+venv="${FIREWATCH_PY_VENV:-$PWD/target/py-venv}"
+python_pkgs=(intelmq==3.5.0 schemathesis==4.32.5)
+if ! "$venv/bin/python" -c 'import intelmq, schemathesis' >/dev/null 2>&1; then
+    echo "test.sh: installing ${python_pkgs[*]} into $venv (pip)"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "${python_pkgs[@]}"
+fi
+export FIREWATCH_PYTHON="$venv/bin/python"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -60,6 +60,12 @@ pub enum Command {
     /// The registry data behind attribution (IP → country, ASN, AS name).
     #[command(subcommand)]
     Data(DataCommand),
+    /// Security feeds in: Shadowserver reports, Cowrie honeypot logs, IntelMQ events, CSV.
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
+    /// The harmonized events from every feed (IntelMQ field names).
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// Which team is responsible for an address, and why.
     #[command(
         after_help = "Examples:\n  firewatch route 203.0.113.7\n  firewatch route 2001:db8::1 --json"
@@ -67,6 +73,14 @@ pub enum Command {
     Route(RouteArgs),
     /// Write a synthetic telescope capture with its ground truth (for tests and benchmarks).
     Synth(SynthArgs),
+    /// Serve the JSON API (TLP 2.0 applied to every read), /healthz and /metrics.
+    Serve(crate::commands::serve::ServeArgs),
+    /// Users of the web service (each of one team, with a role).
+    #[command(subcommand)]
+    Users(crate::commands::users::UsersCommand),
+    /// API tokens of the web service.
+    #[command(subcommand)]
+    Tokens(crate::commands::tokens::TokensCommand),
     /// Show the effective configuration as TOML.
     Config,
 }
@@ -341,4 +355,173 @@ pub enum DataCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Read feed files, directories (every file inside, recursively) or `-` (stdin).
+    #[command(
+        after_help = "Examples:\n  firewatch feeds ingest reports/2026-11-22-scan_dns-jp-geo.csv --schema intelmq.json\n  firewatch feeds ingest /var/log/cowrie/cowrie.json\n  firewatch feeds ingest partner.csv --mapping partner.toml\n  intelmq-output | firewatch feeds ingest - --format intelmq\n\nEach input is stored in one transaction and known by its content: the same file twice is ingested once.\nRejected records are listed with file, line and byte offset; the others are kept.\nExit status: 0 when all went in, 1 when an input failed or records were rejected."
+    )]
+    Ingest(FeedsIngestArgs),
+    /// Watch a directory: every file that appears is ingested once, even across restarts.
+    #[command(
+        after_help = "Examples:\n  firewatch feeds watch /srv/reports\n  firewatch feeds watch /srv/reports --once   # what is there now, then exit"
+    )]
+    Watch(FeedsWatchArgs),
+    /// Fetch reports over HTTP(S), once or on a schedule; each body is ingested once.
+    #[command(
+        after_help = "Examples:\n  firewatch feeds fetch https://reports.example.org/2026-11-22-scan_dns-jp-geo.csv\n  firewatch feeds fetch https://honeypot.example.net/cowrie.json --every 1h"
+    )]
+    Fetch(FeedsFetchArgs),
+    /// The Shadowserver reports the schema in force describes.
+    Reports(FeedsReportsArgs),
+    /// Feed inputs already ingested, with their counts.
+    Inputs(ListArgs),
+}
+
+/// How to read feed inputs; shared by ingest, watch and fetch.
+#[derive(Debug, Args, Clone)]
+pub struct FeedFormatArgs {
+    /// Input format; `auto` tells Shadowserver reports by file name, Cowrie and IntelMQ JSON
+    /// lines by content, and CSV by --mapping.
+    #[arg(long, value_enum, default_value_t = FeedFormat::Auto)]
+    pub format: FeedFormat,
+    /// Shadowserver report schema (Shadowserver's intelmq.json); overrides feeds.shadowserver_schema.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Column mapping (TOML) for generic CSV; implies --format csv.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Parse and run the experts, report the counts and rate, but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report of each input as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FeedFormat {
+    Auto,
+    Shadowserver,
+    Cowrie,
+    Intelmq,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsIngestArgs {
+    /// Files or directories; `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The name standard input goes by (Shadowserver reports are recognised by name).
+    #[arg(long, value_name = "NAME", default_value = "-")]
+    pub stdin_name: String,
+    #[command(flatten)]
+    pub read: FeedFormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsWatchArgs {
+    /// The directory to watch (files whose names start with `.` or end in `.tmp`/`.part` wait).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Seconds between looks at the directory (default: feeds.watch_interval_secs).
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
+    /// Ingest what is there now, then exit.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub read: FeedFormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsFetchArgs {
+    /// URLs to fetch (http or https).
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Fetch again at this period (e.g. 30m, 1h, 1d) until stopped; default: once.
+    #[arg(long, value_name = "PERIOD")]
+    pub every: Option<String>,
+    /// Give up on a request after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub read: FeedFormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsReportsArgs {
+    /// Shadowserver report schema (default: feeds.shadowserver_schema).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Events matching a filter, newest first.
+    #[command(
+        after_help = "Filter: FIELD OP VALUE joined by and / or / not and parentheses; OP is = != < <= > >= ~ (contains),\n`FIELD in (a, b)` or `FIELD exists`; `source.ip = 192.0.2.0/24` matches a network.\n\nExamples:\n  firewatch events list --where 'classification.type = scanner and source.geolocation.cc = JP' --since 7d --json\n  firewatch events list --where 'source.asn = 64496 or extra.team = jpcert' --limit 20"
+    )]
+    List(EventsListArgs),
+    /// Event counts grouped by one or more fields.
+    #[command(
+        after_help = "Examples:\n  firewatch events stats --by source.asn\n  firewatch events stats --by source.geolocation.cc,classification.type --since 30d --json"
+    )]
+    Stats(EventsStatsArgs),
+    /// Turn the telescope's findings (labelled sources, DoS victims, port alerts) into events;
+    /// `ingest pcap` does this for what it ingested.
+    FromDarknet(ListArgs),
+    /// Write events as IntelMQ JSON lines (one event a line, keys sorted), oldest first, for
+    /// IntelMQ or any tool that reads its format.
+    #[command(
+        after_help = "Examples:\n  firewatch events export --since 1d > events.jsonl\n  firewatch events export --where 'tlp = CLEAR' --intelmq-tlp1 | intelmq-bot-input"
+    )]
+    Export(EventsExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsExportArgs {
+    /// Only what happened at or after this time (same forms as every listing).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only what happened at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only events matching this filter (see `events list --help`).
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Write TLP 1.0 levels, which IntelMQ 3.5 requires: CLEAR as WHITE, AMBER+STRICT as AMBER
+    /// (lossy: the recipient no longer sees the "strict").
+    #[arg(long)]
+    pub intelmq_tlp1: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsListArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only events matching this filter (see below).
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Oldest first instead of newest first.
+    #[arg(long)]
+    pub oldest_first: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsStatsArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Fields to group by, comma-separated.
+    #[arg(long, required = true, value_delimiter = ',', value_name = "FIELD,...")]
+    pub by: Vec<String>,
+    /// Only events matching this filter.
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
 }

@@ -181,7 +181,7 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
         }
     }
     println!(
-        "\ndone in {:.1} s. Try: firewatch sources list --label mirai, firewatch ports top, firewatch sources show <IP>",
+        "\ndone in {:.1} s. Try: firewatch sources list --label mirai, firewatch ports top, firewatch sources show <IP>, firewatch events stats --by classification.identifier",
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

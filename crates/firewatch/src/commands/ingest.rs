@@ -5,7 +5,7 @@ use crate::cli::IngestPcapArgs;
 use anyhow::{Context, Result};
 use firewatch_darknet::{AggregationConfig, aggregate_capture};
 use firewatch_pcap::{Capture, DecodeCounters};
-use firewatch_store::{DeriveRules, InputRecord, SqliteStore, Store, crash_point};
+use firewatch_store::{DeriveRules, InputRecord, SqliteStore, Store, TimeRange, crash_point};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::io::{IsTerminal, Read};
@@ -259,6 +259,24 @@ pub fn ingest_all(
             store.refresh_alerts(&env.config.detect)?;
         }
         crash_point("after-alerts");
+        // The findings of these captures become events; re-run for already ingested ones too,
+        // so a run killed before this point completes it when started again.
+        let mut span: Option<(i64, i64)> = None;
+        for r in &reports {
+            if let Some(input) = store.input(&r.content_hash)?
+                && let (Some(first), Some(last)) = (input.first_ns, input.last_ns)
+            {
+                let (a, b) = span.unwrap_or((first, last));
+                span = Some((a.min(first), b.max(last)));
+            }
+        }
+        if let Some((first, last)) = span {
+            let range = TimeRange {
+                since: Some(first.div_euclid(1_000_000_000)),
+                until: Some(last.div_euclid(1_000_000_000) + 1),
+            };
+            super::darknet_events::derive(env, &range)?;
+        }
     }
     Ok(reports)
 }

@@ -1,14 +1,20 @@
 //! One module per noun; `run` dispatches.
 
 mod attribution;
+mod darknet_events;
 mod data;
 mod demo;
+mod events;
+mod feeds;
 pub mod ingest;
 mod list;
 mod plot;
 mod route;
+pub mod serve;
 mod synth;
 mod teams;
+pub mod tokens;
+pub mod users;
 
 use crate::cli::{Cli, Command, ListArgs};
 use crate::config::{Config, default_db};
@@ -78,8 +84,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inputs(crate::cli::InputsCommand::List(args)) => list::inputs(&env, &args),
         Command::Teams(cmd) => teams::run(&env, &cmd),
         Command::Route(args) => route::run(&env, &args),
+        Command::Feeds(cmd) => match cmd {
+            crate::cli::FeedsCommand::Ingest(args) => feeds::ingest(&env, &args),
+            crate::cli::FeedsCommand::Watch(args) => feeds::watch(&env, &args),
+            crate::cli::FeedsCommand::Fetch(args) => feeds::fetch(&env, &args),
+            crate::cli::FeedsCommand::Reports(args) => feeds::reports(&env, &args),
+            crate::cli::FeedsCommand::Inputs(args) => feeds::inputs(&env, &args),
+        },
+        Command::Events(cmd) => match cmd {
+            crate::cli::EventsCommand::List(args) => events::list(&env, &args),
+            crate::cli::EventsCommand::Stats(args) => events::stats(&env, &args),
+            crate::cli::EventsCommand::FromDarknet(args) => darknet_events::run(&env, &args),
+            crate::cli::EventsCommand::Export(args) => events::export(&env, &args),
+        },
         Command::Data(cmd) => data::run(&env, &cmd),
         Command::Synth(args) => synth::run(&args),
+        Command::Serve(args) => serve::run(&env, &args),
+        Command::Users(cmd) => users::run(&env, &cmd),
+        Command::Tokens(cmd) => tokens::run(&env, &cmd),
         Command::Config => {
             print!("{}", toml::to_string_pretty(&env.config)?);
             Ok(ExitCode::SUCCESS)

@@ -32,6 +32,17 @@ impl Sandbox {
         c
     }
 
+    /// The same as [`Sandbox::cmd`], as a std command for processes that run in the background.
+    pub fn background(&self, db: &str) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("firewatch"));
+        c.arg("--db")
+            .arg(self.path(db))
+            .env_remove("FIREWATCH_CONFIG")
+            .env_remove("FIREWATCH_DB")
+            .env("XDG_CONFIG_HOME", self.dir.path());
+        c
+    }
+
     /// Writes a synthetic capture and returns the ground truth.
     pub fn synth(&self, name: &str, packets: u64, extra: &[&str]) -> Value {
         let truth = self.path(&format!("{name}.truth.json"));

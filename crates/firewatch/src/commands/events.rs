@@ -1,0 +1,166 @@
+//! `firewatch events list|stats`: the event store, read back with a filter.
+
+use super::Env;
+use crate::cli::{EventsListArgs, EventsStatsArgs, ListArgs};
+use anyhow::{Result, anyhow};
+use firewatch_feeds::Event;
+use firewatch_feeds::filter::Filter;
+use firewatch_store::{EventQuery, EventStore};
+use std::process::ExitCode;
+
+/// Rows shown when --limit is not given.
+const DEFAULT_LIMIT: usize = 100;
+
+fn query(list: &ListArgs, filter: Option<&str>, newest_first: bool) -> Result<EventQuery> {
+    let filter = filter
+        .map(|text| Filter::parse(text).map_err(|e| anyhow!("--where {text:?}: {e}")))
+        .transpose()?;
+    Ok(EventQuery {
+        filter,
+        range: list.range()?,
+        limit: Some(list.limit.unwrap_or(DEFAULT_LIMIT)),
+        after_id: None,
+        newest_first,
+        visibility: None,
+    })
+}
+
+fn text(event: &Event, field: &str) -> String {
+    match event.get(field) {
+        Some(value) => match value.to_json() {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        },
+        None => "-".to_owned(),
+    }
+}
+
+pub fn list(env: &Env, args: &EventsListArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let q = query(&args.list, args.filter.as_deref(), !args.oldest_first)?;
+    let events = store.events(&q)?;
+    if args.list.json {
+        let rows: Vec<serde_json::Value> = events.iter().map(|e| e.event.to_json_value()).collect();
+        crate::output::json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let columns = [
+        "classification.type",
+        "source.ip",
+        "source.port",
+        "source.geolocation.cc",
+        "source.asn",
+        "extra.team",
+        "feed.name",
+        "tlp",
+    ];
+    let rows = events
+        .iter()
+        .map(|e| {
+            let mut row = vec![crate::output::s_time(e.time)];
+            row.extend(columns.iter().map(|c| text(&e.event, c)));
+            row
+        })
+        .collect();
+    crate::output::table(
+        &[
+            "time", "type", "source", "port", "cc", "asn", "team", "feed", "tlp",
+        ],
+        rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stats(env: &Env, args: &EventsStatsArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let q = query(&args.list, args.filter.as_deref(), true)?;
+    let limit = args.list.limit.unwrap_or(DEFAULT_LIMIT);
+    let groups = store.event_stats(&args.by, &q, limit)?;
+    if args.list.json {
+        let rows: Vec<serde_json::Value> = groups
+            .iter()
+            .map(|g| {
+                let mut row = serde_json::Map::new();
+                for (field, value) in args.by.iter().zip(&g.key) {
+                    row.insert(field.clone(), value.clone());
+                }
+                row.insert("count".to_owned(), g.count.into());
+                serde_json::Value::Object(row)
+            })
+            .collect();
+        crate::output::json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut headers: Vec<&str> = args.by.iter().map(String::as_str).collect();
+    headers.push("events");
+    let rows = groups
+        .iter()
+        .map(|g| {
+            let mut row: Vec<String> = g
+                .key
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::Null => "-".to_owned(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            row.push(g.count.to_string());
+            row
+        })
+        .collect();
+    crate::output::table(&headers, rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Events per store query while exporting (keyset paging keeps memory flat).
+const EXPORT_PAGE: usize = 10_000;
+
+pub fn export(env: &Env, args: &crate::cli::EventsExportArgs) -> Result<ExitCode> {
+    let store = env.store()?;
+    let list = ListArgs {
+        since: args.since.clone(),
+        until: args.until.clone(),
+        json: false,
+        limit: Some(EXPORT_PAGE),
+    };
+    let mut q = query(&list, args.filter.as_deref(), false)?;
+    let options = firewatch_feeds::intelmq_jsonl::WriteOptions {
+        intelmq_tlp_1: args.intelmq_tlp1,
+    };
+    match write_pages(&store, &mut q, &options) {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
+        other => other.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+fn write_pages(
+    store: &firewatch_store::SqliteStore,
+    q: &mut EventQuery,
+    options: &firewatch_feeds::intelmq_jsonl::WriteOptions,
+) -> Result<()> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    loop {
+        let page = store.events(q)?;
+        let Some(last) = page.last() else { break };
+        q.after_id = Some(last.id);
+        firewatch_feeds::intelmq_jsonl::write_with(
+            page.iter().map(|e| &e.event),
+            &mut out,
+            options,
+        )?;
+        if page.len() < EXPORT_PAGE {
+            break;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
