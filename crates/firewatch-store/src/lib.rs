@@ -18,6 +18,7 @@
 mod events;
 mod identity;
 mod migrations;
+pub mod outbox;
 pub mod records;
 mod sessions;
 mod sqlite;
