@@ -35,6 +35,7 @@ pub mod input;
 pub mod intelmq_jsonl;
 mod sanitize;
 pub mod shadowserver;
+pub mod stix;
 pub mod taxonomy;
 
 pub use event::{Event, EventError, FieldError, Value};

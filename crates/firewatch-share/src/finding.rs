@@ -1,0 +1,144 @@
+//! What is shared: one finding, in IntelMQ's field names, with a key that names it stably.
+
+use firewatch_enrich::directory::TlpLevel;
+use firewatch_feeds::{Event, Value};
+use firewatch_store::AlertRecord;
+
+/// The `feed.name` of the telescope's findings (as `firewatch events from-darknet` writes it).
+pub const DARKNET_FEED: &str = "Firewatch-Darknet";
+
+/// What a finding is about, which decides its STIX shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingKind {
+    /// An address: a scanning source, an infected host, an attacked victim (indicator,
+    /// observed-data and sighting).
+    Source,
+    /// A port spike or a new scanning campaign on a port (a campaign).
+    PortAlert,
+}
+
+/// One finding: a stored event or a darknet port alert as an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Stable name of the finding, the input of every id derived from it: `alert:<alert id>`
+    /// for port alerts (an alert keeps its id as it grows), else `event:` and a hash of the
+    /// event's IntelMQ JSON (an event never changes once stored).
+    pub key: String,
+    /// Unix seconds: when the finding began.
+    pub time: i64,
+    /// The finding in IntelMQ's field names, with `tlp` and the ownership fields of the web
+    /// API's rule (`extra.owner`, `extra.team`, `extra.recipients`).
+    pub event: Event,
+    pub kind: FindingKind,
+}
+
+impl Finding {
+    /// A stored event as a finding; events carrying `extra.alert_id` (written by
+    /// `firewatch events from-darknet`) are port alerts.
+    ///
+    /// ```
+    /// let mut e = firewatch_feeds::Event::new();
+    /// e.set("source.ip", "192.0.2.1").unwrap();
+    /// let f = firewatch_share::Finding::from_event(e.clone(), 0);
+    /// assert_eq!(f.key, firewatch_share::Finding::from_event(e, 99).key);
+    /// assert_eq!(f.kind, firewatch_share::FindingKind::Source);
+    /// ```
+    pub fn from_event(event: Event, time: i64) -> Finding {
+        let (key, kind) = match event.get("extra.alert_id").map(Value::to_json) {
+            Some(serde_json::Value::String(id)) => (format!("alert:{id}"), FindingKind::PortAlert),
+            _ => {
+                let hash = blake3::hash(event.to_intelmq_json().as_bytes());
+                (
+                    format!("event:{}", &hash.to_hex()[..32]),
+                    FindingKind::Source,
+                )
+            }
+        };
+        Finding {
+            key,
+            time,
+            event,
+            kind,
+        }
+    }
+
+    /// A darknet port alert as a finding of the telescope's TLP and owner.
+    pub fn from_alert(alert: &AlertRecord, tlp: TlpLevel, owner: Option<&str>) -> Finding {
+        let mut e = Event::new();
+        // Every value below is of the field's type, so `set` cannot fail; a failure would
+        // only drop that one field.
+        let mut set = |field: &str, value: serde_json::Value| {
+            let _ = e.set(field, value);
+        };
+        set("feed.name", DARKNET_FEED.into());
+        set("feed.provider", "Firewatch".into());
+        set(
+            "time.source",
+            firewatch_core::time::format_unix(alert.start).into(),
+        );
+        set("classification.type", "scanner".into());
+        let kind = serde_json::to_value(alert.kind)
+            .ok()
+            .and_then(|k| k.as_str().map(|s| s.replace('_', "-")))
+            .unwrap_or_else(|| "spike".to_owned());
+        set(
+            "classification.identifier",
+            format!("darknet-{kind}").into(),
+        );
+        set("destination.port", alert.port.into());
+        if alert.proto == "tcp" || alert.proto == "udp" {
+            set("protocol.transport", alert.proto.as_str().into());
+        }
+        set("extra.alert_id", alert.id.as_str().into());
+        set(
+            "extra.magnitude",
+            ((alert.magnitude * 10.0).round() / 10.0).into(),
+        );
+        set("extra.unique_sources", alert.unique_sources.into());
+        set("extra.packets", alert.packets.into());
+        if let Some(end) = alert.end {
+            set("extra.end", firewatch_core::time::format_unix(end).into());
+        }
+        set("tlp", crate::tlp::event_tlp(tlp).into());
+        if let Some(owner) = owner {
+            set("extra.owner", owner.into());
+        }
+        e.fill_taxonomy();
+        Finding {
+            key: format!("alert:{}", alert.id),
+            time: alert.start,
+            event: e,
+            kind: FindingKind::PortAlert,
+        }
+    }
+
+    /// The finding's TLP level (RED when it has none).
+    pub fn tlp(&self) -> TlpLevel {
+        crate::tlp::level_of_event_tlp(self.text("tlp"))
+    }
+
+    /// A text field of the event.
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.event.get(field).and_then(Value::as_str)
+    }
+
+    /// An integer field of the event.
+    pub fn integer(&self, field: &str) -> Option<i64> {
+        self.event.get(field).and_then(Value::as_i64)
+    }
+}
+
+/// Stored events and port alerts as one list of findings, ordered by (time, key); an alert
+/// already stored as an event (by `events from-darknet`) appears once.
+pub fn merge(events: Vec<Finding>, alerts: Vec<Finding>) -> Vec<Finding> {
+    let mut seen: std::collections::HashSet<String> =
+        events.iter().map(|f| f.key.clone()).collect();
+    let mut all = events;
+    for a in alerts {
+        if seen.insert(a.key.clone()) {
+            all.push(a);
+        }
+    }
+    all.sort_by(|a, b| (a.time, &a.key).cmp(&(b.time, &b.key)));
+    all
+}
