@@ -8,7 +8,7 @@ use crate::metrics::{RequestLabels, RouteLabels};
 use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -38,7 +38,8 @@ pub const MAX_LIMIT: u32 = 1000;
 /// The largest request body accepted (every route is a GET: bodies are not read).
 pub const MAX_BODY: u64 = 64 * 1024;
 
-/// The router of the whole service.
+/// The JSON API, `/healthz` and `/metrics` (the service's router adds the pages and
+/// [`observe`]s every request).
 pub fn router(state: Shared) -> Router {
     Router::new()
         .nest("/api/v1", api_routes())
@@ -46,14 +47,15 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
+
 
 fn api_routes() -> Router<Shared> {
     Router::new()
         .route("/events", get(events))
         .route("/events/stats", get(event_stats))
+        .route("/events/export", get(export_events))
         .route("/alerts", get(alerts))
         .route("/ports/top", get(top_ports))
         .route("/sources", get(sources))
@@ -67,9 +69,10 @@ fn api_routes() -> Router<Shared> {
 // ---------------------------------------------------------------------------------------------
 // Middleware and extractors
 
-/// Counts and times every request by route template; refuses oversized bodies before any
-/// handler runs.
-async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
+/// Counts, times and logs every request by route template (the template, not the path: paths
+/// can hold addresses, which do not belong in logs or metric labels); refuses oversized bodies
+/// before any handler runs.
+pub async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -87,20 +90,30 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
     } else {
         next.run(request).await
     };
+    let elapsed = started.elapsed();
     state
         .metrics
         .latency
         .get_or_create(&RouteLabels {
             route: route.clone(),
         })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
+    let status = response.status().as_u16();
+    tracing::info!(
+        target: "firewatch_web::access",
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1e3,
+        "request"
+    );
     state
         .metrics
         .requests
         .get_or_create(&RequestLabels {
             method,
             route,
-            status: response.status().as_u16().to_string(),
+            status: status.to_string(),
         })
         .inc();
     response
@@ -132,13 +145,17 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The viewer: anonymous without an `Authorization` header, else the user of a valid,
-/// unrevoked bearer token; anything else is a 401.
+/// The viewer: the user of a valid, unrevoked bearer token (`Authorization`), else the user of a
+/// live browser session (`fw_session` cookie), else anonymous; a bad or revoked token is a 401.
 impl FromRequestParts<Shared> for Viewer {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Viewer::Anonymous);
+            // The browser's session works for the API too (the pages' scripts, an analyst
+            // following a link). Every API route is a GET that changes nothing, and the cookie
+            // is SameSite=Strict, so no CSRF token is needed here.
+            let page = crate::session::PageViewer::from_headers(state, &parts.headers).await?;
+            return Ok(page.viewer);
         };
         let bad = || ApiError::Unauthorized("invalid or revoked token".into());
         let text = value.to_str().map_err(|_| bad())?;
@@ -887,6 +904,84 @@ async fn events(
     Ok(Json(EventPage { items, next_after }))
 }
 
+/// Parameters of `GET /api/v1/events/export`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// A filter, as `firewatch events list --where` (`source.geolocation.cc = JP and ...`).
+    #[serde(rename = "where")]
+    #[param(rename = "where", example = "classification.type = scanner")]
+    pub filter: Option<String>,
+    /// Lower bound of the time, inclusive: RFC 3339 (`2026-01-01T00:00:00Z`), a date
+    /// (`2026-01-01`), Unix seconds, or an age (`30s`, `15m`, `12h`, `7d`, `2w`; at most a century).
+    #[param(example = "7d")]
+    pub since: Option<String>,
+    /// Upper bound of the time, inclusive; same forms as `since`.
+    #[param(example = "2026-01-02")]
+    pub until: Option<String>,
+    /// Write TLP as IntelMQ 3.5 knows it (`WHITE` for CLEAR, `AMBER` for AMBER+STRICT).
+    #[serde(default)]
+    #[param(default = false)]
+    pub intelmq_tlp1: bool,
+}
+
+/// Events read per store query while exporting.
+const EXPORT_PAGE: usize = 2_000;
+
+/// Every event the viewer may read, as IntelMQ JSON lines (`application/x-ndjson`), streamed
+/// page by page: the same as `firewatch events export`, with TLP 2.0 applied.
+#[utoipa::path(get, path = "/api/v1/events/export", params(ExportParams),
+    responses((status = 200, description = "The readable events as IntelMQ JSON lines, oldest first", content_type = "application/x-ndjson", body = String), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn export_events(
+    State(state): State<Shared>,
+    viewer: Viewer,
+    ApiQuery(p): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    let first = EventQuery {
+        filter: event_filter(p.filter.as_deref())?,
+        range: time_range(p.since.as_deref(), p.until.as_deref())?,
+        limit: Some(EXPORT_PAGE),
+        after_id: None,
+        newest_first: false,
+        visibility: Some(viewer.event_visibility()),
+    };
+    let options = firewatch_feeds::intelmq_jsonl::WriteOptions {
+        intelmq_tlp_1: p.intelmq_tlp1,
+    };
+    // One store query per chunk of the body; `None` once a page came back short.
+    let pages = futures_util::stream::unfold(Some(first), move |cursor| {
+        let state = state.clone();
+        async move {
+            let mut q = cursor?;
+            let page = state
+                .with_store(move |s| {
+                    let page = s.events(&q)?;
+                    let mut lines = Vec::new();
+                    firewatch_feeds::intelmq_jsonl::write_with(
+                        page.iter().map(|e| &e.event),
+                        &mut lines,
+                        &options,
+                    )
+                    .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
+                    q.after_id = page.last().map(|e| e.id);
+                    let next = (page.len() == EXPORT_PAGE).then_some(q);
+                    Ok((lines, next))
+                })
+                .await;
+            Some(match page {
+                Ok((lines, next)) => (Ok(axum::body::Bytes::from(lines)), next),
+                Err(e) => (Err(e), None),
+            })
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(pages),
+    )
+        .into_response())
+}
+
 /// Parameters of `GET /api/v1/events/stats`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -1342,7 +1437,7 @@ impl utoipa::Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing; TLP 2.0 applied to every read."),
-    paths(events, event_stats, alerts, top_ports, sources, source, attacks, teams, route, openapi, healthz, metrics),
+    paths(events, event_stats, export_events, alerts, top_ports, sources, source, attacks, teams, route, openapi, healthz, metrics),
     components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, Tlp, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health)),
     modifiers(&BearerAuth)
 )]

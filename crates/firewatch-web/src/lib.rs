@@ -47,6 +47,18 @@ pub struct WebConfig {
     /// Mark the browser's cookies `Secure` (sent over HTTPS only). Keep it on behind TLS;
     /// turn it off only for plain HTTP on loopback (tests, a local demo).
     pub secure_cookies: bool,
+    /// Log lines on standard error: `text` for a person, `json` (one object per line) for a
+    /// log collector. The level comes from `FIREWATCH_LOG` (`info` unless set; e.g. `debug`).
+    pub log_format: LogFormat,
+}
+
+/// How `firewatch serve` writes its logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for WebConfig {
@@ -57,6 +69,7 @@ impl Default for WebConfig {
             darknet_owner: None,
             public_darknet_aggregates: false,
             secure_cookies: true,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -143,7 +156,9 @@ impl AppState {
 
 /// The router of the whole service: the JSON API, `/healthz`, `/metrics` and the pages.
 pub fn router(state: Arc<AppState>) -> axum::Router {
-    api::router(state.clone()).merge(pages::router(state))
+    api::router(state.clone())
+        .merge(pages::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(state, api::observe))
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.

@@ -80,6 +80,24 @@ async fn events_and_stats_leak_nothing_and_hide_nothing() {
         }
         assert_eq!(walked, expected, "{viewer}: paging");
 
+        // The export (IntelMQ JSON lines) is the same set, all of it, whatever the page size.
+        let (status, body) = get(&app, "/api/v1/events/export", token).await;
+        assert_eq!(status, StatusCode::OK, "{viewer}: {body}");
+        let text = body.as_str().unwrap_or_default();
+        let exported: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let event: serde_json::Value = serde_json::from_str(line).unwrap();
+                event["comment"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(exported.len(), expected.len(), "{viewer}: export has no duplicates");
+        assert_eq!(
+            exported.into_iter().collect::<BTreeSet<_>>(),
+            expected,
+            "{viewer}: /events/export"
+        );
+
         let (status, body) = get(&app, "/api/v1/events/stats?by=tlp", token).await;
         assert_eq!(status, StatusCode::OK, "{viewer}: {body}");
         assert_eq!(

@@ -21,6 +21,7 @@ async fn openapi_lists_every_route() {
     let want = [
         "/api/v1/events",
         "/api/v1/events/stats",
+        "/api/v1/events/export",
         "/api/v1/alerts",
         "/api/v1/ports/top",
         "/api/v1/sources",

@@ -290,6 +290,35 @@ async fn logout_ends_the_session() {
 }
 
 #[tokio::test]
+async fn the_session_cookie_signs_in_to_the_api_until_logout() {
+    let fx = WebFixture::new();
+    let app = fx.app(&plain_http());
+    let readable = |answer: &Answer| -> Vec<String> {
+        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["event"]["comment"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let anonymous = get(&app, "/api/v1/events?limit=1000", None).await;
+    assert_eq!(anonymous.status, StatusCode::OK);
+    let session = login(&app, "ana").await;
+    let signed_in = get(&app, "/api/v1/events?limit=1000", Some(&session)).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let (public, ana) = (readable(&anonymous), readable(&signed_in));
+    assert!(ana.len() > public.len(), "ana {ana:?}, public {public:?}");
+    assert!(ana.iter().any(|c| c == "inbox-a-readable"), "{ana:?}");
+    assert!(!ana.iter().any(|c| c == "inbox-a-hidden"), "{ana:?}");
+
+    let csrf = get(&app, "/", Some(&session)).await.form_csrf();
+    post(&app, "/logout", Some(&session), &[("csrf", &csrf)]).await;
+    let after = get(&app, "/api/v1/events?limit=1000", Some(&session)).await;
+    assert_eq!(readable(&after), public, "the ended session is anonymous");
+}
+
+#[tokio::test]
 async fn anonymous_visitors_are_redirected() {
     let fx = WebFixture::new();
     let app = fx.app(&plain_http());
