@@ -68,7 +68,7 @@ static YEAR: LazyLock<Vec<Observation>> = LazyLock::new(|| {
                 ip,
                 country: Some(cc),
                 asn: Some(asn),
-                public: r.next() % 10 == 0,
+                public: r.next().is_multiple_of(10),
             });
         }
     }

@@ -87,8 +87,23 @@ pub struct DailyCell {
 /// assert_eq!((asn.key.as_str(), asn.unique_ips), ("64496", 2));
 /// ```
 pub fn count_daily(observations: &[Observation]) -> Vec<DailyCell> {
+    // The two breakdowns are independent: count them on two threads.
+    let (mut out, asn) = std::thread::scope(|s| {
+        let asn = s.spawn(|| count_scope(observations, Scope::Asn));
+        let country = count_scope(observations, Scope::Country);
+        (country, asn.join())
+    });
+    match asn {
+        Ok(cells) => out.extend(cells),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+    out
+}
+
+/// [`count_daily`] for one breakdown.
+fn count_scope(observations: &[Observation], scope: Scope) -> Vec<DailyCell> {
     let mut out = Vec::new();
-    for scope in [Scope::Country, Scope::Asn] {
+    {
         let mut packed: Vec<u128> = observations
             .iter()
             .filter_map(|o| {

@@ -2,6 +2,7 @@
 //! potential, the trend index, ranks, and small-cell suppression.
 
 use crate::{AddressSpace, DailyCell, Day, MetricsConfig, MetricsError, Risk, Scope};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -70,8 +71,13 @@ pub struct Metrics {
     /// Days on which each (scope, risk) had any cell at all, published or not: the days a
     /// report (or telescope data) came in. Means divide by these.
     reporting: BTreeMap<(Scope, Risk), BTreeSet<Day>>,
-    /// Sum of published daily counts per (scope, risk, key, week).
-    weekly: HashMap<(Scope, Risk, String, Day), u64>,
+    /// Reporting days per (scope, risk, week).
+    reporting_per_week: FxHashMap<(Scope, Risk, Day), u32>,
+    /// Breakdown keys by index (keys are interned: the year's cells repeat them millions of
+    /// times).
+    key_ids: FxHashMap<String, u32>,
+    /// Sum of published daily counts per (scope, risk, key index, week).
+    weekly: FxHashMap<(Scope, Risk, u32, Day), u64>,
     dns_amplification: f64,
     bandwidth_mbps: f64,
 }
@@ -107,12 +113,37 @@ impl Metrics {
         audience: Audience,
     ) -> Result<Metrics, MetricsError> {
         config.validate()?;
-        let mut reporting: BTreeMap<(Scope, Risk), BTreeSet<Day>> = BTreeMap::new();
+        // Keys are interned (the year's cells repeat them millions of times), with ids in key
+        // order so that ties rank alphabetically by comparing ids.
+        let mut first_ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut ids: Vec<u32> = Vec::with_capacity(cells.len());
+        let mut days_seen: FxHashSet<(Scope, Risk, Day)> = FxHashSet::default();
         for c in cells {
-            reporting
-                .entry((c.scope, c.risk))
-                .or_default()
-                .insert(c.day);
+            let next = first_ids.len() as u32;
+            ids.push(*first_ids.entry(c.key.as_str()).or_insert(next));
+            days_seen.insert((c.scope, c.risk, c.day));
+        }
+        let mut sorted: Vec<(&str, u32)> = first_ids.iter().map(|(k, i)| (*k, *i)).collect();
+        sorted.sort_unstable();
+        let mut order = vec![0u32; sorted.len()];
+        for (position, (_, first)) in sorted.iter().enumerate() {
+            order[*first as usize] = position as u32;
+        }
+        for id in &mut ids {
+            *id = order[*id as usize];
+        }
+        let key_ids: FxHashMap<String, u32> = sorted
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| ((*k).to_owned(), i as u32))
+            .collect();
+        let mut reporting: BTreeMap<(Scope, Risk), BTreeSet<Day>> = BTreeMap::new();
+        let mut reporting_per_week: FxHashMap<(Scope, Risk, Day), u32> = FxHashMap::default();
+        for (scope, risk, day) in days_seen {
+            reporting.entry((scope, risk)).or_default().insert(day);
+            *reporting_per_week
+                .entry((scope, risk, day.week_start()))
+                .or_default() += 1;
         }
         let floor = match audience {
             Audience::Internal => 1,
@@ -122,15 +153,28 @@ impl Metrics {
             Audience::Public if !config.release_all_tlp => c.public_unique_ips,
             _ => c.unique_ips,
         };
-        let kept: Vec<(&DailyCell, u64)> = cells
+        // (order, cell index, value) of the cells kept; the order packs scope, day, risk,
+        // value (most first) and key id, so that one sort groups and ranks.
+        let mut kept: Vec<(u128, usize, u64)> = cells
             .iter()
-            .map(|c| (c, value(c)))
-            .filter(|(_, v)| *v >= floor)
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let v = value(c);
+                (v >= floor).then(|| {
+                    let order = (c.scope as u128) << 120
+                        | u128::from(c.day.0 as u32 ^ 0x8000_0000) << 88
+                        | (c.risk as u128) << 80
+                        | u128::from(u32::MAX - v.min(u64::from(u32::MAX)) as u32) << 32
+                        | u128::from(ids[i]);
+                    (order, i, v)
+                })
+            })
             .collect();
-        let mut weekly: HashMap<(Scope, Risk, String, Day), u64> = HashMap::new();
-        for (c, v) in &kept {
+        let mut weekly: FxHashMap<(Scope, Risk, u32, Day), u64> = FxHashMap::default();
+        for &(_, i, v) in &kept {
+            let c = &cells[i];
             *weekly
-                .entry((c.scope, c.risk, c.key.clone(), c.day.week_start()))
+                .entry((c.scope, c.risk, ids[i], c.day.week_start()))
                 .or_default() += v;
         }
         let base_week = match &config.base_week {
@@ -141,41 +185,41 @@ impl Metrics {
             rows: Vec::with_capacity(kept.len()),
             base_week,
             reporting,
+            reporting_per_week,
+            key_ids,
             weekly,
             dns_amplification: config.dns_amplification,
             bandwidth_mbps: config.bandwidth_per_device_mbps,
         };
         // Rank within (scope, day, risk): most first, ties share the rank.
-        let mut groups: BTreeMap<(Scope, Day, Risk), Vec<(&DailyCell, u64)>> = BTreeMap::new();
-        for (c, v) in kept {
-            groups
-                .entry((c.scope, c.day, c.risk))
-                .or_default()
-                .push((c, v));
-        }
-        for ((scope, day, risk), mut members) in groups {
-            members.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.key.cmp(&b.0.key)));
-            let mut rank = 0;
-            let mut previous = None;
-            for (i, (c, v)) in members.into_iter().enumerate() {
-                if previous != Some(v) {
-                    rank = i as u32 + 1;
-                    previous = Some(v);
-                }
-                let announced = space.get(scope, &c.key);
-                metrics.rows.push(MetricRow {
-                    day,
-                    scope,
-                    key: c.key.clone(),
-                    risk,
-                    unique_ips: v,
-                    announced_ipv4: announced,
-                    per_million_addresses: metrics.per_million(v as f64, announced),
-                    ddos_potential_gbps: metrics.ddos(risk, v as f64),
-                    trend_index: metrics.trend(scope, risk, &c.key, day.week_start()),
-                    rank,
-                });
+        kept.sort_unstable_by_key(|k| k.0);
+        let mut group = None;
+        let (mut rank, mut previous, mut position) = (0u32, None, 0u32);
+        for (_, i, v) in kept {
+            let c = &cells[i];
+            if group != Some((c.scope, c.day, c.risk)) {
+                group = Some((c.scope, c.day, c.risk));
+                (position, previous) = (0, None);
             }
+            position += 1;
+            if previous != Some(v) {
+                rank = position;
+                previous = Some(v);
+            }
+            let announced = space.get(c.scope, &c.key);
+            let row = MetricRow {
+                day: c.day,
+                scope: c.scope,
+                key: c.key.clone(),
+                risk: c.risk,
+                unique_ips: v,
+                announced_ipv4: announced,
+                per_million_addresses: metrics.per_million(v as f64, announced),
+                ddos_potential_gbps: metrics.ddos(c.risk, v as f64),
+                trend_index: metrics.trend_of(c.scope, c.risk, ids[i], c.day.week_start()),
+                rank,
+            };
+            metrics.rows.push(row);
         }
         Ok(metrics)
     }
@@ -191,36 +235,37 @@ impl Metrics {
             .map(|f| round(v * f * self.bandwidth_mbps / 1000.0, 4))
     }
 
-    /// Mean daily published count of `key` in `week` over the risk's reporting days.
-    fn week_mean(&self, scope: Scope, risk: Risk, key: &str, week: Day) -> Option<f64> {
-        let days = self
-            .reporting
-            .get(&(scope, risk))?
-            .range(week..Day(week.0 + 7))
-            .count();
-        if days == 0 {
-            return None;
-        }
+    /// Mean daily published count of key `id` in `week` over the risk's reporting days.
+    fn week_mean(&self, scope: Scope, risk: Risk, id: u32, week: Day) -> Option<f64> {
+        let days = *self.reporting_per_week.get(&(scope, risk, week))?;
         let sum = self
             .weekly
-            .get(&(scope, risk, key.to_owned(), week))
+            .get(&(scope, risk, id, week))
             .copied()
             .unwrap_or(0);
-        Some(sum as f64 / days as f64)
+        Some(sum as f64 / f64::from(days.max(1)))
     }
 
-    /// The trend index of `key` in `week`: None without a base (no data that week, or zero).
-    pub fn trend(&self, scope: Scope, risk: Risk, key: &str, week: Day) -> Option<f64> {
-        let base = self.week_mean(scope, risk, key, self.base_week?)?;
-        let now = self.week_mean(scope, risk, key, week)?;
+    fn trend_of(&self, scope: Scope, risk: Risk, id: u32, week: Day) -> Option<f64> {
+        let base = self.week_mean(scope, risk, id, self.base_week?)?;
+        let now = self.week_mean(scope, risk, id, week)?;
         (base > 0.0).then(|| round(100.0 * now / base, 1))
+    }
+
+    /// The trend index of `key` in the week starting `week` (a Monday): None without a base
+    /// (no reporting day in the base week, or nothing there).
+    pub fn trend(&self, scope: Scope, risk: Risk, key: &str, week: Day) -> Option<f64> {
+        let id = *self.key_ids.get(key)?;
+        self.trend_of(scope, risk, id, week)
     }
 
     /// One line per (scope, key, risk) with a published cell between `from` and `to`
     /// (inclusive; None = open), ranked by mean within (scope, risk).
     pub fn summary(&self, from: Option<Day>, to: Option<Day>) -> Vec<Summary> {
         let inside = |d: Day| from.is_none_or(|f| d >= f) && to.is_none_or(|t| d <= t);
-        let mut acc: BTreeMap<(Scope, Risk, &str), (u32, u64, u64, Option<u64>)> = BTreeMap::new();
+        // (days, sum, max, announced) per (scope, risk, key).
+        type Totals = (u32, u64, u64, Option<u64>);
+        let mut acc: BTreeMap<(Scope, Risk, &str), Totals> = BTreeMap::new();
         for r in self.rows.iter().filter(|r| inside(r.day)) {
             let e =
                 acc.entry((r.scope, r.risk, r.key.as_str()))
@@ -229,15 +274,20 @@ impl Metrics {
             e.1 += r.unique_ips;
             e.2 = e.2.max(r.unique_ips);
         }
+        // Per (scope, risk): reporting days in the period, and the last one's week.
+        let reported: HashMap<(Scope, Risk), (usize, Option<Day>)> = self
+            .reporting
+            .iter()
+            .map(|(k, days)| {
+                let inside: Vec<Day> = days.iter().copied().filter(|d| inside(*d)).collect();
+                (*k, (inside.len(), inside.last().map(|d| d.week_start())))
+            })
+            .collect();
         let mut out: Vec<Summary> = Vec::with_capacity(acc.len());
         for ((scope, risk, key), (days, sum, max, announced)) in acc {
-            let reported: Vec<Day> = self
-                .reporting
-                .get(&(scope, risk))
-                .map(|s| s.iter().copied().filter(|d| inside(*d)).collect())
-                .unwrap_or_default();
-            let mean = sum as f64 / reported.len().max(1) as f64;
-            let last_week = reported.last().map(|d| d.week_start());
+            let (reporting_days, last_week) =
+                reported.get(&(scope, risk)).copied().unwrap_or((0, None));
+            let mean = sum as f64 / reporting_days.max(1) as f64;
             out.push(Summary {
                 scope,
                 key: key.to_owned(),

@@ -1,7 +1,7 @@
 //! Announced IPv4 address space per country and per ASN, the denominator of normalised rates.
 
 use crate::Scope;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// IPv4 addresses announced (routed) per country and per ASN.
 ///
