@@ -181,6 +181,23 @@ impl BundleReport {
     }
 }
 
+/// Whether `input` is a JSON object whose `type` is `"bundle"` (how `feeds ingest` tells a
+/// STIX bundle from JSON lines).
+///
+/// ```
+/// assert!(firewatch_feeds::stix::is_bundle(br#"{"type": "bundle", "id": "x"}"#));
+/// assert!(!firewatch_feeds::stix::is_bundle(b"{\"source.ip\": \"192.0.2.1\"}\n{}"));
+/// ```
+pub fn is_bundle(input: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "type")]
+        object_type: Option<String>,
+    }
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    serde_json::from_slice::<Typed>(input).is_ok_and(|t| t.object_type.as_deref() == Some("bundle"))
+}
+
 /// Reads a STIX 2.1 bundle, handing each event (or rejected object) to `sink`. `records`
 /// counts objects. A bundle that is not JSON, not a bundle, or has no valid `id`/`objects`
 /// is an error as a whole.

@@ -1,0 +1,218 @@
+//! `firewatch export stix|misp` and `firewatch import stix`: findings out to partners as STIX
+//! 2.1 bundles or a MISP feed, partners' bundles in through the feed pipeline — TLP kept both
+//! ways (see docs/sharing.md).
+
+use super::Env;
+use crate::cli::{FeedFormat, FeedFormatArgs, FeedsIngestArgs};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use firewatch_enrich::directory::TlpLevel;
+use firewatch_share::{Finding, finding, misp, stix::Exporter};
+use firewatch_store::{AlertQuery, EventQuery, EventStore, EventVisibility, Store};
+use firewatch_web::access::{Role, Viewer, may_read_event};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `firewatch export …`
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Findings as one STIX 2.1 bundle: an identity for the producing team, indicators,
+    /// observed-data and sightings for sources, campaigns for port alerts, the TLP 2.0 marking
+    /// definitions. The same findings always give the same ids.
+    #[command(
+        after_help = "Examples:\n  firewatch export stix --since 7d --tlp green -o findings.json\n  firewatch export stix --team cert-a --tlp amber --producer CERT-A"
+    )]
+    Stix(ExportStixArgs),
+    /// Findings as a MISP feed: manifest.json, hashes.csv and one event JSON per finding group
+    /// (feed, type, TLP, day), tagged tlp: and rsit:. Serve the directory over HTTP and add it
+    /// to MISP as a feed of format "MISP Feed".
+    #[command(
+        after_help = "Example:\n  firewatch export misp --since 1d --tlp green /srv/misp-feed"
+    )]
+    Misp(ExportMispArgs),
+}
+
+/// `firewatch import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Partners' STIX 2.1 bundles into the store, through the same pipeline as `feeds ingest`
+    /// (experts, deduplication, one transaction per file). TLP markings are kept; objects of
+    /// types Firewatch does not map are kept whole (extra.stix_object) and listed; invalid
+    /// objects are rejected with the JSON path of the bad property.
+    #[command(after_help = "Example:\n  firewatch import stix partner-bundle.json")]
+    Stix(ImportStixArgs),
+}
+
+/// Which findings to export.
+#[derive(Debug, Args, Clone)]
+pub struct SelectArgs {
+    /// Only findings at or after this time: RFC 3339, a date, Unix seconds, or an age (7d, 12h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only findings at or before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// The most restrictive TLP exported (clear, green, amber, amber+strict, red); findings
+    /// without a TLP count as RED.
+    #[arg(long, default_value = "green", value_name = "LEVEL")]
+    pub tlp: String,
+    /// Export only what a user of this team may read (the web API's TLP rule). Without it the
+    /// store owner's view is exported, capped by --tlp.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// The name of the producing identity (default: --team, else "Firewatch").
+    #[arg(long, value_name = "NAME")]
+    pub producer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportStixArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Write the bundle here instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportMispArgs {
+    /// The feed directory (created if missing; files in it are replaced).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportStixArgs {
+    /// Bundle files; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Parse and report, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print each file's report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn export(env: &Env, cmd: &ExportCommand) -> Result<ExitCode> {
+    match cmd {
+        ExportCommand::Stix(args) => {
+            let (findings, producer) = select(env, &args.select)?;
+            let bundle = Exporter::new(&producer).bundle(&findings);
+            let text = serde_json::to_string_pretty(&bundle)? + "\n";
+            match &args.output {
+                Some(path) => std::fs::write(path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
+            }
+            let objects = bundle["objects"].as_array().map_or(0, Vec::len);
+            eprintln!(
+                "export stix: {} findings, {objects} STIX objects",
+                findings.len()
+            );
+        }
+        ExportCommand::Misp(args) => {
+            let (findings, producer) = select(env, &args.select)?;
+            let written = misp::write_feed(&args.dir, &producer, &findings)
+                .with_context(|| format!("cannot write the feed into {}", args.dir.display()))?;
+            eprintln!(
+                "export misp: {} findings as {} MISP events ({} attributes) in {}",
+                findings.len(),
+                written.events,
+                written.attributes,
+                args.dir.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The findings `args` selects: stored events and port alerts the viewer may read, at most
+/// at the --tlp level; and the producer's name.
+fn select(env: &Env, args: &SelectArgs) -> Result<(Vec<Finding>, String)> {
+    let cap: TlpLevel = args.tlp.parse()?;
+    let range = super::time_range(args.since.as_deref(), args.until.as_deref())?;
+    let viewer = args.team.as_ref().map(|team| Viewer::User {
+        name: format!("export:{team}"),
+        team: team.clone(),
+        role: Role::ReadOnly,
+    });
+    let may_share = |f: &Finding| {
+        f.tlp() <= cap
+            && viewer
+                .as_ref()
+                .is_none_or(|viewer| may_read_event(viewer, &f.event))
+    };
+    let store = env.fresh_store()?;
+    let events = store
+        .events(&EventQuery {
+            range,
+            visibility: args.team.clone().map(EventVisibility::Team),
+            ..EventQuery::default()
+        })?
+        .into_iter()
+        .map(|e| Finding::from_event(e.event, e.time))
+        .filter(|f| may_share(f))
+        .collect();
+    let telescope = env
+        .config
+        .web
+        .telescope_access()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let alerts = store
+        .alerts(&AlertQuery {
+            range,
+            ..AlertQuery::default()
+        })?
+        .iter()
+        .map(|a| Finding::from_alert(a, telescope.tlp, telescope.owner.as_deref()))
+        .filter(|f| may_share(f))
+        .collect();
+    let producer = args
+        .producer
+        .clone()
+        .or_else(|| args.team.clone())
+        .unwrap_or_else(|| "Firewatch".to_owned());
+    Ok((finding::merge(events, alerts), producer))
+}
+
+pub fn import(env: &Env, cmd: &ImportCommand) -> Result<ExitCode> {
+    let ImportCommand::Stix(args) = cmd;
+    // What Firewatch does not map is kept, and said: list it before the pipeline runs.
+    for path in &args.files {
+        if path.as_os_str() == "-" {
+            continue;
+        }
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let name = path.display().to_string();
+        let mut ignore = firewatch_feeds::Collected::default();
+        if let Ok(report) = firewatch_feeds::stix::parse_report(&bytes, &name, &mut ignore) {
+            for (at, object_type, id) in report.unknown() {
+                eprintln!(
+                    "{name}: {at}: {object_type} {id}: type not mapped, kept whole in extra.stix_object"
+                );
+            }
+        }
+    }
+    if args.files.is_empty() {
+        bail!("give at least one bundle file");
+    }
+    super::feeds::ingest(
+        env,
+        &FeedsIngestArgs {
+            paths: args.files.clone(),
+            stdin_name: "-".to_owned(),
+            read: FeedFormatArgs {
+                format: FeedFormat::Stix,
+                schema: None,
+                mapping: None,
+                dry_run: args.dry_run,
+                json: args.json,
+            },
+        },
+    )
+}
