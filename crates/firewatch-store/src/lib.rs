@@ -16,6 +16,7 @@
 //! ```
 
 mod events;
+pub mod health;
 mod identity;
 mod migrations;
 pub mod outbox;

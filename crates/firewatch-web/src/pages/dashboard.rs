@@ -144,6 +144,7 @@ pub async fn dashboard(
     let label = state.telescope.tlp.label();
     let content = html! {
         h1 { "Dashboard" }
+        p { a.health-link href="/public/health" { "Internet health (published metrics)" } }
         @if !d.aggregates {
             p.note { "Telescope data is " (label) " and not shared with your team." }
         } @else {

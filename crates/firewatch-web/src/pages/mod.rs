@@ -8,6 +8,7 @@
 
 mod chart;
 mod dashboard;
+mod health;
 mod login;
 pub mod map;
 mod public;
@@ -46,6 +47,7 @@ pub fn router(state: Shared) -> Router {
         .route("/inbox", get(dashboard::inbox))
         .route("/alerts/{id}", get(dashboard::alert))
         .route("/public", get(public::public))
+        .route("/public/health", get(health::health))
         .route("/login", get(login::form).post(login::login))
         .route("/logout", axum::routing::post(login::logout))
         .route("/assets/style.css", get(style))

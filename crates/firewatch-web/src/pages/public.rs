@@ -53,6 +53,7 @@ pub async fn public(
     let content = html! {
         h1 { "Public statistics" }
         p.note { "Only data marked " span.tlp { "TLP:CLEAR" } " is counted here: " (total) " events." }
+        p { a.health-link href="/public/health" { "Internet health: risky hosts per country and network" } }
         div.grid {
             section.card {
                 h2 { "Events by country" }
