@@ -1,0 +1,833 @@
+//! A TAXII 2.1 server inside `firewatch serve`: partners' tools (taxii2-client, OpenCTI, MISP's
+//! TAXII connectors) read Firewatch's findings as STIX 2.1 and add their own.
+//!
+//! - `GET /taxii2/` — discovery; one API root, `/taxii2/firewatch/`.
+//! - `GET /taxii2/firewatch/` — the API root; `…/collections/` — one collection per TLP level
+//!   of the community (CLEAR, GREEN, AMBER, AMBER+STRICT, RED).
+//! - `GET …/collections/{id}/objects/` — the STIX objects of the findings of that level the
+//!   caller may read, with `limit`, `next`, `added_after`, `match[id]`, `match[type]`,
+//!   `match[version]` and `match[spec_version]`; `…/manifest/`, `…/objects/{id}/`,
+//!   `…/objects/{id}/versions/`.
+//! - `POST …/collections/{id}/objects/` — an envelope of STIX objects, read into events (objects
+//!   without a TLP marking take the collection's level); answers a status resource, which
+//!   `GET /taxii2/firewatch/status/{id}/` reads again.
+//!
+//! Every request needs credentials: HTTP Basic with a user's name and password (`firewatch
+//! users add`) or `Authorization: Bearer fw_…` (an API token); none gives 401. What a caller
+//! reads is decided by the web API's TLP rule ([`crate::access::may_read_event`]): a team
+//! reading a collection above what it may read gets an empty collection (200, no objects) —
+//! the collection exists for everyone, its content is per reader.
+//!
+//! Status resources are kept in memory (the last [`STATUSES_KEPT`]); they do not survive a
+//! restart. Objects are computed from the store on each request; `date_added` is the time of
+//! the finding the object came from.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use firewatch_enrich::directory::TlpLevel;
+use firewatch_feeds::stix::FEED_NAME;
+use firewatch_share::stix::{Exporter, StixObject, timestamp};
+use firewatch_share::{Finding, finding, ids};
+use firewatch_store::{
+    AlertQuery, DedupeRule, EventQuery, EventStore, FeedInput, IdentityStore, Store,
+};
+use serde_json::{Value as Json, json};
+
+use crate::access::{Role, Viewer, may_read_event};
+use crate::{ApiError, AppState, auth};
+
+/// The TAXII 2.1 media type.
+pub const TAXII_MEDIA: &str = "application/taxii+json;version=2.1";
+/// The STIX 2.1 media type of the objects a collection holds.
+pub const STIX_MEDIA: &str = "application/stix+json;version=2.1";
+/// The API root's path under `/taxii2/`.
+pub const API_ROOT: &str = "firewatch";
+/// Objects per page when `limit` is not given, and the most a page holds.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+/// Status resources kept in memory.
+pub const STATUSES_KEPT: usize = 10_000;
+/// The name of the producing identity of served objects.
+pub const PRODUCER: &str = "Firewatch";
+
+struct TaxiiState {
+    app: Arc<AppState>,
+    /// (user name, status resource), newest last.
+    statuses: Mutex<VecDeque<(String, Json)>>,
+}
+
+type Shared = Arc<TaxiiState>;
+
+/// The TAXII routes, to merge into the service's router.
+pub fn router(app: Arc<AppState>) -> Router {
+    let state = Arc::new(TaxiiState {
+        app,
+        statuses: Mutex::new(VecDeque::new()),
+    });
+    let root = format!("/taxii2/{API_ROOT}");
+    Router::new()
+        .route("/taxii2/", get(discovery))
+        .route(&format!("{root}/"), get(api_root))
+        .route(&format!("{root}/collections/"), get(collections))
+        .route(
+            &format!("{root}/collections/{{collection}}/"),
+            get(collection),
+        )
+        .route(
+            &format!("{root}/collections/{{collection}}/objects/"),
+            get(objects).post(add_objects),
+        )
+        .route(
+            &format!("{root}/collections/{{collection}}/objects/{{object}}/"),
+            get(object),
+        )
+        .route(
+            &format!("{root}/collections/{{collection}}/objects/{{object}}/versions/"),
+            get(versions),
+        )
+        .route(
+            &format!("{root}/collections/{{collection}}/manifest/"),
+            get(manifest),
+        )
+        .route(&format!("{root}/status/{{status}}/"), get(status))
+        .with_state(state)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and responses
+
+/// A TAXII error message (TAXII 2.1 §3.6.1) with its status.
+#[derive(Debug)]
+pub struct TaxiiError {
+    pub status: StatusCode,
+    pub title: String,
+    pub description: String,
+}
+
+impl TaxiiError {
+    fn new(status: StatusCode, title: &str, description: impl Into<String>) -> Self {
+        TaxiiError {
+            status,
+            title: title.to_owned(),
+            description: description.into(),
+        }
+    }
+    fn bad_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Bad request", description)
+    }
+    fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not found", description)
+    }
+}
+
+impl From<ApiError> for TaxiiError {
+    fn from(e: ApiError) -> Self {
+        let status = e.status();
+        if let ApiError::Internal(detail) = &e {
+            tracing::error!(detail = %detail, "TAXII request failed");
+        }
+        TaxiiError::new(
+            status,
+            status.canonical_reason().unwrap_or("Error"),
+            e.to_string(),
+        )
+    }
+}
+
+impl From<firewatch_store::StoreError> for TaxiiError {
+    fn from(e: firewatch_store::StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl IntoResponse for TaxiiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "title": self.title,
+            "description": self.description,
+            "http_status": self.status.as_u16().to_string(),
+        });
+        let mut response = taxii_json(self.status, &body);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"firewatch TAXII\", Bearer"),
+            );
+        }
+        response
+    }
+}
+
+fn taxii_json(status: StatusCode, body: &Json) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TAXII_MEDIA));
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authentication and content negotiation
+
+/// An authenticated TAXII caller whose `Accept` the server can answer.
+struct Caller(Viewer);
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = TaxiiError;
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, TaxiiError> {
+        check_accept(&parts.headers)?;
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(TaxiiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "TAXII needs credentials: HTTP Basic (user name and password) or a Bearer token",
+            ));
+        };
+        let text = value.to_str().unwrap_or_default();
+        let basic = text
+            .strip_prefix("Basic ")
+            .or_else(|| text.strip_prefix("basic "));
+        let viewer = match basic {
+            Some(encoded) => basic_viewer(state, encoded.trim()).await?,
+            // A bearer token: exactly the API's check.
+            None => Viewer::from_request_parts(parts, &state.app).await?,
+        };
+        match viewer {
+            Viewer::Anonymous => Err(TaxiiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "no credentials",
+            )),
+            user => Ok(Caller(user)),
+        }
+    }
+}
+
+/// The user of HTTP Basic credentials, checked against the stored Argon2 hash (on the
+/// blocking pool: Argon2 is deliberately slow).
+async fn basic_viewer(state: &Shared, encoded: &str) -> Result<Viewer, TaxiiError> {
+    let bad = || {
+        TaxiiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "unknown user or wrong password",
+        )
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (name, password) = text.split_once(':').ok_or_else(bad)?;
+    let (name, password) = (name.to_owned(), password.to_owned());
+    let found = state
+        .app
+        .with_store(move |s| {
+            let Some(user) = s.user(&name)? else {
+                return Ok(None);
+            };
+            let ok = user
+                .password_hash
+                .as_deref()
+                .is_some_and(|phc| auth::verify_password(&password, phc));
+            Ok(ok.then_some(user))
+        })
+        .await?;
+    let user = found.ok_or_else(bad)?;
+    let role: Role = user
+        .role
+        .parse()
+        .map_err(|e| TaxiiError::from(ApiError::Internal(format!("user {}: {e}", user.name))))?;
+    Ok(Viewer::User {
+        name: user.name,
+        team: user.team,
+        role,
+    })
+}
+
+/// 406 unless `Accept` allows TAXII 2.1 (or STIX 2.1) JSON.
+fn check_accept(headers: &HeaderMap) -> Result<(), TaxiiError> {
+    let Some(accept) = headers.get(header::ACCEPT) else {
+        return Ok(());
+    };
+    let accept = accept.to_str().unwrap_or_default().to_ascii_lowercase();
+    let ok = accept.split(',').any(|item| {
+        let item: String = item.chars().filter(|c| !c.is_whitespace()).collect();
+        let media = item.split(';').next().unwrap_or_default();
+        let version_ok = !item.contains("version=") || item.contains("version=2.1");
+        matches!(
+            media,
+            "*/*" | "application/*" | "application/taxii+json" | "application/stix+json"
+        ) && version_ok
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(TaxiiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not acceptable",
+            format!("this server answers {TAXII_MEDIA}"),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery, API root, collections
+
+async fn discovery(_: Caller) -> Response {
+    taxii_json(
+        StatusCode::OK,
+        &json!({
+            "title": "Firewatch TAXII 2.1",
+            "description": "Findings of a Firewatch community (scanning sources, infected hosts, attacked victims, port campaigns), one collection per TLP level.",
+            "default": format!("/taxii2/{API_ROOT}/"),
+            "api_roots": [format!("/taxii2/{API_ROOT}/")],
+        }),
+    )
+}
+
+async fn api_root(_: Caller) -> Response {
+    taxii_json(
+        StatusCode::OK,
+        &json!({
+            "title": "Firewatch",
+            "description": "The community's findings as STIX 2.1, by TLP.",
+            "versions": [TAXII_MEDIA],
+            "max_content_length": crate::api::MAX_BODY,
+        }),
+    )
+}
+
+/// The collection id of a TLP level (stable: derived from the level's name).
+pub fn collection_id(level: TlpLevel) -> String {
+    ids::name_based_v4(&format!("taxii-collection|{API_ROOT}|{}", level.as_str())).to_string()
+}
+
+fn collection_level(id: &str) -> Result<TlpLevel, TaxiiError> {
+    TlpLevel::ALL
+        .into_iter()
+        .find(|l| collection_id(*l) == id)
+        .ok_or_else(|| TaxiiError::not_found(format!("no collection {id}")))
+}
+
+fn collection_json(level: TlpLevel, viewer: &Viewer) -> Json {
+    let can_write = matches!(viewer, Viewer::User { role, .. } if *role != Role::ReadOnly);
+    json!({
+        "id": collection_id(level),
+        "title": format!("Community findings, {}", level.label()),
+        "description": format!(
+            "Findings marked {} that the reader may read under TLP 2.0 (AMBER: the owning and the routed-to team; AMBER+STRICT: the owning team; RED: the named recipients).",
+            level.label()
+        ),
+        "alias": format!("tlp-{}", level.as_str().replace('+', "-")),
+        "can_read": true,
+        "can_write": can_write,
+        "media_types": [STIX_MEDIA],
+    })
+}
+
+async fn collections(Caller(viewer): Caller) -> Response {
+    let all: Vec<Json> = TlpLevel::ALL
+        .into_iter()
+        .map(|l| collection_json(l, &viewer))
+        .collect();
+    taxii_json(StatusCode::OK, &json!({ "collections": all }))
+}
+
+async fn collection(
+    Caller(viewer): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, TaxiiError> {
+    let level = collection_level(&id)?;
+    Ok(taxii_json(StatusCode::OK, &collection_json(level, &viewer)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects
+
+/// The objects of the findings of `level` that `viewer` may read.
+async fn collection_objects(
+    state: &Shared,
+    viewer: &Viewer,
+    level: TlpLevel,
+) -> Result<Vec<StixObject>, TaxiiError> {
+    let telescope = state.app.telescope.clone();
+    let v = viewer.clone();
+    let findings = state
+        .app
+        .with_store(move |s| {
+            let keep = |f: &Finding| f.tlp() == level && may_read_event(&v, &f.event);
+            let events: Vec<Finding> = s
+                .events(&EventQuery {
+                    visibility: Some(v.event_visibility()),
+                    ..EventQuery::default()
+                })?
+                .into_iter()
+                .map(|e| Finding::from_event(e.event, e.time))
+                .filter(|f| keep(f))
+                .collect();
+            let alerts: Vec<Finding> = s
+                .alerts(&AlertQuery::default())?
+                .iter()
+                .map(|a| Finding::from_alert(a, telescope.tlp, telescope.owner.as_deref()))
+                .filter(|f| keep(f))
+                .collect();
+            Ok(finding::merge(events, alerts))
+        })
+        .await?;
+    Ok(Exporter::new(PRODUCER).objects(&findings))
+}
+
+/// The query parameters of the object endpoints.
+#[derive(Debug, Default)]
+struct Filters {
+    limit: Option<usize>,
+    next: usize,
+    added_after: Option<i64>,
+    ids: Option<Vec<String>>,
+    types: Option<Vec<String>>,
+    versions: Option<Vec<String>>,
+    spec_versions: Option<Vec<String>>,
+}
+
+impl Filters {
+    fn parse(query: Option<&str>, allow_paging: bool) -> Result<Filters, TaxiiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+            .map_err(|e| TaxiiError::bad_request(format!("query: {e}")))?;
+        let mut f = Filters::default();
+        let list = |v: &str| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .collect::<Vec<_>>()
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "limit" if allow_paging => {
+                    let n: usize = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        TaxiiError::bad_request(format!(
+                            "limit {value:?} is not a positive integer"
+                        ))
+                    })?;
+                    f.limit = Some(n.min(MAX_LIMIT));
+                }
+                "next" if allow_paging => {
+                    f.next = value.parse().map_err(|_| {
+                        TaxiiError::bad_request(format!(
+                            "next {value:?} is not a page of this server"
+                        ))
+                    })?;
+                }
+                "added_after" => {
+                    let t: jiff::Timestamp = value.parse().map_err(|_| {
+                        TaxiiError::bad_request(format!("added_after {value:?} is not a timestamp"))
+                    })?;
+                    f.added_after = Some(t.as_second());
+                }
+                "match[id]" => f.ids = Some(list(&value)),
+                "match[type]" => f.types = Some(list(&value)),
+                "match[version]" => f.versions = Some(list(&value)),
+                "match[spec_version]" => f.spec_versions = Some(list(&value)),
+                other => {
+                    return Err(TaxiiError::bad_request(format!(
+                        "unknown parameter {other:?} (limit, next, added_after, match[id], match[type], match[version], match[spec_version])"
+                    )));
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    fn keeps(&self, o: &StixObject) -> bool {
+        if self.added_after.is_some_and(|t| o.date_added <= t) {
+            return false;
+        }
+        if self.ids.as_ref().is_some_and(|ids| !ids.contains(&o.id)) {
+            return false;
+        }
+        if self
+            .types
+            .as_ref()
+            .is_some_and(|types| !types.iter().any(|t| t == o.object_type()))
+        {
+            return false;
+        }
+        if let Some(specs) = &self.spec_versions
+            && !specs.iter().any(|s| s == "2.1")
+        {
+            return false;
+        }
+        // Every object has one version here, so first, last and all select it.
+        if let Some(versions) = &self.versions {
+            let version = o.version.parse::<jiff::Timestamp>().ok();
+            let keep = versions.iter().any(|v| match v.as_str() {
+                "first" | "last" | "all" => true,
+                other => other.parse::<jiff::Timestamp>().ok() == version && version.is_some(),
+            });
+            if !keep {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// One page of the matching objects, whether more follow, and the next page's cursor.
+    fn page<'a>(&self, objects: &'a [StixObject]) -> (Vec<&'a StixObject>, Option<String>) {
+        let matching: Vec<&StixObject> = objects.iter().filter(|o| self.keeps(o)).collect();
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        let start = self.next.min(matching.len());
+        let end = (start + limit).min(matching.len());
+        let next = (end < matching.len()).then(|| end.to_string());
+        (matching[start..end].to_vec(), next)
+    }
+}
+
+/// An envelope or manifest response with the date-added headers of its page.
+fn page_response(body: Json, page: &[&StixObject]) -> Response {
+    let mut response = taxii_json(StatusCode::OK, &body);
+    let first = page.iter().map(|o| o.date_added).min();
+    let last = page.iter().map(|o| o.date_added).max();
+    for (name, value) in [
+        ("x-taxii-date-added-first", first),
+        ("x-taxii-date-added-last", last),
+    ] {
+        if let Some(v) = value
+            && let Ok(v) = HeaderValue::from_str(&timestamp(v))
+        {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
+}
+
+fn envelope(page: &[&StixObject], next: Option<String>) -> Json {
+    let mut body = json!({ "more": next.is_some() });
+    if let Some(next) = next {
+        body["next"] = Json::String(next);
+    }
+    if !page.is_empty() {
+        body["objects"] = Json::Array(page.iter().map(|o| o.json.clone()).collect());
+    }
+    body
+}
+
+async fn objects(
+    State(state): State<Shared>,
+    Caller(viewer): Caller,
+    Path(collection): Path<String>,
+    uri: axum::http::Uri,
+) -> Result<Response, TaxiiError> {
+    let level = collection_level(&collection)?;
+    let filters = Filters::parse(uri.query(), true)?;
+    let all = collection_objects(&state, &viewer, level).await?;
+    let (page, next) = filters.page(&all);
+    Ok(page_response(envelope(&page, next), &page))
+}
+
+async fn manifest(
+    State(state): State<Shared>,
+    Caller(viewer): Caller,
+    Path(collection): Path<String>,
+    uri: axum::http::Uri,
+) -> Result<Response, TaxiiError> {
+    let level = collection_level(&collection)?;
+    let filters = Filters::parse(uri.query(), true)?;
+    let all = collection_objects(&state, &viewer, level).await?;
+    let (page, next) = filters.page(&all);
+    let mut body = json!({ "more": next.is_some() });
+    if let Some(next) = next {
+        body["next"] = Json::String(next);
+    }
+    if !page.is_empty() {
+        body["objects"] = page
+            .iter()
+            .map(|o| {
+                json!({
+                    "id": o.id,
+                    "date_added": timestamp(o.date_added),
+                    "version": o.version,
+                    "media_type": STIX_MEDIA,
+                })
+            })
+            .collect();
+    }
+    Ok(page_response(body, &page))
+}
+
+async fn object(
+    State(state): State<Shared>,
+    Caller(viewer): Caller,
+    Path((collection, id)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Result<Response, TaxiiError> {
+    let level = collection_level(&collection)?;
+    let mut filters = Filters::parse(uri.query(), true)?;
+    filters.ids = Some(vec![id.clone()]);
+    let all = collection_objects(&state, &viewer, level).await?;
+    let (page, next) = filters.page(&all);
+    if page.is_empty() {
+        return Err(TaxiiError::not_found(format!(
+            "no object {id} in this collection"
+        )));
+    }
+    Ok(page_response(envelope(&page, next), &page))
+}
+
+async fn versions(
+    State(state): State<Shared>,
+    Caller(viewer): Caller,
+    Path((collection, id)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Result<Response, TaxiiError> {
+    let level = collection_level(&collection)?;
+    let mut filters = Filters::parse(uri.query(), true)?;
+    filters.ids = Some(vec![id.clone()]);
+    let all = collection_objects(&state, &viewer, level).await?;
+    let (page, _) = filters.page(&all);
+    if page.is_empty() {
+        return Err(TaxiiError::not_found(format!(
+            "no object {id} in this collection"
+        )));
+    }
+    let versions: Vec<&str> = page.iter().map(|o| o.version.as_str()).collect();
+    Ok(page_response(
+        json!({ "more": false, "versions": versions }),
+        &page,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adding objects
+
+async fn add_objects(
+    State(state): State<Shared>,
+    Caller(viewer): Caller,
+    Path(collection): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, TaxiiError> {
+    let level = collection_level(&collection)?;
+    let Viewer::User { name, team, role } = &viewer else {
+        return Err(TaxiiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            "no credentials",
+        ));
+    };
+    if *role == Role::ReadOnly {
+        return Err(TaxiiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "read-only users cannot add objects",
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("application/taxii+json") {
+        return Err(TaxiiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            format!("POST an envelope as {TAXII_MEDIA}"),
+        ));
+    }
+    let envelope: Json = serde_json::from_slice(&body)
+        .map_err(|e| TaxiiError::bad_request(format!("the envelope is not JSON: {e}")))?;
+    let objects = match envelope.get("objects") {
+        Some(Json::Array(objects)) => objects.clone(),
+        None => Vec::new(),
+        Some(_) => return Err(TaxiiError::bad_request("objects: not an array")),
+    };
+    let request_time = jiff::Timestamp::now();
+    let hash = blake3::hash(&body).to_hex().to_string();
+    // The envelope as a bundle, so that import reads TAXII and files alike (paths stay
+    // `objects[i]…`).
+    let bundle = json!({
+        "type": "bundle",
+        "id": format!("bundle--{}", ids::name_based_v4(&format!("taxii-add|{hash}"))),
+        "objects": objects,
+    });
+    let bundle_bytes = serde_json::to_vec(&bundle)
+        .map_err(|e| TaxiiError::from(ApiError::Internal(e.to_string())))?;
+    let source = format!("taxii:{}:{name}", level.as_str());
+    let mut collected = firewatch_feeds::Collected::default();
+    let report = firewatch_feeds::stix::parse_report(&bundle_bytes, &source, &mut collected)
+        .map_err(|e| TaxiiError::bad_request(e.reason))?;
+    let collection_tlp = firewatch_share::tlp::event_tlp(level);
+    let mut events = Vec::with_capacity(collected.events.len());
+    for (mut event, _) in collected.events {
+        // Unmarked objects take the collection's level; what a team adds is its own.
+        let defaults = [
+            ("tlp", collection_tlp.as_str()),
+            ("extra.owner", team.as_str()),
+        ];
+        for (field, value) in defaults {
+            if !event.contains(field) {
+                event
+                    .set(field, value)
+                    .map_err(|e| TaxiiError::from(ApiError::Internal(e.to_string())))?;
+            }
+        }
+        if !event.contains("feed.name") {
+            let _ = event.set("feed.name", FEED_NAME);
+        }
+        event.fill_taxonomy();
+        events.push(event);
+    }
+    let record = FeedInput {
+        content_hash: hash.clone(),
+        name: source.clone(),
+        format: "stix".to_owned(),
+        feed: Some(FEED_NAME.to_owned()),
+        ingested_at: request_time.as_second(),
+        records: report.summary.records,
+        events: events.len() as u64,
+        rejected: report.summary.rejected,
+        ..FeedInput::default()
+    };
+    state
+        .app
+        .with_store(move |s| Ok(s.commit_events(&record, &events, &DedupeRule::default())?))
+        .await?;
+
+    let mut successes = Vec::new();
+    let mut failures = Vec::new();
+    for o in &report.objects {
+        let id =
+            o.id.clone()
+                .unwrap_or_else(|| format!("objects[{}]", o.index));
+        let version = objects
+            .get(o.index)
+            .and_then(|obj| obj.get("modified").or_else(|| obj.get("created")))
+            .cloned();
+        match &o.outcome {
+            firewatch_feeds::stix::Outcome::Rejected(why) => {
+                failures.push(json!({"id": id, "message": why}));
+            }
+            outcome => {
+                let mut entry = json!({"id": id, "message": format!("{outcome:?}").to_lowercase()});
+                if let Some(v) = version {
+                    entry["version"] = v;
+                }
+                successes.push(entry);
+            }
+        }
+    }
+    let status_id = ids::name_based_v4(&format!(
+        "taxii-status|{hash}|{}|{name}",
+        request_time.as_nanosecond()
+    ))
+    .to_string();
+    let status = json!({
+        "id": status_id,
+        "status": "complete",
+        "request_timestamp": timestamp(request_time.as_second()),
+        "total_count": report.objects.len(),
+        "success_count": successes.len(),
+        "successes": successes,
+        "failure_count": failures.len(),
+        "failures": failures,
+        "pending_count": 0,
+        "pendings": [],
+    });
+    if let Ok(mut kept) = state.statuses.lock() {
+        if kept.len() >= STATUSES_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((name.clone(), status.clone()));
+    }
+    Ok(taxii_json(StatusCode::ACCEPTED, &status))
+}
+
+async fn status(
+    State(state): State<Shared>,
+    Caller(viewer): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, TaxiiError> {
+    let Viewer::User { name, .. } = &viewer else {
+        return Err(TaxiiError::not_found("no such status"));
+    };
+    // A status names the objects a user added: only that user reads it.
+    let found = state.statuses.lock().ok().and_then(|kept| {
+        kept.iter()
+            .rev()
+            .find(|(owner, s)| owner == name && s["id"] == id.as_str())
+            .map(|(_, s)| s.clone())
+    });
+    match found {
+        Some(status) => Ok(taxii_json(StatusCode::OK, &status)),
+        None => Err(TaxiiError::not_found(format!("no status {id}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_ids_are_stable_and_distinct() {
+        let ids: std::collections::HashSet<String> =
+            TlpLevel::ALL.into_iter().map(collection_id).collect();
+        assert_eq!(ids.len(), 5);
+        assert_eq!(
+            collection_level(&collection_id(TlpLevel::Amber)).unwrap(),
+            TlpLevel::Amber
+        );
+        assert!(collection_level("nope").is_err());
+    }
+
+    #[test]
+    fn accept_headers() {
+        let mut h = HeaderMap::new();
+        assert!(check_accept(&h).is_ok());
+        for ok in [
+            TAXII_MEDIA,
+            "application/taxii+json",
+            "*/*",
+            "application/stix+json;version=2.1",
+        ] {
+            h.insert(header::ACCEPT, HeaderValue::from_static(ok));
+            assert!(check_accept(&h).is_ok(), "{ok}");
+        }
+        for bad in ["text/html", "application/taxii+json;version=2.0"] {
+            h.insert(header::ACCEPT, HeaderValue::from_static(bad));
+            assert!(check_accept(&h).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filters_page_and_match() {
+        let mk = |id: &str, t: i64| StixObject {
+            id: id.to_owned(),
+            date_added: t,
+            version: timestamp(t),
+            tlp: TlpLevel::Green,
+            json: json!({"id": id}),
+        };
+        let all: Vec<StixObject> = (0..5)
+            .map(|i| mk(&format!("indicator--{i}"), i))
+            .chain([mk("ipv4-addr--x", 9)])
+            .collect();
+        let f = Filters::parse(Some("limit=2"), true).unwrap();
+        let (page, next) = f.page(&all);
+        assert_eq!((page.len(), next.as_deref()), (2, Some("2")));
+        let f = Filters::parse(Some("limit=2&next=4"), true).unwrap();
+        assert_eq!(f.page(&all).0.len(), 2);
+        assert_eq!(f.page(&all).1, None);
+        let f = Filters::parse(Some("match%5Btype%5D=ipv4-addr"), true).unwrap();
+        assert_eq!(f.page(&all).0[0].id, "ipv4-addr--x");
+        let f = Filters::parse(Some("added_after=1970-01-01T00:00:03Z"), true).unwrap();
+        assert_eq!(f.page(&all).0.len(), 2);
+        assert!(Filters::parse(Some("colour=red"), true).is_err());
+        assert!(Filters::parse(Some("limit=0"), true).is_err());
+    }
+}
