@@ -60,7 +60,8 @@ impl SmtpSink {
     /// Starts the sink; with `limit`, it accepts that many messages, then refuses and exits.
     pub fn start(out: &Path, limit: Option<usize>) -> SmtpSink {
         let port = free_port();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
+        // The path works from this crate and from the binary's tests, which share this module.
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firewatch-notify/tests/smtp_sink.py");
         let mut cmd = Command::new(python());
         cmd.arg(script).arg(port.to_string()).arg(out);
         if let Some(n) = limit {
@@ -300,11 +301,23 @@ pub fn unqp(text: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Base64 with line breaks to bytes.
+/// Base64 with line breaks to bytes (RFC 4648 §4).
 pub fn unbase64(text: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    let clean: Vec<u8> = text.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(clean).unwrap()
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for &c in text {
+        let Some(v) = ALPHABET.iter().position(|&a| a == c) else {
+            continue; // line breaks and the '=' padding
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
 }
 
 /// What a recipient sees in a PGP/MIME notice once the signature checked out.

@@ -1,0 +1,200 @@
+//! `firewatch notify` end to end through the binary: a team directory and IntelMQ events go
+//! in with the real commands, notices go out to a real SMTP server (aiosmtpd) that is killed
+//! mid-run and restarted, a crash after queueing is resumed, and gpg checks every signature.
+
+#[path = "../../firewatch-notify/tests/common/mod.rs"]
+mod common;
+
+use assert_cmd::Command;
+use common::{Gpg, SmtpSink, open, received};
+use std::collections::HashSet;
+use std::path::Path;
+
+const PASS: &str = "notify key passphrase";
+
+fn firewatch(work: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("firewatch").unwrap();
+    cmd.env("FIREWATCH_DB", work.join("store.db"))
+        .env("FIREWATCH_CONFIG", work.join("firewatch.toml"))
+        .env("FIREWATCH_NOTIFY_KEY_PASSPHRASE", PASS)
+        .env_remove("FIREWATCH_CRASH_AT")
+        .current_dir(work);
+    cmd
+}
+
+fn write_config(work: &Path, port: u16) {
+    let text = format!(
+        r#"
+[notify]
+sender_team = "team-a"
+from = "Team A CERT <cert@team-a.example>"
+signing_key = "sender.asc"
+signing_key_passphrase_env = "FIREWATCH_NOTIFY_KEY_PASSPHRASE"
+timeout_secs = 10
+[notify.smtp]
+host = "127.0.0.1"
+port = {port}
+starttls = "none"
+[notify.retry]
+initial_backoff_secs = 0.2
+max_backoff_secs = 1.0
+[[notify.teams]]
+team = "team-a"
+[[notify.teams]]
+team = "team-g"
+[[notify.teams]]
+team = "team-r"
+"#
+    );
+    std::fs::write(work.join("firewatch.toml"), text).unwrap();
+}
+
+fn status(work: &Path) -> serde_json::Value {
+    let out = firewatch(work)
+        .args(["notify", "status", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn states(status: &serde_json::Value) -> Vec<String> {
+    let mut s: Vec<String> = status["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["state"].as_str().unwrap().to_string())
+        .collect();
+    s.sort();
+    s
+}
+
+#[test]
+fn notify_run_survives_a_crash_and_a_mail_server_outage_and_delivers_each_notice_once() {
+    if !common::tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("Team A CERT <cert@team-a.example>", PASS);
+    std::fs::write(work.join("sender.asc"), gpg.export_secret(&fpr, PASS)).unwrap();
+    let reader = Gpg::new();
+    reader.import(&gpg.export_public(&fpr), "");
+
+    std::fs::write(
+        work.join("teams.toml"),
+        r#"
+[[teams]]
+id = "team-a"
+name = "Team A"
+kind = "sector-csirt"
+max_tlp = "amber"
+constituency = { prefixes = ["192.0.2.0/24"] }
+contacts = [{ kind = "email", value = "incidents@team-a.example" }]
+
+[[teams]]
+id = "team-g"
+name = "Team G"
+kind = "isac"
+max_tlp = "green"
+constituency = { prefixes = ["203.0.113.0/24"] }
+contacts = [{ kind = "email", value = "soc@team-g.example" }]
+
+[[teams]]
+id = "team-r"
+name = "Team R"
+kind = "soc"
+max_tlp = "red"
+constituency = { prefixes = ["198.51.100.0/24"] }
+contacts = [{ kind = "email", value = "soc@team-r.example" }]
+"#,
+    )
+    .unwrap();
+    let t = jiff::Timestamp::now().as_second() - 3600;
+    let time = jiff::Timestamp::from_second(t).unwrap();
+    let lines: Vec<String> = [
+        ("192.0.2.10", "AMBER"),
+        ("203.0.113.4", "GREEN"),
+        ("203.0.113.5", "AMBER"),
+        ("198.51.100.7", "RED"),
+    ]
+    .iter()
+    .map(|(ip, tlp)| {
+        serde_json::json!({
+            "feed.name": "Partner", "classification.type": "scanner",
+            "source.ip": ip, "tlp": tlp, "time.source": time.to_string(),
+        })
+        .to_string()
+    })
+    .collect();
+    std::fs::write(work.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+    write_config(work, 1);
+    firewatch(work).args(["teams", "import", "teams.toml"]).assert().success();
+    firewatch(work)
+        .args(["feeds", "ingest", "events.jsonl", "--format", "intelmq"])
+        .assert()
+        .success();
+
+    // --dry-run writes what would be sent and changes nothing.
+    firewatch(work)
+        .args(["notify", "run", "--dry-run", "preview"])
+        .assert()
+        .success();
+    let previews: Vec<_> = std::fs::read_dir(work.join("preview")).unwrap().collect();
+    assert_eq!(previews.len(), 3);
+    assert!(status(work)["notices"].as_array().unwrap().is_empty());
+
+    // A crash right after the notices were queued: nothing sent, everything kept.
+    let crashed = firewatch(work)
+        .env("FIREWATCH_CRASH_AT", "notify-after-queue")
+        .args(["notify", "run"])
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    assert_eq!(states(&status(work)), ["queued", "queued", "queued"]);
+
+    // The server takes one message and goes down.
+    let inbox = work.join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let mut sink = SmtpSink::start(&inbox, Some(1));
+    write_config(work, sink.port);
+    let run = firewatch(work).args(["notify", "run"]).output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "notices left to retry");
+    let s = status(work);
+    assert_eq!(states(&s), ["queued", "queued", "sent"]);
+    for n in s["notices"].as_array().unwrap() {
+        if n["state"] == "queued" {
+            assert!(!n["last_error"].as_str().unwrap().is_empty());
+        }
+    }
+    assert_eq!(s["withheld"].as_array().unwrap().len(), 1);
+    assert_eq!(s["withheld"][0]["team"], "team-g");
+    sink.kill();
+
+    // Back up: the rest goes out, nothing twice.
+    let sink = SmtpSink::start(&inbox, None);
+    write_config(work, sink.port);
+    firewatch(work)
+        .args(["notify", "run", "--wait", "20"])
+        .assert()
+        .success();
+    assert_eq!(states(&status(work)), ["sent", "sent", "sent"]);
+    firewatch(work).args(["notify", "run"]).assert().success();
+    let messages = received(&inbox);
+    assert_eq!(messages.len(), 3);
+    let mut ids = HashSet::new();
+    for m in &messages {
+        let opened = open(&reader, m, "").unwrap_or_else(|e| panic!("gpg: {e}"));
+        assert_eq!(opened.signer, fpr);
+        assert!(ids.insert(opened.message_id));
+        if opened.subject.contains("Team G") {
+            assert!(opened.subject.starts_with("[TLP:GREEN]"));
+            assert!(!opened.attachment.contains("203.0.113.5"));
+            assert!(opened.attachment.contains("203.0.113.4"));
+        }
+    }
+    let table = firewatch(work).args(["notify", "status"]).output().unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains("held back") && text.contains("TLP:AMBER"), "{text}");
+}
