@@ -270,8 +270,15 @@ impl NotifyConfig {
     /// Checks what the types cannot: filters parse, TLP names, no team twice, URLs.
     pub fn validate(&self) -> Result<(), NotifyError> {
         let mut problems = Vec::new();
-        if self.alerts_tlp.parse::<firewatch_enrich::directory::TlpLevel>().is_err() {
-            problems.push(format!("alerts_tlp: {:?} is not a TLP 2.0 level", self.alerts_tlp));
+        if self
+            .alerts_tlp
+            .parse::<firewatch_enrich::directory::TlpLevel>()
+            .is_err()
+        {
+            problems.push(format!(
+                "alerts_tlp: {:?} is not a TLP 2.0 level",
+                self.alerts_tlp
+            ));
         }
         if crate::mail::parse_mailbox(&self.from).is_err() {
             problems.push(format!("from: {:?} is not an e-mail address", self.from));
@@ -346,7 +353,14 @@ webhook = { url = "https://hooks.example.ke/firewatch", secret_env = "KE_HOOK_SE
         let typo = text.replace("filter =", "filtre =");
         assert!(NotifyConfig::from_toml_str(&typo).is_err());
         let bad = text.replace("scanner\"", "scanner and\"");
-        let err = NotifyConfig::from_toml_str(&bad).unwrap().validate().unwrap_err();
-        assert!(err.to_string().contains("teams[0] (ke-example-cirt): filter"), "{err}");
+        let err = NotifyConfig::from_toml_str(&bad)
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("teams[0] (ke-example-cirt): filter"),
+            "{err}"
+        );
     }
 }

@@ -74,11 +74,19 @@ impl<'a> Courier<'a> {
                     .policy(&entry.team)
                     .and_then(|p| p.webhook.as_ref())
                     .filter(|w| &w.url == url)
-                    .ok_or_else(|| format!("no webhook {url} for team {} in [notify]", entry.team))?;
+                    .ok_or_else(|| {
+                        format!("no webhook {url} for team {} in [notify]", entry.team)
+                    })?;
                 let secret = std::env::var(&hook.secret_env)
                     .map_err(|_| format!("webhook secret ${} is not set", hook.secret_env))?;
-                webhook::post(&self.agent, url, secret.as_bytes(), &entry.id, &entry.payload)
-                    .map_err(|e| e.to_string())
+                webhook::post(
+                    &self.agent,
+                    url,
+                    secret.as_bytes(),
+                    &entry.id,
+                    &entry.payload,
+                )
+                .map_err(|e| e.to_string())
             }
             other => Err(format!("unknown channel {other:?}")),
         }

@@ -69,13 +69,13 @@ pub fn build_email(
     sender: &SenderKey,
     encrypt_to: Option<&RecipientKey>,
 ) -> Result<Vec<u8>, NotifyError> {
-    let text = SinglePart::builder()
-        .header(ContentType::TEXT_PLAIN)
-        .body(Body::new_with_encoding(
+    let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(
+        Body::new_with_encoding(
             content.body.to_string(),
             ContentTransferEncoding::QuotedPrintable,
         )
-        .map_err(|_| NotifyError::Mime("body".into()))?);
+        .map_err(|_| NotifyError::Mime("body".into()))?,
+    );
     let attachment = Attachment::new(content.attachment_name.to_string()).body(
         Body::new_with_encoding(content.attachment.clone(), ContentTransferEncoding::Base64)
             .map_err(|_| NotifyError::Mime("attachment".into()))?,

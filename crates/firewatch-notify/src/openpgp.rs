@@ -43,9 +43,12 @@ impl SenderKey {
         passphrase: Option<&str>,
         origin: &str,
     ) -> Result<SenderKey, NotifyError> {
-        let (key, _) = SignedSecretKey::from_armor_single(text.as_bytes())
-            .map_err(key_error(format!("{origin}: not an armored OpenPGP secret key")))?;
-        let password = passphrase.map(Password::from).unwrap_or_else(Password::empty);
+        let (key, _) = SignedSecretKey::from_armor_single(text.as_bytes()).map_err(key_error(
+            format!("{origin}: not an armored OpenPGP secret key"),
+        ))?;
+        let password = passphrase
+            .map(Password::from)
+            .unwrap_or_else(Password::empty);
         let sender = SenderKey { key, password };
         // Sign once now, so a wrong passphrase or an unusable key is an error at start-up
         // rather than a failed notice later.
@@ -132,8 +135,9 @@ impl RecipientKey {
         fingerprint: &str,
         team: &str,
     ) -> Result<RecipientKey, NotifyError> {
-        let (key, _) = SignedPublicKey::from_armor_single(text.as_bytes())
-            .map_err(key_error(format!("team {team}: the directory's OpenPGP key")))?;
+        let (key, _) = SignedPublicKey::from_armor_single(text.as_bytes()).map_err(key_error(
+            format!("team {team}: the directory's OpenPGP key"),
+        ))?;
         let found = format!("{:X}", key.primary_key.fingerprint());
         let wanted: String = fingerprint
             .chars()

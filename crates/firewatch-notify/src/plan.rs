@@ -216,9 +216,8 @@ impl Planner<'_> {
             (None, None) => Templates::builtin(),
             (subject, body) => {
                 let body_text = match body {
-                    Some(path) => std::fs::read_to_string(path).map_err(|e| {
-                        NotifyError::Template(format!("{}: {e}", path.display()))
-                    })?,
+                    Some(path) => std::fs::read_to_string(path)
+                        .map_err(|e| NotifyError::Template(format!("{}: {e}", path.display())))?,
                     None => crate::template::DEFAULT_BODY.to_string(),
                 };
                 let origin = body
@@ -226,7 +225,9 @@ impl Planner<'_> {
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "built-in body".into());
                 Templates::new(
-                    subject.as_deref().unwrap_or(crate::template::DEFAULT_SUBJECT),
+                    subject
+                        .as_deref()
+                        .unwrap_or(crate::template::DEFAULT_SUBJECT),
                     &body_text,
                     &origin,
                 )?
@@ -292,9 +293,7 @@ impl Planner<'_> {
                     .max()
                     .unwrap_or(TlpLevel::Clear);
                 let kind = if schedule == Schedule::Immediate
-                    && items
-                        .iter()
-                        .all(|i| i.kind == crate::item::ItemKind::Alert)
+                    && items.iter().all(|i| i.kind == crate::item::ItemKind::Alert)
                 {
                     "alert"
                 } else {
@@ -406,9 +405,23 @@ mod tests {
         let a = notice_id("t", EMAIL, None, &["event:1".into(), "event:2".into()]);
         let b = notice_id("t", EMAIL, None, &["event:2".into(), "event:1".into()]);
         assert_eq!(a, b);
-        assert_ne!(a, notice_id("t", WEBHOOK, None, &["event:1".into(), "event:2".into()]));
-        assert_ne!(a, notice_id("u", EMAIL, None, &["event:1".into(), "event:2".into()]));
-        assert_ne!(a, notice_id("t", EMAIL, Some("digest:x"), &["event:1".into(), "event:2".into()]));
+        assert_ne!(
+            a,
+            notice_id("t", WEBHOOK, None, &["event:1".into(), "event:2".into()])
+        );
+        assert_ne!(
+            a,
+            notice_id("u", EMAIL, None, &["event:1".into(), "event:2".into()])
+        );
+        assert_ne!(
+            a,
+            notice_id(
+                "t",
+                EMAIL,
+                Some("digest:x"),
+                &["event:1".into(), "event:2".into()]
+            )
+        );
         assert_eq!(a.len(), 32);
     }
 }

@@ -64,7 +64,8 @@ impl Templates {
 
     /// The built-in templates.
     pub fn builtin() -> Templates {
-        Templates::new(DEFAULT_SUBJECT, DEFAULT_BODY, "built-in body").expect("built-in templates compile")
+        Templates::new(DEFAULT_SUBJECT, DEFAULT_BODY, "built-in body")
+            .expect("built-in templates compile")
     }
 
     /// `[TLP:…] subject`, on one line.
@@ -116,10 +117,18 @@ mod tests {
 
     #[test]
     fn the_tlp_label_leads_subject_and_body_whatever_the_template() {
-        let t = Templates::new("{{ count }} for {{ team.id }}", "Hallo {{ team.name }}", "x").unwrap();
+        let t = Templates::new(
+            "{{ count }} for {{ team.id }}",
+            "Hallo {{ team.name }}",
+            "x",
+        )
+        .unwrap();
         let c = ctx(&[]);
         assert_eq!(t.subject(&c).unwrap(), "[TLP:GREEN] 0 for ke");
-        assert_eq!(t.body(&c).unwrap(), "TLP:GREEN\n\nHallo ke team\nTLP:GREEN\n");
+        assert_eq!(
+            t.body(&c).unwrap(),
+            "TLP:GREEN\n\nHallo ke team\nTLP:GREEN\n"
+        );
     }
 
     #[test]

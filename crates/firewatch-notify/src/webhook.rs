@@ -38,7 +38,9 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
 
 /// The signature header's value for `body` signed at `timestamp`.
 pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let tag = mac(secret, &timestamp.to_string(), body).finalize().into_bytes();
+    let tag = mac(secret, &timestamp.to_string(), body)
+        .finalize()
+        .into_bytes();
     format!("v1={}", hex::encode(tag))
 }
 
@@ -179,11 +181,25 @@ mod tests {
         let sig = signature(b"k", 1000, body);
         let mut g = ReplayGuard::default();
         assert_eq!(
-            verify(b"k", &headers("1000", &sig, "x"), b"{\"a\":2}", 1000, 60, &mut g),
+            verify(
+                b"k",
+                &headers("1000", &sig, "x"),
+                b"{\"a\":2}",
+                1000,
+                60,
+                &mut g
+            ),
             Err(Verdict::BadSignature)
         );
         assert_eq!(
-            verify(b"other", &headers("1000", &sig, "x"), body, 1000, 60, &mut g),
+            verify(
+                b"other",
+                &headers("1000", &sig, "x"),
+                body,
+                1000,
+                60,
+                &mut g
+            ),
             Err(Verdict::BadSignature)
         );
         assert_eq!(
@@ -203,9 +219,15 @@ mod tests {
             verify(b"k", &headers("soon", &sig, "x"), body, 1000, 60, &mut g),
             Err(Verdict::Malformed(TIMESTAMP_HEADER))
         );
-        assert_eq!(verify(b"k", &headers("1000", &sig, "x"), body, 1000, 60, &mut g), Ok(()));
+        assert_eq!(
+            verify(b"k", &headers("1000", &sig, "x"), body, 1000, 60, &mut g),
+            Ok(())
+        );
         g.forget("x");
-        assert_eq!(verify(b"k", &headers("1000", &sig, "x"), body, 1001, 60, &mut g), Ok(()));
+        assert_eq!(
+            verify(b"k", &headers("1000", &sig, "x"), body, 1001, 60, &mut g),
+            Ok(())
+        );
         assert_eq!(
             verify(b"k", &headers("1000", &sig, "x"), body, 1002, 60, &mut g),
             Err(Verdict::Replayed)

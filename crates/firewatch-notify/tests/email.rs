@@ -34,7 +34,7 @@ fn event(team: &str, ip: &str, tlp: &str, severity: &str, time: i64) -> Event {
 }
 
 fn directory(team_b_fpr: &str, team_b_key: &str) -> Directory {
-    let key = team_b_key.replace('\n', "\n");
+    let key = team_b_key;
     let text = format!(
         r#"
 [[teams]]
@@ -150,7 +150,10 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
     // The recipients' side: the sender's public key, team B's secret key.
     let reader = Gpg::new();
     reader.import(&sender_gpg.export_public(&sender_fpr), "");
-    reader.import(&team_b_gpg.export_secret(&team_b_fpr, TEAM_B_PASS), TEAM_B_PASS);
+    reader.import(
+        &team_b_gpg.export_secret(&team_b_fpr, TEAM_B_PASS),
+        TEAM_B_PASS,
+    );
 
     let sender = SenderKey::from_armored(
         &sender_gpg.export_secret(&sender_fpr, SENDER_PASS),
@@ -229,10 +232,19 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
     for m in &messages {
         let opened = open(&reader, m, TEAM_B_PASS).unwrap_or_else(|e| panic!("gpg: {e}"));
         assert_eq!(opened.signer, sender_fpr);
-        assert!(ids.insert(opened.message_id.clone()), "duplicate Message-ID");
+        assert!(
+            ids.insert(opened.message_id.clone()),
+            "duplicate Message-ID"
+        );
         let to = common::entity(m).header("to").unwrap();
         by_team.insert(
-            to.split('@').nth(1).unwrap().split('.').next().unwrap().to_string(),
+            to.split('@')
+                .nth(1)
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap()
+                .to_string(),
             opened,
         );
     }
@@ -246,12 +258,19 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
     assert!(a.subject.starts_with("[TLP:AMBER] "), "{}", a.subject);
     assert!(a.body.starts_with("TLP:AMBER\n"), "{}", a.body);
     assert!(a.attachment.contains("192.0.2.10") && a.attachment.contains("192.0.2.11"));
-    assert!(!a.attachment.contains("192.0.2.12"), "outside the look-back window");
+    assert!(
+        !a.attachment.contains("192.0.2.12"),
+        "outside the look-back window"
+    );
     assert!(!a.encrypted);
 
     let b = &by_team["team-b"];
     assert!(b.encrypted, "team B asked for encryption");
-    assert!(b.subject.starts_with("[TLP:AMBER+STRICT] "), "{}", b.subject);
+    assert!(
+        b.subject.starts_with("[TLP:AMBER+STRICT] "),
+        "{}",
+        b.subject
+    );
     assert!(b.attachment.contains("198.51.100.5"));
 
     // Team G may receive GREEN only: the AMBER record is held back, and said so.
@@ -259,12 +278,24 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
     assert!(g.subject.starts_with("[TLP:GREEN] "), "{}", g.subject);
     assert!(!g.body.contains("AMBER") && !g.attachment.contains("AMBER"));
     assert!(!g.attachment.contains("203.0.113.5\""));
-    assert!(g.attachment.contains("\"address\": \"203.0.113.4\""), "{}", g.attachment);
-    assert!(g.body.contains("1 further record was left out"), "{}", g.body);
+    assert!(
+        g.attachment.contains("\"address\": \"203.0.113.4\""),
+        "{}",
+        g.attachment
+    );
+    assert!(
+        g.body.contains("1 further record was left out"),
+        "{}",
+        g.body
+    );
     let withheld = store.withheld().unwrap();
     assert_eq!(withheld.len(), 1);
     assert_eq!(
-        (withheld[0].team.as_str(), withheld[0].tlp.as_str(), withheld[0].max_tlp.as_str()),
+        (
+            withheld[0].team.as_str(),
+            withheld[0].tlp.as_str(),
+            withheld[0].max_tlp.as_str()
+        ),
         ("team-g", "TLP:AMBER", "TLP:GREEN")
     );
 
@@ -276,12 +307,21 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
     // The signature is worth something: one changed byte in the signed part fails gpg.
     let plain = messages
         .iter()
-        .find(|m| !common::entity(m).header("content-type").unwrap().starts_with("multipart/encrypted"))
+        .find(|m| {
+            !common::entity(m)
+                .header("content-type")
+                .unwrap()
+                .starts_with("multipart/encrypted")
+        })
         .unwrap();
     let signed = common::entity(plain);
     let parts = signed.parts();
     let mut tampered = parts[0].to_vec();
     let last = tampered.len() - 3;
     tampered[last] ^= 1;
-    assert!(reader.verify(common::entity(parts[1]).body, &tampered).is_err());
+    assert!(
+        reader
+            .verify(common::entity(parts[1]).body, &tampered)
+            .is_err()
+    );
 }

@@ -23,7 +23,10 @@ struct Seen {
     status: u16,
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<(Vec<u8>, Vec<(String, String)>, Vec<u8>)> {
+/// The raw request, its headers (lower-case names) and its body.
+type Request = (Vec<u8>, Vec<(String, String)>, Vec<u8>);
+
+fn read_request(stream: &mut TcpStream) -> Option<Request> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut raw = Vec::new();
     let mut headers = Vec::new();
@@ -168,14 +171,21 @@ max_tlp = "green"
     let mut store = SqliteStore::open(&work.path().join("s.db")).unwrap();
     let now = jiff::Timestamp::now().as_second();
     let mut events = Vec::new();
-    for (ip, tlp) in [("192.0.2.1", "GREEN"), ("192.0.2.2", "CLEAR"), ("192.0.2.3", "AMBER")] {
+    for (ip, tlp) in [
+        ("192.0.2.1", "GREEN"),
+        ("192.0.2.2", "CLEAR"),
+        ("192.0.2.3", "AMBER"),
+    ] {
         let mut e = Event::new();
         e.set("classification.type", "vulnerable-system").unwrap();
         e.set("source.ip", ip).unwrap();
         e.set("tlp", tlp).unwrap();
         e.set("extra.team", "team-w").unwrap();
-        e.set("time.source", jiff::Timestamp::from_second(now - 60).unwrap().to_string())
-            .unwrap();
+        e.set(
+            "time.source",
+            jiff::Timestamp::from_second(now - 60).unwrap().to_string(),
+        )
+        .unwrap();
         events.push(e);
     }
     let input = FeedInput {
@@ -183,7 +193,9 @@ max_tlp = "green"
         ingested_at: now,
         ..Default::default()
     };
-    store.commit_events(&input, &events, &DedupeRule::default()).unwrap();
+    store
+        .commit_events(&input, &events, &DedupeRule::default())
+        .unwrap();
 
     let sender = sender_key();
     let planner = Planner {

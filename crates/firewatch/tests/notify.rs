@@ -54,7 +54,11 @@ fn status(work: &Path) -> serde_json::Value {
         .args(["notify", "status", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -130,7 +134,10 @@ contacts = [{ kind = "email", value = "soc@team-r.example" }]
     .collect();
     std::fs::write(work.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
     write_config(work, 1);
-    firewatch(work).args(["teams", "import", "teams.toml"]).assert().success();
+    firewatch(work)
+        .args(["teams", "import", "teams.toml"])
+        .assert()
+        .success();
     firewatch(work)
         .args(["feeds", "ingest", "events.jsonl", "--format", "intelmq"])
         .assert()
@@ -196,5 +203,8 @@ contacts = [{ kind = "email", value = "soc@team-r.example" }]
     }
     let table = firewatch(work).args(["notify", "status"]).output().unwrap();
     let text = String::from_utf8(table.stdout).unwrap();
-    assert!(text.contains("held back") && text.contains("TLP:AMBER"), "{text}");
+    assert!(
+        text.contains("held back") && text.contains("TLP:AMBER"),
+        "{text}"
+    );
 }

@@ -31,8 +31,16 @@ pub fn tools_present() -> bool {
     }
     let missing = format!(
         "{}{}",
-        if aiosmtpd { "" } else { "aiosmtpd (pip install aiosmtpd into the venv) " },
-        if gpg { "" } else { "gpg (apt-get install gnupg)" }
+        if aiosmtpd {
+            ""
+        } else {
+            "aiosmtpd (pip install aiosmtpd into the venv) "
+        },
+        if gpg {
+            ""
+        } else {
+            "gpg (apt-get install gnupg)"
+        }
     );
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("missing under CI=true: {missing}");
@@ -61,7 +69,8 @@ impl SmtpSink {
     pub fn start(out: &Path, limit: Option<usize>) -> SmtpSink {
         let port = free_port();
         // The path works from this crate and from the binary's tests, which share this module.
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firewatch-notify/tests/smtp_sink.py");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../firewatch-notify/tests/smtp_sink.py");
         let mut cmd = Command::new(python());
         cmd.arg(script).arg(port.to_string()).arg(out);
         if let Some(n) = limit {
@@ -127,7 +136,10 @@ impl Drop for Gpg {
 
 impl Gpg {
     pub fn new() -> Gpg {
-        let home = tempfile::Builder::new().prefix("fw-gpg").tempdir_in("/tmp").unwrap();
+        let home = tempfile::Builder::new()
+            .prefix("fw-gpg")
+            .tempdir_in("/tmp")
+            .unwrap();
         Gpg { home }
     }
 
@@ -164,17 +176,34 @@ impl Gpg {
     /// fingerprint.
     pub fn generate(&self, uid: &str, passphrase: &str) -> String {
         self.ok(
-            &["--passphrase", passphrase, "--quick-gen-key", uid, "ed25519", "sign", "never"],
+            &[
+                "--passphrase",
+                passphrase,
+                "--quick-gen-key",
+                uid,
+                "ed25519",
+                "sign",
+                "never",
+            ],
             None,
         );
-        let listing = String::from_utf8(self.ok(&["--with-colons", "--list-keys", uid], None)).unwrap();
+        let listing =
+            String::from_utf8(self.ok(&["--with-colons", "--list-keys", uid], None)).unwrap();
         let fpr = listing
             .lines()
             .find_map(|l| l.strip_prefix("fpr:"))
             .map(|l| l.trim_matches(':').to_string())
             .unwrap();
         self.ok(
-            &["--passphrase", passphrase, "--quick-add-key", &fpr, "cv25519", "encr", "never"],
+            &[
+                "--passphrase",
+                passphrase,
+                "--quick-add-key",
+                &fpr,
+                "cv25519",
+                "encr",
+                "never",
+            ],
             None,
         );
         fpr
@@ -186,14 +215,23 @@ impl Gpg {
 
     pub fn export_secret(&self, fpr: &str, passphrase: &str) -> String {
         String::from_utf8(self.ok(
-            &["--passphrase", passphrase, "--armor", "--export-secret-keys", fpr],
+            &[
+                "--passphrase",
+                passphrase,
+                "--armor",
+                "--export-secret-keys",
+                fpr,
+            ],
             None,
         ))
         .unwrap()
     }
 
     pub fn import(&self, armored: &str, passphrase: &str) {
-        self.ok(&["--passphrase", passphrase, "--import"], Some(armored.as_bytes()));
+        self.ok(
+            &["--passphrase", passphrase, "--import"],
+            Some(armored.as_bytes()),
+        );
     }
 
     /// `gpg --verify`: the fingerprint of the key that made a good signature over `data`.
@@ -203,14 +241,27 @@ impl Gpg {
         std::fs::write(&sig, signature).unwrap();
         std::fs::write(&dat, data).unwrap();
         let out = self.run(
-            &["--status-fd", "1", "--verify", sig.to_str().unwrap(), dat.to_str().unwrap()],
+            &[
+                "--status-fd",
+                "1",
+                "--verify",
+                sig.to_str().unwrap(),
+                dat.to_str().unwrap(),
+            ],
             None,
         );
         let status = String::from_utf8_lossy(&out.stdout).to_string();
-        match status.lines().find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG ")) {
+        match status
+            .lines()
+            .find_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "))
+        {
             Some(rest) if out.status.success() => {
                 // VALIDSIG <signing key fpr> ... <primary key fpr> (the last field).
-                Ok(rest.split_whitespace().last().unwrap_or_default().to_string())
+                Ok(rest
+                    .split_whitespace()
+                    .last()
+                    .unwrap_or_default()
+                    .to_string())
             }
             _ => Err(format!("{status}{}", String::from_utf8_lossy(&out.stderr))),
         }
@@ -338,10 +389,18 @@ pub fn open(gpg: &Gpg, message: &[u8], passphrase: &str) -> Result<Opened, Strin
     let ct = top.header("content-type").unwrap_or_default();
     let decrypted;
     let (signed_bytes, encrypted): (&[u8], bool) = if ct.starts_with("multipart/encrypted") {
-        assert!(ct.contains("protocol=\"application/pgp-encrypted\""), "{ct}");
+        assert!(
+            ct.contains("protocol=\"application/pgp-encrypted\""),
+            "{ct}"
+        );
         let parts = top.parts();
         assert_eq!(parts.len(), 2);
-        assert!(entity(parts[1]).header("content-type").unwrap().starts_with("application/octet-stream"));
+        assert!(
+            entity(parts[1])
+                .header("content-type")
+                .unwrap()
+                .starts_with("application/octet-stream")
+        );
         decrypted = gpg.decrypt(entity(parts[1]).body, passphrase);
         (&decrypted, true)
     } else {
@@ -350,8 +409,14 @@ pub fn open(gpg: &Gpg, message: &[u8], passphrase: &str) -> Result<Opened, Strin
     let signed = entity(signed_bytes);
     let sct = signed.header("content-type").unwrap_or_default();
     assert!(sct.starts_with("multipart/signed"), "{sct}");
-    assert!(sct.contains("protocol=\"application/pgp-signature\""), "{sct}");
-    assert!(sct.contains("micalg=\"pgp-sha256\"") || sct.contains("micalg=pgp-sha256"), "{sct}");
+    assert!(
+        sct.contains("protocol=\"application/pgp-signature\""),
+        "{sct}"
+    );
+    assert!(
+        sct.contains("micalg=\"pgp-sha256\"") || sct.contains("micalg=pgp-sha256"),
+        "{sct}"
+    );
     let parts = signed.parts();
     assert_eq!(parts.len(), 2, "signed content and signature");
     let signer = gpg.verify(entity(parts[1]).body, parts[0])?;
@@ -363,11 +428,18 @@ pub fn open(gpg: &Gpg, message: &[u8], passphrase: &str) -> Result<Opened, Strin
         Some("quoted-printable")
     );
     let attachment = entity(inner[1]);
-    assert!(attachment.header("content-disposition").unwrap().contains("attachment"));
+    assert!(
+        attachment
+            .header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
     Ok(Opened {
         message_id: top.header("message-id").unwrap_or_default(),
         subject: top.header("subject").unwrap_or_default(),
-        body: String::from_utf8(unqp(text.body)).unwrap().replace("\r\n", "\n"),
+        body: String::from_utf8(unqp(text.body))
+            .unwrap()
+            .replace("\r\n", "\n"),
         attachment: String::from_utf8(unbase64(attachment.body)).unwrap(),
         encrypted,
         signer,

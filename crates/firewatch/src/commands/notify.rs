@@ -47,11 +47,10 @@ pub struct RunArgs {
 }
 
 fn config(env: &Env) -> Result<&NotifyConfig> {
-    let cfg = env
-        .config
-        .notify
-        .as_ref()
-        .ok_or_else(|| anyhow!("no [notify] section in the configuration (see firewatch.toml)"))?;
+    let cfg =
+        env.config.notify.as_ref().ok_or_else(|| {
+            anyhow!("no [notify] section in the configuration (see firewatch.toml)")
+        })?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -61,9 +60,10 @@ fn sender_key(cfg: &NotifyConfig) -> Result<SenderKey> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("notify.signing_key: cannot read {}", path.display()))?;
     let passphrase = match &cfg.signing_key_passphrase_env {
-        Some(var) => Some(std::env::var(var).map_err(|_| {
-            anyhow!("notify.signing_key_passphrase_env: ${var} is not set")
-        })?),
+        Some(var) => Some(
+            std::env::var(var)
+                .map_err(|_| anyhow!("notify.signing_key_passphrase_env: ${var} is not set"))?,
+        ),
         None => None,
     };
     Ok(SenderKey::from_armored(
@@ -96,8 +96,7 @@ fn run_notices(env: &Env, args: &RunArgs) -> Result<ExitCode> {
         eprintln!("notify: {reason}");
     }
     if let Some(dir) = &args.dry_run {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let mut written = 0;
         let queued = store.notices(Some(OutboxState::Queued))?;
         let files = plan
@@ -106,7 +105,10 @@ fn run_notices(env: &Env, args: &RunArgs) -> Result<ExitCode> {
             .map(|p| (p.file_name.clone(), &p.notice.payload))
             .chain(queued.iter().map(|e| {
                 let ext = if e.channel == "email" { "eml" } else { "json" };
-                (format!("{}-{}-{}.{ext}", e.team, e.channel, e.id), &e.payload)
+                (
+                    format!("{}-{}-{}.{ext}", e.team, e.channel, e.id),
+                    &e.payload,
+                )
             }));
         for (name, payload) in files {
             let path = dir.join(&name);
@@ -170,7 +172,15 @@ fn status(env: &Env, as_json: bool) -> Result<ExitCode> {
     }
     table(
         &[
-            "ID", "TEAM", "CHANNEL", "STATE", "ATTEMPTS", "TLP", "RECORDS", "CREATED", "SENT",
+            "ID",
+            "TEAM",
+            "CHANNEL",
+            "STATE",
+            "ATTEMPTS",
+            "TLP",
+            "RECORDS",
+            "CREATED",
+            "SENT",
             "LAST ERROR",
         ],
         notices
