@@ -338,13 +338,25 @@ fn kind_of(field: &str) -> Kind {
 // ---------------------------------------------------------------------------------------------
 // Filter → SQL
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Sql {
     text: String,
     params: Vec<SqlValue>,
 }
 
 impl Sql {
+    fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_owned(),
+            params: Vec::new(),
+        }
+    }
+    /// Appends another fragment with its parameters.
+    fn append(&mut self, other: Sql) -> &mut Self {
+        self.text.push_str(&other.text);
+        self.params.extend(other.params);
+        self
+    }
     fn bind(&mut self, v: impl Into<SqlValue>) -> &mut Self {
         self.text.push('?');
         self.params.push(v.into());
@@ -576,6 +588,16 @@ fn validate_expr(expr: &Expr) -> Result<()> {
 
 /// The WHERE clause (without paging) for a query.
 fn where_clause(conn: &Connection, q: &EventQuery) -> Result<Sql> {
+    let mut sql = unrestricted_clause(conn, q)?;
+    if let Some(v) = &q.visibility {
+        sql.push(" AND ");
+        compile_visibility(&mut sql, v);
+    }
+    Ok(sql)
+}
+
+/// The WHERE clause of a query's range and filter, without its visibility or paging.
+fn unrestricted_clause(conn: &Connection, q: &EventQuery) -> Result<Sql> {
     let mut sql = Sql::default();
     // Open ends add no condition, so that the planner is free to pick a filter's index.
     sql.push("1");
@@ -584,10 +606,6 @@ fn where_clause(conn: &Connection, q: &EventQuery) -> Result<Sql> {
     }
     if let Some(until) = q.range.until {
         sql.push(" AND time <= ").bind(until);
-    }
-    if let Some(v) = &q.visibility {
-        sql.push(" AND ");
-        compile_visibility(&mut sql, v);
     }
     if let Some(f) = &q.filter {
         validate_expr(f.expr())?;
@@ -600,34 +618,46 @@ fn where_clause(conn: &Connection, q: &EventQuery) -> Result<Sql> {
     Ok(sql)
 }
 
-/// The TLP 2.0 predicate for `v` (see [`EventVisibility`]); never NULL.
-fn compile_visibility(sql: &mut Sql, v: &EventVisibility) {
+/// The TLP 2.0 rule for `v` (see [`EventVisibility`]) as conditions on columns, one per way of
+/// being allowed to read an event: an event is readable when one of them holds (an AMBER event
+/// owned by and routed to the viewer's team meets two). Each is an equality prefix of an index
+/// that yields its events in time order (`events_by_tlp_*`, the recipients table), so a page is
+/// the merge of short index walks however much or little the viewer may read.
+fn visibility_branches(v: &EventVisibility) -> Vec<Sql> {
     let team = match v {
-        EventVisibility::Anonymous => {
-            sql.push("(tlp IS 'CLEAR')");
-            return;
-        }
+        EventVisibility::Anonymous => return vec![Sql::new("tlp = 'CLEAR'")],
         EventVisibility::Team(t) => t.as_str(),
     };
-    let owner = json_path("extra.owner");
-    let recipients = json_path("extra.recipients");
-    sql.push("(tlp IS 'CLEAR' OR tlp IS 'GREEN' OR (tlp IS 'AMBER' AND (json_extract(doc, ")
-        .bind(owner.clone())
-        .push(") IS ")
-        .bind(team.to_owned())
-        .push(" OR team IS ")
-        .bind(team.to_owned())
-        .push(")) OR (tlp IS 'AMBER+STRICT' AND json_extract(doc, ")
-        .bind(owner)
-        .push(") IS ")
-        .bind(team.to_owned())
-        .push(") OR ((tlp IS NULL OR tlp IS 'RED') AND json_type(doc, ")
-        .bind(recipients.clone())
-        .push(") IS 'array' AND EXISTS (SELECT 1 FROM json_each(doc, ")
-        .bind(recipients)
-        .push(") AS r WHERE r.value IS ")
-        .bind(team.to_owned())
-        .push(")))");
+    let mut owner = Sql::new("tlp = 'AMBER' AND owner = ");
+    owner.bind(team.to_owned());
+    let mut routed = Sql::new("tlp = 'AMBER' AND team = ");
+    routed.bind(team.to_owned());
+    let mut strict = Sql::new("tlp = 'AMBER+STRICT' AND owner = ");
+    strict.bind(team.to_owned());
+    let mut named = Sql::new(
+        "(tlp IS NULL OR tlp = 'RED') AND id IN (SELECT event_id FROM event_recipients WHERE team = ",
+    );
+    named.bind(team.to_owned()).push(")");
+    vec![
+        Sql::new("tlp = 'CLEAR'"),
+        Sql::new("tlp = 'GREEN'"),
+        owner,
+        routed,
+        strict,
+        named,
+    ]
+}
+
+/// The whole TLP predicate for `v`: the disjunction of its branches; never NULL.
+fn compile_visibility(sql: &mut Sql, v: &EventVisibility) {
+    sql.push("(");
+    for (i, branch) in visibility_branches(v).into_iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(").append(branch).push(")");
+    }
+    sql.push(")");
 }
 
 /// The SQL a filter compiles to, with its parameters.
@@ -759,8 +789,11 @@ impl SqliteStore {
             )?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (time, feed, classification_type, source_ip, source_ip_key,
-                    source_asn, source_cc, tlp, team, dedupe_key, input_hash, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    source_asn, source_cc, tlp, team, owner, dedupe_key, input_hash, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?;
+            let mut recipient = tx.prepare_cached(
+                "INSERT OR IGNORE INTO event_recipients (team, event_id) VALUES (?1, ?2)",
             )?;
             let times: Vec<i64> = events
                 .iter()
@@ -837,7 +870,7 @@ impl SqliteStore {
                     continue;
                 }
                 let source_ip = text_of(event, "source.ip");
-                let team = match event.get("extra.team") {
+                let text_extra = |field| match event.get(field) {
                     Some(Value::Json(Json::String(s))) => Some(s.as_str()),
                     _ => None,
                 };
@@ -850,11 +883,18 @@ impl SqliteStore {
                     event.get("source.asn").and_then(Value::as_i64),
                     text_of(event, "source.geolocation.cc"),
                     text_of(event, "tlp"),
-                    team,
+                    text_extra("extra.team"),
+                    text_extra("extra.owner"),
                     &key[..],
                     &input.content_hash,
                     event.to_intelmq_json(),
                 ])?;
+                if let Some(Value::Json(Json::Array(teams))) = event.get("extra.recipients") {
+                    let id = tx.last_insert_rowid();
+                    for team in teams.iter().filter_map(Json::as_str) {
+                        recipient.execute(params![team, id])?;
+                    }
+                }
                 commit.inserted += 1;
             }
             for (_, sql) in &rebuild {
@@ -938,7 +978,7 @@ impl EventStore for SqliteStore {
     }
 
     fn event_docs(&self, q: &EventQuery) -> Result<Vec<StoredDoc>> {
-        let mut sql = where_clause(&self.conn, q)?;
+        let mut sql = unrestricted_clause(&self.conn, q)?;
         let (cmp, dir) = if q.newest_first {
             ("<", "DESC")
         } else {
@@ -961,11 +1001,39 @@ impl EventStore for SqliteStore {
                 .push(")");
         }
         let limit = q.limit.map(|l| l as i64).unwrap_or(-1);
-        let text = format!(
-            "SELECT id, time, doc FROM events WHERE {} ORDER BY time {dir}, id {dir} LIMIT {limit}",
-            sql.text
-        );
-        let mut stmt = self.conn.prepare_cached(&text)?;
+        let order = format!("ORDER BY time {dir}, id {dir} LIMIT {limit}");
+        let sql = match &q.visibility {
+            None => {
+                let mut all = Sql::new("SELECT id, time, doc FROM events WHERE ");
+                all.append(sql).push(" ").push(&order);
+                all
+            }
+            // Each way of being allowed to read walks its own index for at most one page; the
+            // page is the first `limit` of their union (UNION: an event met twice counts once).
+            Some(v) => {
+                let mut union = Sql::new("SELECT e.id, e.time, e.doc FROM (");
+                for (i, branch) in visibility_branches(v).into_iter().enumerate() {
+                    if i > 0 {
+                        union.push(" UNION ");
+                    }
+                    union
+                        .push("SELECT * FROM (SELECT id, time FROM events WHERE ")
+                        .append(sql.clone())
+                        .push(" AND ")
+                        .append(branch)
+                        .push(" ")
+                        .push(&order)
+                        .push(")");
+                }
+                union
+                    .push(" ")
+                    .push(&order)
+                    .push(") AS v JOIN events AS e ON e.id = v.id ")
+                    .push(&format!("ORDER BY v.time {dir}, v.id {dir}"));
+                union
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(&sql.text)?;
         let mut rows = stmt.query(params_from_iter(sql.params.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {

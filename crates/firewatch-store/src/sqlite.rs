@@ -1002,6 +1002,67 @@ mod tests {
         );
     }
 
+    /// Events stored before visibility had columns get them from their documents.
+    #[test]
+    fn the_visibility_migration_fills_owner_and_recipients_from_documents() {
+        use crate::{EventQuery, EventStore, EventVisibility};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("CREATE TABLE event_recipients"))
+            .expect("the migration");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            for sql in &MIGRATIONS[..before] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.pragma_update(None, "user_version", before as i64)
+                .unwrap();
+            for (tlp, doc) in [
+                (
+                    "AMBER",
+                    r#"{"tlp":"AMBER","extra.owner":"a","comment":"amber-a"}"#,
+                ),
+                (
+                    "RED",
+                    r#"{"tlp":"RED","extra.recipients":["b",7],"comment":"red-b"}"#,
+                ),
+                (
+                    "AMBER",
+                    r#"{"tlp":"AMBER","extra.owner":7,"comment":"amber-7"}"#,
+                ),
+            ] {
+                tx.execute(
+                    "INSERT INTO events (time, tlp, doc) VALUES (1, ?1, ?2)",
+                    [tlp, doc],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let seen = |team: &str| -> Vec<String> {
+            let q = EventQuery {
+                visibility: Some(EventVisibility::Team(team.into())),
+                ..Default::default()
+            };
+            store
+                .event_docs(&q)
+                .unwrap()
+                .into_iter()
+                .map(|d| {
+                    let doc: serde_json::Value = serde_json::from_str(&d.doc).unwrap();
+                    doc["comment"].as_str().unwrap().to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(seen("a"), ["amber-a"]);
+        assert_eq!(seen("b"), ["red-b"]);
+        assert!(seen("7").is_empty(), "numbers are not team names");
+    }
+
     #[test]
     fn migrations_apply_once_and_refuse_newer_schemas() {
         let dir = tempfile::tempdir().unwrap();
