@@ -11,6 +11,8 @@ command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
 # Headless Chromium and its WebDriver, for the dashboard's browser test.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# gpg verifies and decrypts the PGP/MIME notices.
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} (apt-get)"
     sudo=""
@@ -20,12 +22,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python tools the tests run as the ecosystem's own reference implementations (IntelMQ's
+# Python tools the tests run as the ecosystem's own reference implementations: IntelMQ's
 # Shadowserver parser for field-by-field comparison; schemathesis against the served OpenAPI
-# document). One venv under target/, reused.
+# document; aiosmtpd, a real SMTP server for the notices; stix2-validator, stix2, taxii2-client
+# and PyMISP for what we share with partners. One venv under target/, reused.
 venv="${FIREWATCH_PY_VENV:-$PWD/target/py-venv}"
-python_pkgs=(intelmq==3.5.0 schemathesis==4.32.5)
-if ! "$venv/bin/python" -c 'import intelmq, schemathesis' >/dev/null 2>&1; then
+python_pkgs=(intelmq==3.5.0 schemathesis==4.32.5 aiosmtpd==1.4.6 stix2==3.0.2
+    stix2-validator==3.3.2 taxii2-client==2.3.0 pymisp==2.5.34.4)
+if ! "$venv/bin/python" -c 'import intelmq, schemathesis, aiosmtpd, stix2, stix2validator, taxii2client, pymisp' >/dev/null 2>&1; then
     echo "test.sh: installing ${python_pkgs[*]} into $venv (pip)"
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "${python_pkgs[@]}"
