@@ -267,7 +267,7 @@ pub fn parse_report(
     let offsets = element_offsets(text, "objects").unwrap_or_default();
 
     // Every object, validated, with where it starts.
-    let objects: Vec<(Location, Result<Map<String, Json>, String>)> = raw_objects
+    let objects: Vec<Checked> = raw_objects
         .into_iter()
         .enumerate()
         .map(|(i, value)| {
@@ -320,6 +320,9 @@ pub fn parse_report(
     }
     Ok(report)
 }
+
+/// An object of the bundle, where it starts, and the object if it is valid (else why not).
+type Checked = (Location, Result<Map<String, Json>, String>);
 
 /// The number of objects in the bundle.
 fn top_len(top: &Map<String, Json>) -> usize {
@@ -770,7 +773,7 @@ fn level_index(level: &str) -> Option<usize> {
 }
 
 impl<'a> Context<'a> {
-    fn new(objects: &'a [(Location, Result<Map<String, Json>, String>)]) -> Context<'a> {
+    fn new(objects: &'a [Checked]) -> Context<'a> {
         let valid = || objects.iter().filter_map(|(_, o)| o.as_ref().ok());
         let mut context = Context {
             markings: HashMap::new(),
@@ -821,10 +824,8 @@ impl<'a> Context<'a> {
                     .get(r)
                     .is_some_and(|o| firewatch_event_of(o).is_some())
             });
-            if carried {
-                if let Some(id) = text_of(object, "sighting_of_ref") {
-                    context.consumed.insert(id);
-                }
+            if carried && let Some(id) = text_of(object, "sighting_of_ref") {
+                context.consumed.insert(id);
             }
         }
         context
