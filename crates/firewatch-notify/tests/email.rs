@@ -325,3 +325,84 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
             .is_err()
     );
 }
+
+#[test]
+fn smtp_auth_uses_the_password_from_the_environment_and_a_refusal_is_retried() {
+    if !common::tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let inbox = work.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let sink = SmtpSink::start_with_auth(&inbox, None, Some("firewatch:s3cret pass"));
+    let cfg = |var: &str| {
+        NotifyConfig::from_toml_str(&format!(
+            r#"
+[notify]
+sender_team = "s"
+from = "cert@sender.example"
+signing_key = "unused.asc"
+[notify.smtp]
+host = "127.0.0.1"
+port = {}
+starttls = "none"
+user = "firewatch"
+password_env = "{var}"
+[notify.retry]
+max_attempts = 3
+initial_backoff_secs = 0.0
+"#,
+            sink.port
+        ))
+        .unwrap()
+    };
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe {
+        std::env::set_var("FW_TEST_SMTP_WRONG", "not it");
+        std::env::set_var("FW_TEST_SMTP_RIGHT", "s3cret pass");
+    }
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let message = b"From: cert@sender.example\r\nTo: t@team.example\r\nSubject: [TLP:CLEAR] x\r\nMessage-ID: <n1@sender.example>\r\n\r\nTLP:CLEAR\r\n";
+    store
+        .enqueue(&firewatch_store::outbox::NewNotice {
+            id: "n1".into(),
+            team: "t".into(),
+            channel: "email".into(),
+            slot: None,
+            recipients: vec!["t@team.example".into()],
+            subject: "[TLP:CLEAR] x".into(),
+            tlp: "TLP:CLEAR".into(),
+            payload: message.to_vec(),
+            items: vec!["event:1".into()],
+            created_at: 0,
+        })
+        .unwrap();
+
+    let wrong = cfg("FW_TEST_SMTP_WRONG");
+    let report = Courier::new(&wrong)
+        .unwrap()
+        .deliver(&mut store, Duration::from_secs(10))
+        .unwrap();
+    // max_attempts = 3 and no backoff: three refusals, then failed with the server's reason.
+    assert_eq!(store.notices(None).unwrap()[0].attempts, 3);
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert!(report.failed[0].1.contains("535"), "{}", report.failed[0].1);
+    assert!(received(&inbox).is_empty());
+    let unset = cfg("FW_TEST_SMTP_UNSET");
+    assert!(
+        Courier::new(&unset).is_err(),
+        "a missing password is a configuration error"
+    );
+
+    store.requeue_failed(0).unwrap();
+    let right = cfg("FW_TEST_SMTP_RIGHT");
+    let report = Courier::new(&right)
+        .unwrap()
+        .deliver(&mut store, Duration::ZERO)
+        .unwrap();
+    assert_eq!(report.sent, ["n1"]);
+    // Byte for byte (lettre ends the DATA with one more CRLF before the final dot).
+    let got = received(&inbox);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].starts_with(message) && got[0].len() <= message.len() + 2);
+}

@@ -5,7 +5,8 @@ byte as received, to OUT_DIR/<n>.eml.
 
 Prints "ready" once listening on 127.0.0.1:PORT. With ACCEPT_LIMIT, after that many messages
 the server refuses the next one (421, "shutting down") and exits: a mail server going down in
-the middle of a run.
+the middle of a run. With SINK_AUTH=user:password in the environment, clients must AUTH
+(PLAIN or LOGIN) with those credentials.
 """
 
 import os
@@ -38,7 +39,22 @@ class Sink:
         return "250 2.0.0 OK"
 
 
-controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+auth = os.environ.get("SINK_AUTH")
+options = {}
+if auth:
+    from aiosmtpd.smtp import AuthResult
+
+    user, password = auth.split(":", 1)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login == user.encode() and auth_data.password == password.encode()
+        # handled=False: aiosmtpd answers 535 itself on failure.
+        return AuthResult(success=ok, handled=False)
+
+    # Loopback only: AUTH without TLS is acceptable in the test, never in deployment.
+    options = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+
+controller = Controller(Sink(), hostname="127.0.0.1", port=port, **options)
 controller.start()
 print("ready", flush=True)
 threading.Event().wait()

@@ -67,6 +67,11 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts the sink; with `limit`, it accepts that many messages, then refuses and exits.
     pub fn start(out: &Path, limit: Option<usize>) -> SmtpSink {
+        Self::start_with_auth(out, limit, None)
+    }
+
+    /// As [`SmtpSink::start`], requiring AUTH with `user:password` when given.
+    pub fn start_with_auth(out: &Path, limit: Option<usize>, auth: Option<&str>) -> SmtpSink {
         let port = free_port();
         // The path works from this crate and from the binary's tests, which share this module.
         let script =
@@ -76,6 +81,10 @@ impl SmtpSink {
         if let Some(n) = limit {
             cmd.arg(n.to_string());
         }
+        match auth {
+            Some(a) => cmd.env("SINK_AUTH", a),
+            None => cmd.env_remove("SINK_AUTH"),
+        };
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
