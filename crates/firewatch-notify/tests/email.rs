@@ -406,3 +406,53 @@ initial_backoff_secs = 0.0
     assert_eq!(got.len(), 1);
     assert!(got[0].starts_with(message) && got[0].len() <= message.len() + 2);
 }
+
+#[test]
+fn starttls_required_refuses_a_server_without_it() {
+    if !common::tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let inbox = work.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let sink = SmtpSink::start(&inbox, None);
+    let cfg = NotifyConfig::from_toml_str(&format!(
+        r#"
+[notify]
+sender_team = "s"
+from = "cert@sender.example"
+signing_key = "unused.asc"
+[notify.smtp]
+host = "127.0.0.1"
+port = {}
+starttls = "required"
+"#,
+        sink.port
+    ))
+    .unwrap();
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store
+        .enqueue(&firewatch_store::outbox::NewNotice {
+            id: "n1".into(),
+            team: "t".into(),
+            channel: "email".into(),
+            slot: None,
+            recipients: vec!["t@team.example".into()],
+            subject: "s".into(),
+            tlp: "TLP:CLEAR".into(),
+            payload: b"Subject: s\r\n\r\nx\r\n".to_vec(),
+            items: vec![],
+            created_at: 0,
+        })
+        .unwrap();
+    let report = Courier::new(&cfg)
+        .unwrap()
+        .deliver(&mut store, Duration::ZERO)
+        .unwrap();
+    assert!(report.sent.is_empty(), "never in clear when STARTTLS is required");
+    assert_eq!(report.retrying.len(), 1);
+    assert!(received(&inbox).is_empty());
+    let n = &store.notices(None).unwrap()[0];
+    assert_eq!(n.state, OutboxState::Queued);
+    assert!(!n.last_error.as_deref().unwrap_or_default().is_empty());
+}

@@ -151,6 +151,8 @@ max_backoff_secs = 1.0
 team = "team-w"
 email = []
 events_schedule = "immediate"
+filter = "classification.type = vulnerable-system"
+max_notices_per_hour = 1
 webhook = {{ url = "{url}", secret_env = "TEAM_W_HOOK_SECRET" }}
 "#
     ))
@@ -188,6 +190,10 @@ max_tlp = "green"
         .unwrap();
         events.push(e);
     }
+    let mut spam = events[0].clone();
+    spam.set("classification.type", "spam").unwrap();
+    spam.set("source.ip", "192.0.2.9").unwrap();
+    events.push(spam);
     let input = FeedInput {
         content_hash: "w".into(),
         ingested_at: now,
@@ -233,7 +239,20 @@ max_tlp = "green"
         .iter()
         .map(|i| i["tlp"].as_str().unwrap())
         .collect();
-    assert_eq!(tlps, ["TLP:GREEN", "TLP:CLEAR"]);
+    assert_eq!(tlps, ["TLP:GREEN", "TLP:CLEAR"], "the policy's filter left the spam out");
+
+    // A new record within the hour: the rate limit (1 per hour) makes it wait, and says so.
+    let mut later = events[0].clone();
+    later.set("source.ip", "192.0.2.44").unwrap();
+    let input = FeedInput {
+        content_hash: "w2".into(),
+        ingested_at: now,
+        ..Default::default()
+    };
+    store.commit_events(&input, &[later], &DedupeRule::default()).unwrap();
+    let plan = planner.plan(&store).unwrap();
+    assert!(plan.notices.is_empty());
+    assert!(plan.deferred.iter().any(|d| d.contains("rate limit")), "{:?}", plan.deferred);
 
     // The same request again is a replay; a changed body fails the signature.
     assert_eq!(replay(&url, &log[1].raw), 409);
