@@ -208,3 +208,95 @@ contacts = [{ kind = "email", value = "soc@team-r.example" }]
         "{text}"
     );
 }
+
+#[test]
+fn darknet_alerts_go_to_the_team_of_their_sources_signed() {
+    if !common::tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("Team D CERT <cert@team-d.example>", PASS);
+    std::fs::write(work.join("sender.asc"), gpg.export_secret(&fpr, PASS)).unwrap();
+    let reader = Gpg::new();
+    reader.import(&gpg.export_public(&fpr), "");
+    // The catch-all team: every telescope source is attributed to it.
+    std::fs::write(
+        work.join("teams.toml"),
+        r#"
+[[teams]]
+id = "team-d"
+name = "Team D"
+kind = "national-csirt"
+max_tlp = "amber"
+default = true
+contacts = [{ kind = "email", value = "d@team-d.example" }]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("firewatch.toml"),
+        r#"
+[notify]
+sender_team = "team-d"
+from = "cert@team-d.example"
+signing_key = "sender.asc"
+signing_key_passphrase_env = "FIREWATCH_NOTIFY_KEY_PASSPHRASE"
+lookback_days = 3650
+[[notify.teams]]
+team = "team-d"
+events = false
+alerts = true
+attachment = "json"
+"#,
+    )
+    .unwrap();
+    firewatch(work)
+        .args(["teams", "import", "teams.toml"])
+        .assert()
+        .success();
+    firewatch(work)
+        .args(["synth", "--packets", "300000", "--out", "cap.pcap"])
+        .assert()
+        .success();
+    firewatch(work)
+        .args(["ingest", "pcap", "cap.pcap"])
+        .assert()
+        .success();
+    let out = firewatch(work)
+        .args(["alerts", "list", "--team", "team-d", "--json"])
+        .output()
+        .unwrap();
+    let alerts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let alerts = alerts.as_array().unwrap();
+    assert!(!alerts.is_empty(), "the synthetic capture raises alerts");
+
+    firewatch(work)
+        .args(["notify", "run", "--dry-run", "preview"])
+        .assert()
+        .success();
+    let files: Vec<_> = std::fs::read_dir(work.join("preview"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "immediate alerts make one notice");
+    let opened = open(&reader, &std::fs::read(&files[0]).unwrap(), "").unwrap();
+    assert_eq!(opened.signer, fpr);
+    assert!(
+        opened.subject.starts_with("[TLP:GREEN] Firewatch alert"),
+        "{}",
+        opened.subject
+    );
+    let rows: serde_json::Value = serde_json::from_str(&opened.attachment).unwrap();
+    let rows = rows.as_array().unwrap();
+    for alert in alerts {
+        let key = format!("alert:{}", alert["id"].as_str().unwrap());
+        assert!(
+            rows.iter().any(|r| r["record"] == key.as_str()),
+            "{key} missing"
+        );
+        let top = alert["top_sources"][0]["addr"].as_str().unwrap();
+        assert!(rows.iter().any(|r| r["address"] == top), "{top} missing");
+    }
+}
