@@ -870,11 +870,11 @@ impl<'a> Context<'a> {
                 "indicator" if self.consumed.contains(id) => return Ok(None),
                 "indicator" => match self.indicator_event(index, object)? {
                     Some(event) => event,
-                    None => self.unknown_event(object)?,
+                    None => self.unknown_event(index, object)?,
                 },
                 "observed-data" => self.observation_event(index, object)?,
                 _ => {
-                    let event = self.unknown_event(object)?;
+                    let event = self.unknown_event(index, object)?;
                     return Ok(Some((self.finish(event, object, index)?, Outcome::Unknown)));
                 }
             }
@@ -1044,7 +1044,7 @@ impl<'a> Context<'a> {
     }
 
     /// An object Firewatch does not map, kept whole.
-    fn unknown_event(&self, object: &Map<String, Json>) -> Result<Event, String> {
+    fn unknown_event(&self, index: usize, object: &Map<String, Json>) -> Result<Event, String> {
         let mut event = Event::new();
         let object_type = text_of(object, "type").unwrap_or_default();
         let id = text_of(object, "id").unwrap_or_default();
@@ -1062,7 +1062,7 @@ impl<'a> Context<'a> {
             }
             Ok(())
         };
-        fill(&mut event).map_err(|e| e.to_string())?;
+        fill(&mut event).map_err(|e| format!("objects[{index}]: {e}"))?;
         Ok(event)
     }
 }

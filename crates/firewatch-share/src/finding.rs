@@ -117,9 +117,13 @@ impl Finding {
         crate::tlp::level_of_event_tlp(self.text("tlp"))
     }
 
-    /// A text field of the event.
+    /// A text field of the event (`extra.*` members too, which are JSON values).
     pub fn text(&self, field: &str) -> Option<&str> {
-        self.event.get(field).and_then(Value::as_str)
+        match self.event.get(field)? {
+            Value::Text(s) => Some(s),
+            Value::Json(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// An integer field of the event.
@@ -141,4 +145,45 @@ pub fn merge(events: Vec<Finding>, alerts: Vec<Finding>) -> Vec<Finding> {
     }
     all.sort_by(|a, b| (a.time, &a.key).cmp(&(b.time, &b.key)));
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stix::Exporter;
+
+    fn alert() -> AlertRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": "tcp-23-new_campaign-1767225600", "kind": "new_campaign", "proto": "tcp",
+            "port": 23, "start": 1_767_225_600, "end": null, "triggered_by": [],
+            "peak_interval": 1_767_225_600, "peak_packets": 900, "peak_sources": 40,
+            "baseline_packets": 1.0, "baseline_sources": 1.0, "magnitude": 12.34, "score": 5.0,
+            "packets": 5000, "unique_sources": 120, "top_sources": [], "label_mix": [],
+            "top_countries": null, "top_teams": []
+        }))
+        .expect("an alert record")
+    }
+
+    #[test]
+    fn a_port_alert_becomes_a_campaign_at_the_telescope_tlp() {
+        let f = Finding::from_alert(&alert(), TlpLevel::Amber, Some("cert-a"));
+        assert_eq!(f.key, "alert:tcp-23-new_campaign-1767225600");
+        assert_eq!(f.tlp(), TlpLevel::Amber);
+        assert_eq!(
+            f.text("classification.identifier"),
+            Some("darknet-new-campaign")
+        );
+        assert_eq!(f.text("extra.owner"), Some("cert-a"));
+        let objects = Exporter::new("CERT-A").objects(std::slice::from_ref(&f));
+        let campaign = objects
+            .iter()
+            .find(|o| o.object_type() == "campaign")
+            .expect("a campaign");
+        assert_eq!(campaign.json["name"], "tcp/23 darknet-new-campaign");
+        assert!(!objects.iter().any(|o| o.object_type() == "indicator"));
+        // Stored as an event by `events from-darknet`, the same alert is the same finding.
+        let stored = Finding::from_event(f.event.clone(), f.time);
+        assert_eq!(stored.key, f.key);
+        assert_eq!(merge(vec![stored], vec![f]).len(), 1);
+    }
 }

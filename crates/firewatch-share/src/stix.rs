@@ -503,6 +503,16 @@ mod tests {
     }
 
     #[test]
+    fn victims_get_no_indicator() {
+        let mut f = scanner("192.0.2.9", "GREEN");
+        f.event.set("extra.role", "victim").unwrap();
+        let objects = Exporter::new("CERT-X").objects(&[f]);
+        assert!(objects.iter().any(|o| o.object_type() == "observed-data"));
+        assert!(!objects.iter().any(|o| o.object_type() == "indicator"));
+        assert!(!objects.iter().any(|o| o.object_type() == "sighting"));
+    }
+
+    #[test]
     fn timestamps_have_milliseconds() {
         assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
     }
