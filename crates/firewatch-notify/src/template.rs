@@ -132,6 +132,24 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_body_lists_at_most_a_hundred_records() {
+        let items: Vec<NoticeItem> = (0..101)
+            .map(|i| {
+                let mut e = firewatch_feeds::Event::new();
+                e.set("source.ip", format!("192.0.2.{}", i % 250)).unwrap();
+                NoticeItem::from_event(&firewatch_store::StoredEvent {
+                    id: i,
+                    time: 0,
+                    event: e,
+                })
+            })
+            .collect();
+        let body = Templates::builtin().body(&ctx(&items)).unwrap();
+        assert_eq!(body.lines().filter(|l| l.starts_with("* ")).count(), 100);
+        assert!(body.contains("... and 1 more."), "{body}");
+    }
+
+    #[test]
     fn the_builtin_body_mentions_withheld_records_and_typos_are_errors() {
         let t = Templates::builtin();
         let body = t.body(&ctx(&[])).unwrap();

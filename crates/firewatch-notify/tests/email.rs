@@ -449,7 +449,10 @@ starttls = "required"
         .unwrap()
         .deliver(&mut store, Duration::ZERO)
         .unwrap();
-    assert!(report.sent.is_empty(), "never in clear when STARTTLS is required");
+    assert!(
+        report.sent.is_empty(),
+        "never in clear when STARTTLS is required"
+    );
     assert_eq!(report.retrying.len(), 1);
     assert!(received(&inbox).is_empty());
     let n = &store.notices(None).unwrap()[0];

@@ -239,7 +239,11 @@ max_tlp = "green"
         .iter()
         .map(|i| i["tlp"].as_str().unwrap())
         .collect();
-    assert_eq!(tlps, ["TLP:GREEN", "TLP:CLEAR"], "the policy's filter left the spam out");
+    assert_eq!(
+        tlps,
+        ["TLP:GREEN", "TLP:CLEAR"],
+        "the policy's filter left the spam out"
+    );
 
     // A new record within the hour: the rate limit (1 per hour) makes it wait, and says so.
     let mut later = events[0].clone();
@@ -249,10 +253,16 @@ max_tlp = "green"
         ingested_at: now,
         ..Default::default()
     };
-    store.commit_events(&input, &[later], &DedupeRule::default()).unwrap();
+    store
+        .commit_events(&input, &[later], &DedupeRule::default())
+        .unwrap();
     let plan = planner.plan(&store).unwrap();
     assert!(plan.notices.is_empty());
-    assert!(plan.deferred.iter().any(|d| d.contains("rate limit")), "{:?}", plan.deferred);
+    assert!(
+        plan.deferred.iter().any(|d| d.contains("rate limit")),
+        "{:?}",
+        plan.deferred
+    );
 
     // The same request again is a replay; a changed body fails the signature.
     assert_eq!(replay(&url, &log[1].raw), 409);
