@@ -163,9 +163,10 @@ pub fn classify(e: &EventKind<'_>) -> Option<Risk> {
     if e.malware.is_some_and(|m| m.eq_ignore_ascii_case("mirai")) || id == "mirai" {
         return Some(Risk::MiraiBot);
     }
-    // Port alerts of the telescope (`darknet-spike`, `darknet-new-campaign`) are about a port,
-    // not a host.
-    if e.classification_type == Some("scanner") && !id.starts_with("darknet-") {
+    // The telescope's port alerts are scanner events about a port, not a host (they carry no
+    // source address either).
+    let port_alert = matches!(id, "darknet-spike" | "darknet-new-campaign");
+    if e.classification_type == Some("scanner") && !port_alert {
         return Some(Risk::Scanner);
     }
     None
@@ -198,6 +199,10 @@ mod tests {
         assert_eq!(k(vs, Some("open-chargen"), None), Some(Risk::OpenChargen));
         assert_eq!(k(vs, Some("open-redis"), None), None);
         assert_eq!(k(Some("scanner"), Some("zmap"), None), Some(Risk::Scanner));
+        assert_eq!(
+            k(Some("scanner"), Some("darknet-scanner"), None),
+            Some(Risk::Scanner)
+        );
         assert_eq!(k(Some("scanner"), Some("darknet-spike"), None), None);
         assert_eq!(
             k(Some("ddos"), Some("backscatter"), None),

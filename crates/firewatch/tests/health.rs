@@ -127,7 +127,8 @@ fn hand_computed_metrics_of_a_small_shadowserver_sample() {
         write(&sb, "2026-01-12-scan_dns-test-geo.csv", &week2),
         write(&sb, "2026-01-05-scan_ntpmonitor-test-geo.csv", &ntp),
     ];
-    let mut ingest = vec!["feeds", "ingest", "--schema", schema().to_str().unwrap()];
+    let schema = schema();
+    let mut ingest = vec!["feeds", "ingest", "--schema", schema.to_str().unwrap()];
     ingest.extend(files.iter().map(|f| f.to_str().unwrap()));
     run(&sb, &config, &ingest);
 
