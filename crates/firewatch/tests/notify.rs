@@ -179,9 +179,17 @@ contacts = [{ kind = "email", value = "soc@team-r.example" }]
     assert_eq!(s["withheld"][0]["team"], "team-g");
     sink.kill();
 
-    // Back up: the rest goes out, nothing twice.
+    // Back up: the rest goes out, nothing twice — even when the process dies right after a
+    // notice was sent and marked.
     let sink = SmtpSink::start(&inbox, None);
     write_config(work, sink.port);
+    let crashed = firewatch(work)
+        .env("FIREWATCH_CRASH_AT", "notify-after-send")
+        .args(["notify", "run", "--wait", "20"])
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    assert_eq!(states(&status(work)), ["queued", "sent", "sent"]);
     firewatch(work)
         .args(["notify", "run", "--wait", "20"])
         .assert()
