@@ -10,7 +10,9 @@
 use std::time::{Duration, SystemTime};
 
 use lettre::Message;
-use lettre::message::header::{ContentDisposition, ContentTransferEncoding, ContentType};
+use lettre::message::header::{
+    ContentDisposition, ContentTransferEncoding, ContentType, HeaderName, HeaderValue,
+};
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 
 use crate::NotifyError;
@@ -117,7 +119,12 @@ pub fn build_email(
         .from(parse_mailbox(content.from)?)
         .subject(content.subject)
         .message_id(Some(message_id(content.notice_id, content.from)?))
-        .date(SystemTime::UNIX_EPOCH + Duration::from_secs(content.date.max(0) as u64));
+        .date(SystemTime::UNIX_EPOCH + Duration::from_secs(content.date.max(0) as u64))
+        // RFC 3834: machine-sent, so vacation responders and ticket systems do not answer.
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ));
     for to in content.to {
         builder = builder.to(parse_mailbox(to)?);
     }

@@ -254,6 +254,12 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
         .collect();
     assert_eq!(ids, expected_ids);
 
+    for m in &messages {
+        assert_eq!(
+            common::entity(m).header("auto-submitted").as_deref(),
+            Some("auto-generated")
+        );
+    }
     let a = &by_team["team-a"];
     assert!(a.subject.starts_with("[TLP:AMBER] "), "{}", a.subject);
     assert!(a.body.starts_with("TLP:AMBER\n"), "{}", a.body);
