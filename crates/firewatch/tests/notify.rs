@@ -257,7 +257,15 @@ team = "team-d"
 events = false
 alerts = true
 attachment = "json"
+subject_template = "Firewatch-Alarm: {{ count }} Meldungen"
+body_template = "body.de.txt"
 "#,
+    )
+    .unwrap();
+    // A team's own template, in its own language.
+    std::fs::write(
+        work.join("body.de.txt"),
+        "Guten Tag {{ team.name }},\n{% for item in items %}- {{ item.summary }}\n{% endfor %}",
     )
     .unwrap();
     firewatch(work)
@@ -291,10 +299,16 @@ attachment = "json"
     assert_eq!(files.len(), 1, "immediate alerts make one notice");
     let opened = open(&reader, &std::fs::read(&files[0]).unwrap(), "").unwrap();
     assert_eq!(opened.signer, fpr);
+    assert_eq!(
+        opened.subject,
+        format!("[TLP:GREEN] Firewatch-Alarm: {} Meldungen", alerts.len())
+    );
     assert!(
-        opened.subject.starts_with("[TLP:GREEN] Firewatch alert"),
+        opened
+            .body
+            .starts_with("TLP:GREEN\n\nGuten Tag Team D,\n- "),
         "{}",
-        opened.subject
+        opened.body
     );
     let rows: serde_json::Value = serde_json::from_str(&opened.attachment).unwrap();
     let rows = rows.as_array().unwrap();
