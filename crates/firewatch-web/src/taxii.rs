@@ -19,8 +19,9 @@
 //! the collection exists for everyone, its content is per reader.
 //!
 //! Status resources are kept in memory (the last [`STATUSES_KEPT`]); they do not survive a
-//! restart. Objects are computed from the store on each request; `date_added` is the time of
-//! the finding the object came from.
+//! restart. A collection's objects are computed from the store for a team and level and kept
+//! until the store changes (the last few collections), so paging does not rebuild them;
+//! `date_added` is the time of the finding the object came from.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -59,10 +60,22 @@ pub const STATUSES_KEPT: usize = 10_000;
 /// The name of the producing identity of served objects.
 pub const PRODUCER: &str = "Firewatch";
 
+/// Collections' objects computed for a team and level, with what the store looked like.
+type CachedObjects = (String, TlpLevel, Fingerprint, Arc<Vec<StixObject>>);
+
+/// What changes when the findings a team reads may have changed: the number of events it
+/// may read, the number of feed inputs committed (every commit adds one), and the alerts.
+type Fingerprint = (u64, usize, [u8; 32]);
+
+/// Collections kept computed (a client paging through a collection reads the same list).
+const CACHED_COLLECTIONS: usize = 4;
+
 struct TaxiiState {
     app: Arc<AppState>,
     /// (user name, status resource), newest last.
     statuses: Mutex<VecDeque<(String, Json)>>,
+    /// The last computed collections, newest last.
+    cache: Mutex<VecDeque<CachedObjects>>,
 }
 
 type Shared = Arc<TaxiiState>;
@@ -72,6 +85,7 @@ pub fn router(app: Arc<AppState>) -> Router {
     let state = Arc::new(TaxiiState {
         app,
         statuses: Mutex::new(VecDeque::new()),
+        cache: Mutex::new(VecDeque::new()),
     });
     let root = format!("/taxii2/{API_ROOT}");
     Router::new()
@@ -353,13 +367,42 @@ async fn collection(
 // ---------------------------------------------------------------------------------------------
 // Objects
 
-/// The objects of the findings of `level` that `viewer` may read.
+/// The objects of the findings of `level` that `viewer` may read. Computed once per team,
+/// level and state of the store: paging through a large collection must not rebuild every
+/// object for every page.
 async fn collection_objects(
     state: &Shared,
     viewer: &Viewer,
     level: TlpLevel,
-) -> Result<Vec<StixObject>, TaxiiError> {
+) -> Result<Arc<Vec<StixObject>>, TaxiiError> {
+    let team = viewer.team().unwrap_or_default().to_owned();
     let telescope = state.app.telescope.clone();
+    let v = viewer.clone();
+    let (fingerprint, alerts) = state
+        .app
+        .with_store(move |s| {
+            let visible = s.count_events(&EventQuery {
+                visibility: Some(v.event_visibility()),
+                ..EventQuery::default()
+            })?;
+            let inputs = s.feed_inputs()?.len();
+            let alerts = s.alerts(&AlertQuery::default())?;
+            let mut h = blake3::Hasher::new();
+            for a in &alerts {
+                h.update(a.id.as_bytes());
+                h.update(&a.end.unwrap_or(-1).to_le_bytes());
+                h.update(&a.packets.to_le_bytes());
+            }
+            Ok(((visible, inputs, *h.finalize().as_bytes()), alerts))
+        })
+        .await?;
+    if let Ok(cache) = state.cache.lock()
+        && let Some((.., objects)) = cache
+            .iter()
+            .find(|(t, l, f, _)| *t == team && *l == level && *f == fingerprint)
+    {
+        return Ok(Arc::clone(objects));
+    }
     let v = viewer.clone();
     let findings = state
         .app
@@ -374,8 +417,7 @@ async fn collection_objects(
                 .map(|e| Finding::from_event(e.event, e.time))
                 .filter(|f| keep(f))
                 .collect();
-            let alerts: Vec<Finding> = s
-                .alerts(&AlertQuery::default())?
+            let alerts: Vec<Finding> = alerts
                 .iter()
                 .map(|a| Finding::from_alert(a, telescope.tlp, telescope.owner.as_deref()))
                 .filter(|f| keep(f))
@@ -383,7 +425,15 @@ async fn collection_objects(
             Ok(finding::merge(events, alerts))
         })
         .await?;
-    Ok(Exporter::new(PRODUCER).objects(&findings))
+    let objects = Arc::new(Exporter::new(PRODUCER).objects(&findings));
+    if let Ok(mut cache) = state.cache.lock() {
+        cache.retain(|(t, l, ..)| !(*t == team && *l == level));
+        if cache.len() >= CACHED_COLLECTIONS {
+            cache.pop_front();
+        }
+        cache.push_back((team, level, fingerprint, Arc::clone(&objects)));
+    }
+    Ok(objects)
 }
 
 /// The query parameters of the object endpoints.

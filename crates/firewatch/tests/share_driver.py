@@ -136,6 +136,11 @@ def taxii_add(url, user, password, bundle_path):
         bundle = json.load(f)
     s = server(url, user, password)
     root = s.api_roots[0]
+
+    def visible():
+        return sum(len(c.get_objects().get("objects", [])) for c in root.collections)
+
+    before = visible()
     green = next(c for c in root.collections if "TLP:GREEN" in c.title)
     if not green.can_write:
         fail("GREEN collection: can_write is false for a member")
@@ -145,7 +150,11 @@ def taxii_add(url, user, password, bundle_path):
     again = root.get_status(status.id)
     if again.id != status.id or again.success_count != len(bundle["objects"]):
         fail(f"get_status: {again}")
-    print(f"added {status.success_count} objects, status {status.id} {status.status}")
+    after = visible()
+    if after <= before:
+        fail(f"after the add {user} reads {after} objects, before {before}: stale collections")
+    print(f"added {status.success_count} objects, status {status.id} {status.status}; "
+          f"{user} now reads {after} objects (before: {before})")
 
 
 def taxii_deny(url, user, password):
