@@ -68,6 +68,10 @@ pub struct SmtpConfig {
     /// The environment variable holding the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_env: Option<String>,
+    /// A CA certificate (PEM) to trust besides the public roots, for a mail server with an
+    /// internal CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_smtp_port() -> u16 {

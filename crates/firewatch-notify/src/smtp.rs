@@ -6,7 +6,7 @@ use lettre::Transport;
 use lettre::address::Envelope;
 use lettre::transport::smtp::SmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 
 use crate::NotifyError;
 use crate::config::{SmtpConfig, StartTls};
@@ -24,7 +24,18 @@ impl Mailer {
         let tls = match cfg.starttls {
             StartTls::None => Tls::None,
             mode => {
-                let params = TlsParameters::new(cfg.host.clone())
+                let mut builder = TlsParameters::builder(cfg.host.clone());
+                if let Some(path) = &cfg.ca_file {
+                    let pem = std::fs::read(path).map_err(|e| {
+                        NotifyError::Config(format!("smtp.ca_file {}: {e}", path.display()))
+                    })?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| {
+                        NotifyError::Config(format!("smtp.ca_file {}: {e}", path.display()))
+                    })?;
+                    builder = builder.add_root_certificate(cert);
+                }
+                let params = builder
+                    .build()
                     .map_err(|e| NotifyError::Config(format!("smtp TLS: {e}")))?;
                 if mode == StartTls::Required {
                     Tls::Required(params)

@@ -465,3 +465,151 @@ starttls = "required"
     assert_eq!(n.state, OutboxState::Queued);
     assert!(!n.last_error.as_deref().unwrap_or_default().is_empty());
 }
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made by openssl.
+fn internal_ca(dir: &Path) -> Option<()> {
+    let run = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let ok = run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Firewatch test CA",
+        ],
+    ]
+    .concat())
+        && run(&[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "srv.key",
+                "-out",
+                "srv.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat())
+        && run(&[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+    ok.then_some(())
+}
+
+#[test]
+fn starttls_with_an_internal_ca_and_auth_delivers_and_an_unknown_ca_is_refused() {
+    if !common::tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    if internal_ca(work.path()).is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("openssl is missing under CI=true");
+        }
+        eprintln!("\n!!!!!!!!!! SKIPPED: openssl not found !!!!!!!!!!\n");
+        return;
+    }
+    let inbox = work.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let tls = format!(
+        "{}:{}",
+        work.path().join("srv.pem").display(),
+        work.path().join("srv.key").display()
+    );
+    let sink = SmtpSink::start_with(&inbox, None, Some("firewatch:tls pass"), Some(&tls));
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("FW_TEST_SMTP_TLS_PASS", "tls pass") };
+    let cfg = |ca: &str| {
+        NotifyConfig::from_toml_str(&format!(
+            r#"
+[notify]
+sender_team = "s"
+from = "cert@sender.example"
+signing_key = "unused.asc"
+timeout_secs = 10
+[notify.smtp]
+host = "127.0.0.1"
+port = {}
+starttls = "required"
+user = "firewatch"
+password_env = "FW_TEST_SMTP_TLS_PASS"
+{ca}
+[notify.retry]
+initial_backoff_secs = 0.0
+"#,
+            sink.port
+        ))
+        .unwrap()
+    };
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    store
+        .enqueue(&firewatch_store::outbox::NewNotice {
+            id: "tls1".into(),
+            team: "t".into(),
+            channel: "email".into(),
+            slot: None,
+            recipients: vec!["t@team.example".into()],
+            subject: "s".into(),
+            tlp: "TLP:CLEAR".into(),
+            payload: b"Subject: s\r\n\r\nover TLS\r\n".to_vec(),
+            items: vec![],
+            created_at: 0,
+        })
+        .unwrap();
+    // Without the CA, the server's certificate is not trusted: nothing is sent.
+    let report = Courier::new(&cfg(""))
+        .unwrap()
+        .deliver(&mut store, Duration::ZERO)
+        .unwrap();
+    assert_eq!(report.retrying.len(), 1, "{report:?}");
+    assert!(received(&inbox).is_empty());
+    let with_ca = cfg(&format!(
+        "ca_file = \"{}\"",
+        work.path().join("ca.pem").display()
+    ));
+    let report = Courier::new(&with_ca)
+        .unwrap()
+        .deliver(&mut store, Duration::ZERO)
+        .unwrap();
+    assert_eq!(report.sent, ["tls1"], "{report:?}");
+    assert_eq!(received(&inbox).len(), 1);
+}

@@ -6,7 +6,8 @@ byte as received, to OUT_DIR/<n>.eml.
 Prints "ready" once listening on 127.0.0.1:PORT. With ACCEPT_LIMIT, after that many messages
 the server refuses the next one (421, "shutting down") and exits: a mail server going down in
 the middle of a run. With SINK_AUTH=user:password in the environment, clients must AUTH
-(PLAIN or LOGIN) with those credentials.
+(PLAIN or LOGIN) with those credentials. With SINK_TLS=cert.pem:key.pem, the server offers
+STARTTLS with that certificate and requires it before MAIL.
 """
 
 import os
@@ -53,6 +54,15 @@ if auth:
 
     # Loopback only: AUTH without TLS is acceptable in the test, never in deployment.
     options = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+
+tls = os.environ.get("SINK_TLS")
+if tls:
+    import ssl
+
+    cert, key = tls.split(":", 1)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    options.update(tls_context=context, require_starttls=True)
 
 controller = Controller(Sink(), hostname="127.0.0.1", port=port, **options)
 controller.start()

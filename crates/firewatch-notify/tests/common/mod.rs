@@ -72,6 +72,16 @@ impl SmtpSink {
 
     /// As [`SmtpSink::start`], requiring AUTH with `user:password` when given.
     pub fn start_with_auth(out: &Path, limit: Option<usize>, auth: Option<&str>) -> SmtpSink {
+        Self::start_with(out, limit, auth, None)
+    }
+
+    /// As [`SmtpSink::start_with_auth`], offering (and requiring) STARTTLS with `cert:key`.
+    pub fn start_with(
+        out: &Path,
+        limit: Option<usize>,
+        auth: Option<&str>,
+        tls: Option<&str>,
+    ) -> SmtpSink {
         let port = free_port();
         // The path works from this crate and from the binary's tests, which share this module.
         let script =
@@ -84,6 +94,10 @@ impl SmtpSink {
         match auth {
             Some(a) => cmd.env("SINK_AUTH", a),
             None => cmd.env_remove("SINK_AUTH"),
+        };
+        match tls {
+            Some(t) => cmd.env("SINK_TLS", t),
+            None => cmd.env_remove("SINK_TLS"),
         };
         let mut child = cmd
             .stdout(Stdio::piped())
