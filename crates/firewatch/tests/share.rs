@@ -395,6 +395,35 @@ fn taxii_needs_credentials_and_keeps_amber_from_other_teams() {
     let a = Served::start(&sb, "a.db");
     let report = driver(&python, &["taxii-deny", &a.taxii(), "bo", "bo-password"]);
     assert!(report.contains("401 without credentials"), "{report}");
+
+    // An API token works as it does for the JSON API; a bad one is a 401.
+    let out = sb
+        .cmd("a.db")
+        .args(["tokens", "create", "--user", "bo"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let token = text
+        .split_whitespace()
+        .find(|w| w.starts_with("fw_"))
+        .unwrap_or_else(|| panic!("no token in {text}"));
+    let get = |bearer: &str| {
+        ureq::get(&a.taxii())
+            .header("Authorization", &format!("Bearer {bearer}"))
+            .header("Accept", "application/taxii+json;version=2.1")
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("an answer")
+    };
+    let ok = get(token);
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.headers().get("content-type").unwrap(),
+        "application/taxii+json;version=2.1"
+    );
+    assert_eq!(get("fw_0123456789ab_not-the-secret").status(), 401);
 }
 
 #[test]
