@@ -180,12 +180,19 @@ impl Planner<'_> {
         })?;
         let sender = self.directory.team(&self.cfg.sender_team);
         let mut allowed = Vec::new();
+        // Records held back before were already mentioned in an earlier notice.
+        let known: std::collections::HashSet<String> = store
+            .withheld()?
+            .into_iter()
+            .filter(|w| w.team == policy.team)
+            .map(|w| w.item)
+            .collect();
         let mut withheld = 0;
         for (item, schedule) in candidates(store, self.cfg, policy, self.now)? {
             if team.may_receive(item.tlp_level) {
                 allowed.push((item, schedule));
             } else {
-                withheld += 1;
+                withheld += usize::from(!known.contains(&item.key));
                 plan.withheld.push(WithheldRecord {
                     team: policy.team.clone(),
                     item: item.key.clone(),
