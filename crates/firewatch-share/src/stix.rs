@@ -130,11 +130,12 @@ impl Exporter {
             name.push_str(&o.version);
         }
         let id = format!("bundle--{}", crate::ids::name_based_v4(&name));
-        json!({
-            "type": "bundle",
-            "id": id,
-            "objects": objects.into_iter().map(|o| o.json).collect::<Vec<_>>(),
-        })
+        let mut bundle = json!({ "type": "bundle", "id": id });
+        // STIX 2.1 §8: `objects` holds "one or more" objects; an empty bundle has none.
+        if !objects.is_empty() {
+            bundle["objects"] = objects.into_iter().map(|o| o.json).collect();
+        }
+        bundle
     }
 
     fn constant_objects(&self, date_added: i64) -> Vec<StixObject> {
@@ -510,6 +511,13 @@ mod tests {
         assert!(objects.iter().any(|o| o.object_type() == "observed-data"));
         assert!(!objects.iter().any(|o| o.object_type() == "indicator"));
         assert!(!objects.iter().any(|o| o.object_type() == "sighting"));
+    }
+
+    #[test]
+    fn an_empty_bundle_has_no_objects_list() {
+        let bundle = Exporter::new("CERT-X").bundle(&[]);
+        assert_eq!(bundle["type"], "bundle");
+        assert!(bundle.get("objects").is_none());
     }
 
     #[test]
