@@ -13,6 +13,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 # gpg verifies and decrypts the PGP/MIME notices.
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
+# openssl makes the test CA and certificate of the STARTTLS test.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} (apt-get)"
     sudo=""
