@@ -50,7 +50,6 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-
 fn api_routes() -> Router<Shared> {
     Router::new()
         .route("/events", get(events))

@@ -91,7 +91,11 @@ async fn events_and_stats_leak_nothing_and_hide_nothing() {
                 event["comment"].as_str().unwrap().to_owned()
             })
             .collect();
-        assert_eq!(exported.len(), expected.len(), "{viewer}: export has no duplicates");
+        assert_eq!(
+            exported.len(),
+            expected.len(),
+            "{viewer}: export has no duplicates"
+        );
         assert_eq!(
             exported.into_iter().collect::<BTreeSet<_>>(),
             expected,

@@ -117,7 +117,10 @@ fn sql_predicate_equals_may_read() {
             assert_eq!(walked, sorted, "{viewer:?}: pages in order");
             let ids: BTreeSet<i64> = walked.iter().map(|(_, id)| *id).collect();
             assert_eq!(ids.len(), walked.len(), "{viewer:?}: no event twice");
-            assert_eq!(ids, by_rule, "{viewer:?}: paging newest_first={newest_first}");
+            assert_eq!(
+                ids, by_rule,
+                "{viewer:?}: paging newest_first={newest_first}"
+            );
         }
         visible_somewhere += by_rule.len();
     }

@@ -63,10 +63,15 @@ fn serves_from_environment_config_logs_json_and_stops_on_sigterm() {
     let ready = next_log(&lines, "with the address", |l| l.get("addr").is_some());
     assert_eq!(ready["level"], "INFO", "{ready}");
     let addr = ready["addr"].as_str().unwrap().to_owned();
-    assert!(addr.starts_with("127.0.0.1:"), "listen came from the environment: {addr}");
+    assert!(
+        addr.starts_with("127.0.0.1:"),
+        "listen came from the environment: {addr}"
+    );
     let base = format!("http://{addr}");
 
-    let health = ureq::get(&format!("{base}/healthz")).call().expect("healthz");
+    let health = ureq::get(&format!("{base}/healthz"))
+        .call()
+        .expect("healthz");
     assert_eq!(health.status(), 200);
     let missing = ureq::get(&format!("{base}/api/v1/no-such-thing"))
         .config()
@@ -79,10 +84,16 @@ fn serves_from_environment_config_logs_json_and_stops_on_sigterm() {
     let logged = next_log(&lines, "for /healthz", |l| l["route"] == "/healthz");
     assert_eq!(logged["status"], 200, "{logged}");
     assert_eq!(logged["method"], "GET", "{logged}");
-    assert!(logged["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{logged}");
+    assert!(
+        logged["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{logged}"
+    );
     assert!(logged["timestamp"].is_string(), "{logged}");
     let not_found = next_log(&lines, "for the 404", |l| l["status"] == 404);
-    assert_eq!(not_found["route"], "unmatched", "paths are not logged: {not_found}");
+    assert_eq!(
+        not_found["route"], "unmatched",
+        "paths are not logged: {not_found}"
+    );
 
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
@@ -96,7 +107,10 @@ fn serves_from_environment_config_logs_json_and_stops_on_sigterm() {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        assert!(Instant::now() < deadline, "still running 30 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still running 30 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "graceful stop exits 0: {status}");
