@@ -17,6 +17,9 @@ const DARKNET_FEED: &str = "Firewatch-Darknet";
 /// narrows the scan to them).
 const RISK_TYPES: &str = "('vulnerable-system', 'scanner', 'infected-system', 'ddos')";
 
+/// The classification types of the telescope's findings about hosts.
+const DARKNET_TYPES: &str = "('scanner', 'infected-system', 'ddos')";
+
 /// The fields of one stored event that health metrics read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HealthEventFacts {
@@ -169,8 +172,10 @@ impl SqliteStore {
         )?;
         if range.since.is_some() {
             run(
+                // Only the telescope's kinds of finding, so the (classification_type, time)
+                // index skips the reports; `?3` is bound to keep one parameter list.
                 format!(
-                    "SELECT {columns} FROM events WHERE classification_type IN {RISK_TYPES}
+                    "SELECT {columns} FROM events WHERE classification_type IN {DARKNET_TYPES}
                      AND feed IS ?1 AND time < ?2 AND ?3 IS NOT NULL AND source_ip IS NOT NULL"
                 ),
                 true,
