@@ -262,4 +262,39 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX events_by_tlp_owner_time ON events (tlp, owner, time);
     CREATE INDEX events_by_tlp_team_time ON events (tlp, team, time);
     "#,
+    // 10: Internet-health metrics (docs/metrics.md): unique addresses per day, risk and country
+    // or ASN (with those seen in publishable events), the announced IPv4 address space they
+    // are normalised by, and the published figures (TLP:CLEAR or released, small cells
+    // suppressed) that the public page shows as they are. Metadata under meta key `health`.
+    r#"
+    CREATE TABLE health_cells (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        risk TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        unique_ips INTEGER NOT NULL,
+        public_unique_ips INTEGER NOT NULL,
+        PRIMARY KEY (scope, day, risk, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX health_cells_by_day ON health_cells (day);
+    CREATE TABLE health_address_space (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        ipv4_addresses INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE health_public (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        risk TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        unique_ips INTEGER NOT NULL,
+        announced_ipv4 INTEGER,
+        per_million_addresses REAL,
+        ddos_potential_gbps REAL,
+        trend_index REAL,
+        rank INTEGER NOT NULL,
+        PRIMARY KEY (scope, day, risk, key)
+    ) WITHOUT ROWID;
+    "#,
 ];

@@ -78,14 +78,20 @@ pub async fn observe(State(state): State<Shared>, request: Request, next: Next) 
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();
+    // TAXII "add objects" takes partners' envelopes; every other route reads no body.
+    let max_body = if route.starts_with("/taxii2/") {
+        crate::taxii::MAX_ENVELOPE
+    } else {
+        MAX_BODY
+    };
     let too_large = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > MAX_BODY);
+        .is_some_and(|n| n > max_body);
     let response = if too_large {
-        ApiError::PayloadTooLarge(MAX_BODY).into_response()
+        ApiError::PayloadTooLarge(max_body).into_response()
     } else {
         next.run(request).await
     };

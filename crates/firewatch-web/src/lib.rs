@@ -22,6 +22,7 @@ pub mod error;
 pub mod metrics;
 pub mod pages;
 pub mod session;
+pub mod taxii;
 
 pub use error::{ApiError, ErrorBody};
 
@@ -158,6 +159,7 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> axum::Router {
     api::router(state.clone())
         .merge(pages::router(state.clone()))
+        .merge(taxii::router(state.clone()))
         .layer(axum::middleware::from_fn_with_state(state, api::observe))
 }
 

@@ -81,6 +81,11 @@ struct TaxiiState {
 type Shared = Arc<TaxiiState>;
 
 /// The TAXII routes, to merge into the service's router.
+/// The largest envelope accepted by "add objects" (advertised as the API root's
+/// `max_content_length`): partners push bundles of thousands of objects, far above the JSON
+/// API's 64 KiB bodies.
+pub const MAX_ENVELOPE: u64 = 8 * 1024 * 1024;
+
 pub fn router(app: Arc<AppState>) -> Router {
     let state = Arc::new(TaxiiState {
         app,
@@ -113,6 +118,7 @@ pub fn router(app: Arc<AppState>) -> Router {
             get(manifest),
         )
         .route(&format!("{root}/status/{{status}}/"), get(status))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_ENVELOPE as usize))
         .with_state(state)
 }
 
@@ -315,7 +321,7 @@ async fn api_root(_: Caller) -> Response {
             "title": "Firewatch",
             "description": "The community's findings as STIX 2.1, by TLP.",
             "versions": [TAXII_MEDIA],
-            "max_content_length": crate::api::MAX_BODY,
+            "max_content_length": MAX_ENVELOPE,
         }),
     )
 }

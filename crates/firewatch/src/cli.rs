@@ -81,6 +81,19 @@ pub enum Command {
     /// API tokens of the web service.
     #[command(subcommand)]
     Tokens(crate::commands::tokens::TokensCommand),
+    /// Share with partners: a STIX 2.1 bundle or a MISP feed, TLP kept.
+    #[command(subcommand)]
+    Export(crate::commands::share::ExportCommand),
+    /// Partners' STIX 2.1 bundles into the store, TLP kept.
+    #[command(subcommand)]
+    Import(crate::commands::share::ImportCommand),
+    /// Tell the responsible teams: signed e-mail digests and webhooks through an outbox.
+    #[command(subcommand)]
+    Notify(crate::commands::notify::NotifyCommand),
+    /// Internet-health metrics per country and ASN: risky hosts per day, normalised, DDoS
+    /// potential, trend, ranks (docs/metrics.md).
+    #[command(subcommand)]
+    Metrics(crate::commands::health::MetricsCommand),
     /// Show the effective configuration as TOML.
     Config,
 }
@@ -408,6 +421,8 @@ pub enum FeedFormat {
     Cowrie,
     Intelmq,
     Csv,
+    /// A STIX 2.1 bundle (JSON).
+    Stix,
 }
 
 #[derive(Debug, Args)]

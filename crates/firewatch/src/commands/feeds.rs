@@ -299,6 +299,10 @@ impl FeedPipeline {
                     firewatch_feeds::csv_mapping::parse(bytes, name, mapping, &mut sink)?;
                 format!("csv:{}", mapping.name())
             }
+            FeedFormat::Stix => {
+                sink.summary = firewatch_feeds::stix::parse(bytes, name, &mut sink)?;
+                "stix".to_owned()
+            }
             FeedFormat::Auto => unreachable!("sniff returns a concrete format"),
         };
         Ok((label, sink))
@@ -385,6 +389,9 @@ fn sniff(bytes: &[u8], file_name: &str, schema: Option<&Schema>) -> Result<FeedF
         .find(|l| !l.is_empty())
         .unwrap_or_default();
     if first_line.starts_with(b"{") {
+        if firewatch_feeds::stix::is_bundle(bytes) {
+            return Ok(FeedFormat::Stix);
+        }
         let cowrie = serde_json::from_slice::<serde_json::Value>(first_line)
             .ok()
             .and_then(|v| {

@@ -6,11 +6,14 @@ mod data;
 mod demo;
 mod events;
 mod feeds;
+pub mod health;
 pub mod ingest;
 mod list;
+pub mod notify;
 mod plot;
 mod route;
 pub mod serve;
+pub mod share;
 mod synth;
 mod teams;
 pub mod tokens;
@@ -102,6 +105,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&env, &args),
         Command::Users(cmd) => users::run(&env, &cmd),
         Command::Tokens(cmd) => tokens::run(&env, &cmd),
+        Command::Export(cmd) => share::export(&env, &cmd),
+        Command::Import(cmd) => share::import(&env, &cmd),
+        Command::Notify(cmd) => notify::run(&env, &cmd),
+        Command::Metrics(cmd) => health::run(&env, &cmd),
         Command::Config => {
             print!("{}", toml::to_string_pretty(&env.config)?);
             Ok(ExitCode::SUCCESS)
