@@ -249,7 +249,7 @@ fn compute(env: &Env, args: &ComputeArgs) -> Result<ExitCode> {
         crate::output::json(&report)?;
     } else {
         println!(
-            "metrics: {} events ({} of a measured risk, {} IPv6 left out) → {} daily cells{}; {} published rows (cells under {} suppressed)",
+            "metrics: {} events ({} of a measured risk, {} IPv6 left out) → {} daily cells{}; {} published rows ({}; cells under {} suppressed)",
             report.events,
             report.classified,
             report.ipv6_excluded,
@@ -259,6 +259,11 @@ fn compute(env: &Env, args: &ComputeArgs) -> Result<ExitCode> {
                 _ => String::new(),
             },
             report.published_rows,
+            if cfg.release_all_tlp {
+                "events of every TLP released"
+            } else {
+                "TLP:CLEAR events only; [metrics] release_all_tlp releases the rest"
+            },
             report.suppression_threshold,
         );
     }
