@@ -2,34 +2,24 @@
 //! victim-minute. Kept allocation-free per packet; merged across threads at the end.
 
 use crate::backscatter::{self, BackscatterMinute};
+use crate::cells::{CellBuilder, MAX_OPEN_RECORDS};
 use crate::config::AggregationConfig;
 use crate::distinct::{DistinctSet, addr_key};
-use crate::fingerprint::{aggregation_port, is_unroutable_source, traits_of, victim_port};
+use crate::fingerprint::{
+    PacketTraits, aggregation_port, is_unroutable_source, traits_of, victim_port,
+};
 use crate::flowtuple::FlowTuple;
 use crate::label::SourceCounters;
+use crate::source_counts::SourceList;
+use crate::sources::{
+    self, PARTITIONS, PacketKind, RecordBuffer, SourceKey, SourceRecord, SourceTable, marks,
+};
 use firewatch_pcap::{DecodeCounters, PacketFacts, Undecodable};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::net::IpAddr;
 
 const NS_PER_S: i64 = 1_000_000_000;
-
-/// Asks the CPU to bring a value's cache lines in ahead of use. A hint only: it
-/// never faults and changes no result.
-#[inline(always)]
-fn prefetch<T>(value: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let ptr = (value as *const T).cast::<i8>();
-        // SAFETY: prefetching is a hint on a valid reference's address; it reads nothing.
-        for line in (0..std::mem::size_of::<T>()).step_by(64) {
-            unsafe { _mm_prefetch(ptr.wrapping_add(line), _MM_HINT_T0) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
-}
 
 /// The TTLs (or hop limits) a source used, as a 256-bit set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -120,7 +110,7 @@ fn pairs_set(tally: &PortTally) -> DistinctSet {
 }
 
 impl SourceProfile {
-    fn new(addr: IpAddr, ts_ns: i64) -> Self {
+    pub(crate) fn new(addr: IpAddr, ts_ns: i64) -> Self {
         SourceProfile {
             addr,
             first_ns: ts_ns,
@@ -176,7 +166,7 @@ impl SourceProfile {
 
     /// Counts one packet to a `(protocol << 16) | port` pair.
     #[inline]
-    fn add_port(&mut self, pair: u32) {
+    pub(crate) fn add_port(&mut self, pair: u32) {
         if let Some(set) = &mut self.ports {
             set.insert(u128::from(pair));
             self.top_ports.overflow += 1;
@@ -205,7 +195,7 @@ impl SourceProfile {
 }
 
 /// One (interval, protocol, port) of the port time series.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PortCell {
     /// Unix seconds of the interval's start.
     pub interval_start: i64,
@@ -217,7 +207,45 @@ pub struct PortCell {
     pub bytes: u64,
     pub destinations: DistinctSet,
     /// Packets per source, sorted by address: unique sources are its length.
-    pub sources: Vec<(IpAddr, u64)>,
+    pub sources: SourceList,
+}
+
+/// Every source's profile, kept in the partitions they were built in (see module `sources`)
+/// rather than copied into one list: a million profiles are a few hundred megabytes.
+#[derive(Debug, Default)]
+pub struct SourceProfiles {
+    parts: Vec<Vec<SourceProfile>>,
+    len: usize,
+}
+
+impl SourceProfiles {
+    pub(crate) fn from_parts(parts: Vec<Vec<SourceProfile>>) -> Self {
+        let len = parts.iter().map(Vec::len).sum();
+        SourceProfiles { parts, len }
+    }
+
+    /// Number of sources.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no source was seen.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every profile, IPv4 sources first.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceProfile> {
+        self.parts.iter().flatten()
+    }
+}
+
+impl<'a> IntoIterator for &'a SourceProfiles {
+    type Item = &'a SourceProfile;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<SourceProfile>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.parts.iter().flatten()
+    }
 }
 
 /// The result of aggregating one or more captures.
@@ -227,65 +255,103 @@ pub struct Aggregate {
     pub counters: DecodeCounters,
     /// Earliest and latest packet timestamps (ns), if any packet was seen.
     pub time_range: Option<(i64, i64)>,
-    pub sources: Vec<SourceProfile>,
+    pub sources: SourceProfiles,
     pub cells: Vec<PortCell>,
     pub backscatter: Vec<BackscatterMinute>,
     /// `(flowtuple, packets)`, only when [`AggregationConfig::flowtuples`] is on.
     pub flowtuples: Vec<(FlowTuple, u64)>,
 }
 
-struct CellAcc {
-    interval_start: i64,
-    proto: u8,
-    port: u16,
-    packets: u64,
-    bytes: u64,
-    destinations: DistinctSet,
-    /// `(source, packets)` moved out of the live map once the interval is past; may hold a
-    /// source twice if late packets arrive after the flush (summed in `finish`).
-    flushed: Vec<(u32, u64)>,
+/// Records buffered before the second pass folds them into source profiles: large batches
+/// let each partition's profiles be brought into cache once for many packets (32 bytes per
+/// IPv4 record: 256 MiB).
+const BATCH_RECORDS: usize = 8 << 20;
+
+/// A worker thread that folds record batches into its own [`SourceTable`]: it takes a full
+/// buffer and gives back an empty one.
+pub(crate) type TableWorker = Box<dyn FnMut(RecordBuffer) -> RecordBuffer + Send>;
+
+/// Where full record batches go.
+enum TableSink {
+    /// Folded on this thread, into one table.
+    Local(SourceTable),
+    /// Handed to workers, each owning a contiguous range of partitions.
+    Workers(Vec<TableWorker>),
 }
 
 /// Accumulates packets; [`Aggregator::finish`] hands out the [`Aggregate`].
+///
+/// Each packet updates its port cell, victim-minute and flowtuple at once, and leaves a
+/// record for its source, folded into the source's profile later (module `sources`).
 pub struct Aggregator {
     interval_secs: i64,
     flowtuples_on: bool,
     counters: DecodeCounters,
     time_range: Option<(i64, i64)>,
-    v4_sources: FxHashMap<u32, u32>,
-    v6_sources: FxHashMap<u128, u32>,
-    sources: Vec<SourceProfile>,
-    cell_index: FxHashMap<u64, u32>,
-    cells: Vec<CellAcc>,
-    /// `(cell << 32) | source` → packets, for recent intervals only: older ones are flushed
-    /// into their cell so this map stays small enough for the cache.
-    cell_sources: FxHashMap<u64, u64>,
-    /// Latest interval start seen, and the one up to which `cell_sources` was last flushed.
-    newest_interval: i64,
-    flushed_before: i64,
-    /// `(source << 32) | minute number` → the victim-minute.
-    backscatter: FxHashMap<u64, BackscatterMinute>,
+    /// The previous packet's interval as `[start ns, end ns)` and its start in seconds:
+    /// most packets fall in it and skip two divisions.
+    current_interval: (i64, i64, i64),
+    cells: CellBuilder,
+    /// `(victim address key, minute number)` → the victim-minute.
+    backscatter: FxHashMap<(u128, i64), BackscatterMinute>,
     flowtuples: FxHashMap<FlowTuple, u64>,
+    /// Records waiting for the second pass, one buffer per table shard.
+    pending: Vec<RecordBuffer>,
+    pending_len: usize,
+    batch_records: usize,
+    sink: TableSink,
 }
 
 impl Aggregator {
-    /// An empty aggregator.
+    /// An empty aggregator that does all its work on the calling thread.
     pub fn new(cfg: AggregationConfig) -> Self {
+        Self::with_buffer_limits(cfg, BATCH_RECORDS, MAX_OPEN_RECORDS)
+    }
+
+    /// [`Aggregator::new`] with other buffer sizes: records held before source profiles are
+    /// updated, and per open interval before its cells are summarised. Results do not depend
+    /// on them; tests use tiny ones to exercise the merging of partial results.
+    #[doc(hidden)]
+    pub fn with_buffer_limits(
+        cfg: AggregationConfig,
+        batch_records: usize,
+        open_records: usize,
+    ) -> Self {
+        let mut agg = Self::with_sink(cfg, TableSink::Local(SourceTable::new()), 1, batch_records);
+        agg.cells = CellBuilder::new(agg.interval_secs, open_records);
+        agg
+    }
+
+    /// An aggregator whose source profiles are built by `workers`, each owning an equal
+    /// contiguous range of source partitions; finish it with [`Aggregator::finish_with`].
+    pub(crate) fn with_workers(
+        cfg: AggregationConfig,
+        workers: Vec<TableWorker>,
+        batch_records: usize,
+    ) -> Self {
+        let shards = workers.len().max(1);
+        Self::with_sink(cfg, TableSink::Workers(workers), shards, batch_records)
+    }
+
+    fn with_sink(
+        cfg: AggregationConfig,
+        sink: TableSink,
+        shards: usize,
+        batch_records: usize,
+    ) -> Self {
         Aggregator {
             interval_secs: i64::from(cfg.interval_secs.max(1)),
             flowtuples_on: cfg.flowtuples,
             counters: DecodeCounters::default(),
             time_range: None,
-            v4_sources: FxHashMap::default(),
-            v6_sources: FxHashMap::default(),
-            sources: Vec::new(),
-            cell_index: FxHashMap::default(),
-            cells: Vec::new(),
-            cell_sources: FxHashMap::default(),
-            newest_interval: i64::MIN,
-            flushed_before: i64::MIN,
+            current_interval: (0, 0, 0),
+            cells: CellBuilder::new(i64::from(cfg.interval_secs.max(1)), MAX_OPEN_RECORDS),
             backscatter: FxHashMap::default(),
             flowtuples: FxHashMap::default(),
+            pending: (0..shards).map(|_| RecordBuffer::new()).collect(),
+            pending_len: 0,
+            batch_records: batch_records.max(1),
+            sink,
         }
     }
 
@@ -298,317 +364,221 @@ impl Aggregator {
         }
     }
 
-    #[inline]
-    fn source_index(&mut self, addr: IpAddr, ts_ns: i64) -> usize {
-        let next = self.sources.len() as u32;
-        let idx = match addr {
-            IpAddr::V4(a) => *self.v4_sources.entry(u32::from(a)).or_insert(next),
-            IpAddr::V6(a) => *self.v6_sources.entry(u128::from(a)).or_insert(next),
-        };
-        if idx == next {
-            self.sources.push(SourceProfile::new(addr, ts_ns));
+    /// Counts and aggregates a batch of IP packets.
+    pub fn observe_batch(&mut self, batch: &[PacketFacts]) {
+        for p in batch {
+            self.counters.record(&Ok(*p));
+            self.observe(p);
         }
-        idx as usize
     }
 
+    /// Unix seconds of the start of the interval holding `ts_ns`.
     #[inline]
-    fn cell(&mut self, interval_start: i64, proto: u8, port: u16) -> u32 {
-        // 40 bits of interval number cover any capture timestamp (pcap's are 32-bit seconds).
-        let number = (interval_start.div_euclid(self.interval_secs) as u64) & ((1 << 40) - 1);
-        let key = number << 24 | u64::from(proto) << 16 | u64::from(port);
-        let next = self.cells.len() as u32;
-        let idx = *self.cell_index.entry(key).or_insert(next);
-        if idx == next {
-            self.cells.push(CellAcc {
-                interval_start,
-                proto,
-                port,
-                packets: 0,
-                bytes: 0,
-                destinations: DistinctSet::new(),
-                flushed: Vec::new(),
-            });
+    fn interval_of(&mut self, ts_ns: i64) -> i64 {
+        let (lo, hi, start) = self.current_interval;
+        if ts_ns >= lo && ts_ns < hi {
+            return start;
         }
-        idx
+        let start = ts_ns.div_euclid(NS_PER_S).div_euclid(self.interval_secs) * self.interval_secs;
+        self.current_interval = (
+            start.saturating_mul(NS_PER_S),
+            (start.saturating_add(self.interval_secs)).saturating_mul(NS_PER_S),
+            start,
+        );
+        start
     }
 
-    /// Aggregates one packet.
+    /// Aggregates one packet (without counting it in the decode counters).
     #[inline]
     pub fn observe(&mut self, p: &PacketFacts) {
-        let src = self.source_index(p.src, p.ts_ns);
-        self.observe_from(p, src);
-    }
-
-    /// Aggregates a batch of IP packets (counted as decoded), faster than one at a time: the
-    /// source look-ups of the whole batch run first, so their cache misses overlap, and every
-    /// source profile is prefetched before its packet is folded in.
-    pub fn observe_batch(&mut self, batch: &[PacketFacts]) {
-        const CHUNK: usize = 64;
-        let mut index = [0usize; CHUNK];
-        for chunk in batch.chunks(CHUNK) {
-            for (slot, p) in index.iter_mut().zip(chunk) {
-                *slot = self.source_index(p.src, p.ts_ns);
-            }
-            for &i in &index[..chunk.len()] {
-                prefetch(&self.sources[i]);
-            }
-            for (p, &i) in chunk.iter().zip(&index) {
-                self.counters.record(&Ok(*p));
-                self.observe_from(p, i);
-            }
-        }
-    }
-
-    #[inline]
-    fn observe_from(&mut self, p: &PacketFacts, src: usize) {
         let t = traits_of(p);
         let ts = p.ts_ns;
         self.time_range = Some(match self.time_range {
             Some((lo, hi)) => (lo.min(ts), hi.max(ts)),
             None => (ts, ts),
         });
-        let interval_start =
-            ts.div_euclid(NS_PER_S).div_euclid(self.interval_secs) * self.interval_secs;
-        if interval_start > self.newest_interval {
-            self.newest_interval = interval_start;
-            self.flush_old_cell_sources();
-        }
-        let dst_key = addr_key(p.dst);
-        let ip_bytes = u64::from(p.ip_len);
+        let interval_start = self.interval_of(ts);
+        let dst_hash = sources::dst_hash(p.dst);
         let port = aggregation_port(p);
-
-        let s = &mut self.sources[src];
-        s.first_ns = s.first_ns.min(ts);
-        s.last_ns = s.last_ns.max(ts);
-        let c = &mut s.counters;
-        c.packets += 1;
-        c.bytes += ip_bytes;
-        c.ipv4_packets += u64::from(p.src.is_ipv4());
-        match p.proto {
-            6 => {
-                let f = p.tcp_flags;
-                if t.syn {
-                    c.tcp_syn += 1;
-                } else if f & 0x12 == 0x12 {
-                    c.tcp_synack += 1;
-                } else if f & 0x04 != 0 {
-                    c.tcp_rst += 1;
-                } else if f & 0x01 != 0 {
-                    c.tcp_fin += 1;
-                } else if f & 0x10 != 0 {
-                    c.tcp_ack += 1;
-                } else {
-                    c.tcp_other += 1;
-                }
-            }
-            17 => c.udp += 1,
-            1 | 58 => c.icmp += 1,
-            _ => c.other_proto += 1,
-        }
-        c.mirai += u64::from(t.mirai);
-        c.masscan += u64::from(t.masscan);
-        c.zmap += u64::from(t.zmap);
-        c.backscatter += u64::from(t.backscatter);
-        s.ttls.insert(p.ttl);
-        s.destinations.insert(dst_key);
-
         if let Some(port) = port {
-            let pair = u32::from(p.proto) << 16 | u32::from(port);
-            s.add_port(pair);
-            let cell = self.cell(interval_start, p.proto, port);
-            let acc = &mut self.cells[cell as usize];
-            acc.packets += 1;
-            acc.bytes += ip_bytes;
-            acc.destinations.insert(dst_key);
-            *self
-                .cell_sources
-                .entry(u64::from(cell) << 32 | src as u64)
-                .or_insert(0) += 1;
+            self.cells
+                .add(interval_start, p.proto, port, p.src, dst_hash, p.ip_len);
         }
-
+        self.push_record(p, &t, dst_hash, port);
         if t.backscatter {
-            let minute = ts.div_euclid(NS_PER_S).div_euclid(60);
-            let key = (src as u64) << 32 | (minute as u64 & 0xffff_ffff);
-            let m = self
-                .backscatter
-                .entry(key)
-                .or_insert_with(|| BackscatterMinute {
-                    victim: p.src,
-                    minute: minute * 60,
-                    packets: 0,
-                    bytes: 0,
-                    first_ns: ts,
-                    last_ns: ts,
-                    proto: p.proto,
-                    ports: Vec::new(),
-                });
-            m.packets += 1;
-            m.bytes += ip_bytes;
-            m.first_ns = m.first_ns.min(ts);
-            m.last_ns = m.last_ns.max(ts);
-            if let Some(vp) = victim_port(p) {
-                backscatter::add_port(&mut m.ports, vp);
-            }
+            self.observe_backscatter(p);
         }
-
         if self.flowtuples_on {
-            let key = FlowTuple {
-                interval_start,
-                src: p.src,
-                dst: p.dst,
-                sport: p.sport,
-                dport: p.dport,
-                proto: p.proto,
-                ttl: p.ttl,
-                tcp_flags: p.tcp_flags,
-                ip_len: p.ip_len,
-                spoofed: is_unroutable_source(p.src),
-                masscan: t.masscan,
-            };
-            *self.flowtuples.entry(key).or_insert(0) += 1;
+            self.observe_flowtuple(p, interval_start, t.masscan);
+        }
+        if self.pending_len >= self.batch_records {
+            self.flush_pending();
         }
     }
 
-    /// Moves the (cell, source) counts of intervals two or more behind the newest into their
-    /// cells. Captures are nearly in time order, so the live map holds about two intervals.
-    fn flush_old_cell_sources(&mut self) {
-        let before = self.newest_interval.saturating_sub(self.interval_secs);
-        if before <= self.flushed_before {
+    #[inline]
+    fn push_record(&mut self, p: &PacketFacts, t: &PacketTraits, dst_hash: u64, port: Option<u16>) {
+        let bit = |on: bool, mark: u8| if on { mark } else { 0 };
+        let marks = bit(t.mirai, marks::MIRAI)
+            | bit(t.masscan, marks::MASSCAN)
+            | bit(t.zmap, marks::ZMAP)
+            | bit(t.backscatter, marks::BACKSCATTER)
+            | bit(port.is_some(), marks::HAS_PORT);
+        let port = port.unwrap_or(0);
+        let kind = packet_kind(p, t);
+        let shards = self.pending.len();
+        macro_rules! record {
+            ($src:expr) => {
+                SourceRecord {
+                    ts_ns: p.ts_ns,
+                    dst_hash,
+                    src: $src,
+                    ip_len: p.ip_len,
+                    port,
+                    proto: p.proto,
+                    ttl: p.ttl,
+                    kind,
+                    marks,
+                }
+            };
+        }
+        match p.src {
+            IpAddr::V4(a) => {
+                let r = record!(u32::from(a));
+                let shard = r.src.partition() * shards / PARTITIONS;
+                self.pending[shard].push_v4(r);
+            }
+            IpAddr::V6(a) => {
+                let r = record!(u128::from(a));
+                let shard = r.src.partition() * shards / PARTITIONS;
+                self.pending[shard].push_v6(r);
+            }
+        }
+        self.pending_len += 1;
+    }
+
+    fn observe_backscatter(&mut self, p: &PacketFacts) {
+        let ts = p.ts_ns;
+        let minute = ts.div_euclid(NS_PER_S).div_euclid(60);
+        let m = self
+            .backscatter
+            .entry((addr_key(p.src), minute))
+            .or_insert_with(|| BackscatterMinute {
+                victim: p.src,
+                minute: minute * 60,
+                packets: 0,
+                bytes: 0,
+                first_ns: ts,
+                last_ns: ts,
+                proto: p.proto,
+                ports: Vec::new(),
+            });
+        m.packets += 1;
+        m.bytes += u64::from(p.ip_len);
+        m.first_ns = m.first_ns.min(ts);
+        m.last_ns = m.last_ns.max(ts);
+        if let Some(vp) = victim_port(p) {
+            backscatter::add_port(&mut m.ports, vp);
+        }
+    }
+
+    fn observe_flowtuple(&mut self, p: &PacketFacts, interval_start: i64, masscan: bool) {
+        let key = FlowTuple {
+            interval_start,
+            src: p.src,
+            dst: p.dst,
+            sport: p.sport,
+            dport: p.dport,
+            proto: p.proto,
+            ttl: p.ttl,
+            tcp_flags: p.tcp_flags,
+            ip_len: p.ip_len,
+            spoofed: is_unroutable_source(p.src),
+            masscan,
+        };
+        *self.flowtuples.entry(key).or_insert(0) += 1;
+    }
+
+    /// Sends the buffered records to the second pass.
+    pub(crate) fn flush_pending(&mut self) {
+        if self.pending_len == 0 {
             return;
         }
-        self.flushed_before = before;
-        let cells = &mut self.cells;
-        self.cell_sources.retain(|&key, &mut n| {
-            let cell = &mut cells[(key >> 32) as usize];
-            if cell.interval_start < before {
-                cell.flushed.push(((key & 0xffff_ffff) as u32, n));
-                false
-            } else {
-                true
+        match &mut self.sink {
+            TableSink::Local(table) => {
+                for buffer in &mut self.pending {
+                    table.absorb(buffer);
+                }
             }
-        });
-        // Old cells leave the index too; a late packet for one makes a second cell with the
-        // same key, which `finish` folds back in.
-        self.cell_index
-            .retain(|_, &mut idx| cells[idx as usize].interval_start >= before);
-    }
-
-    /// Folds another aggregator (say, another thread's) into this one.
-    pub fn merge(&mut self, other: Aggregator) {
-        self.counters.merge(&other.counters);
-        if let Some((lo, hi)) = other.time_range {
-            self.time_range = Some(match self.time_range {
-                Some((a, b)) => (a.min(lo), b.max(hi)),
-                None => (lo, hi),
-            });
-        }
-        let source_map: Vec<u32> = other
-            .sources
-            .iter()
-            .map(|s| {
-                let idx = self.source_index(s.addr, s.first_ns);
-                self.sources[idx].merge(s);
-                idx as u32
-            })
-            .collect();
-        // Cells are appended, not looked up: `finish` folds cells that share a key, so a merge
-        // costs no hashing per cell (workers sharded by port never share one anyway).
-        let base = self.cells.len() as u32;
-        let cell_map: Vec<u32> = (0..other.cells.len() as u32).map(|i| base + i).collect();
-        self.cells.extend(other.cells.into_iter().map(|mut c| {
-            for entry in &mut c.flushed {
-                entry.0 = source_map[entry.0 as usize];
-            }
-            c
-        }));
-        for (key, n) in other.cell_sources {
-            let cell = cell_map[(key >> 32) as usize];
-            let src = source_map[(key & 0xffff_ffff) as usize];
-            *self
-                .cell_sources
-                .entry(u64::from(cell) << 32 | u64::from(src))
-                .or_insert(0) += n;
-        }
-        for (key, m) in other.backscatter {
-            let src = source_map[(key >> 32) as usize];
-            let key = u64::from(src) << 32 | (key & 0xffff_ffff);
-            match self.backscatter.get_mut(&key) {
-                Some(mine) => mine.merge(&m),
-                None => {
-                    self.backscatter.insert(key, m);
+            TableSink::Workers(workers) => {
+                for (worker, buffer) in workers.iter_mut().zip(&mut self.pending) {
+                    if buffer.len() > 0 {
+                        let full = std::mem::replace(buffer, RecordBuffer::empty());
+                        *buffer = worker(full);
+                    }
                 }
             }
         }
-        for (k, n) in other.flowtuples {
-            *self.flowtuples.entry(k).or_insert(0) += n;
-        }
+        self.pending_len = 0;
+    }
+
+    /// Sends the last records to the workers and lets them go (dropping their channels), so
+    /// they can return their tables.
+    pub(crate) fn release_workers(&mut self) {
+        self.flush_pending();
+        self.sink = TableSink::Workers(Vec::new());
     }
 
     /// Ends aggregation and returns the results, with each cell's sources sorted.
-    pub fn finish(self) -> Aggregate {
-        let mut cells_acc = self.cells;
-        for (key, n) in self.cell_sources {
-            cells_acc[(key >> 32) as usize]
-                .flushed
-                .push(((key & 0xffff_ffff) as u32, n));
-        }
-        let sources_of = &self.sources;
-        cells_acc.sort_by_key(|c| (c.interval_start, c.proto, c.port));
-        let mut folded: Vec<CellAcc> = Vec::with_capacity(cells_acc.len());
-        for c in cells_acc {
-            match folded.last_mut() {
-                Some(last)
-                    if (last.interval_start, last.proto, last.port)
-                        == (c.interval_start, c.proto, c.port) =>
-                {
-                    last.packets += c.packets;
-                    last.bytes += c.bytes;
-                    last.destinations.merge(&c.destinations);
-                    last.flushed.extend(c.flushed);
-                }
-                _ => folded.push(c),
-            }
-        }
-        let cells = folded
-            .into_iter()
-            .map(|c| {
-                let mut sources: Vec<(IpAddr, u64)> = c
-                    .flushed
-                    .iter()
-                    .map(|&(src, n)| (sources_of[src as usize].addr, n))
-                    .collect();
-                sources.sort_unstable();
-                // A source flushed and then seen again late appears twice: sum its counts.
-                sources.dedup_by(|later, kept| {
-                    if later.0 == kept.0 {
-                        kept.1 += later.1;
-                        true
-                    } else {
-                        false
-                    }
-                });
-                PortCell {
-                    interval_start: c.interval_start,
-                    proto: c.proto,
-                    port: c.port,
-                    packets: c.packets,
-                    bytes: c.bytes,
-                    destinations: c.destinations,
-                    sources,
-                }
-            })
-            .collect();
+    pub fn finish(mut self) -> Aggregate {
+        self.flush_pending();
+        let table = match std::mem::replace(&mut self.sink, TableSink::Workers(Vec::new())) {
+            TableSink::Local(table) => table,
+            TableSink::Workers(_) => SourceTable::new(),
+        };
+        self.finish_with(table)
+    }
+
+    /// Ends aggregation with the source table built elsewhere (by the workers).
+    pub(crate) fn finish_with(self, table: SourceTable) -> Aggregate {
+        let cells = self.cells.finish();
         let mut flowtuples: Vec<(FlowTuple, u64)> = self.flowtuples.into_iter().collect();
         flowtuples.sort_unstable();
         Aggregate {
             interval_secs: self.interval_secs as u32,
             counters: self.counters,
             time_range: self.time_range,
-            sources: self.sources,
+            sources: table.into_profiles(),
             cells,
             backscatter: self.backscatter.into_values().collect(),
             flowtuples,
         }
+    }
+}
+
+/// The per-source counter a packet adds to.
+#[inline]
+fn packet_kind(p: &PacketFacts, t: &PacketTraits) -> PacketKind {
+    match p.proto {
+        6 => {
+            let f = p.tcp_flags;
+            if t.syn {
+                PacketKind::TcpSyn
+            } else if f & 0x12 == 0x12 {
+                PacketKind::TcpSynAck
+            } else if f & 0x04 != 0 {
+                PacketKind::TcpRst
+            } else if f & 0x01 != 0 {
+                PacketKind::TcpFin
+            } else if f & 0x10 != 0 {
+                PacketKind::TcpAck
+            } else {
+                PacketKind::TcpOther
+            }
+        }
+        17 => PacketKind::Udp,
+        1 | 58 => PacketKind::Icmp,
+        _ => PacketKind::OtherProto,
     }
 }
 

@@ -55,8 +55,16 @@ impl DistinctSet {
         self.insert_hash(hash_item(item));
     }
 
+    /// The hash under which `item` is inserted: computed once, it can be inserted into
+    /// several sets with [`DistinctSet::insert_hash`].
     #[inline]
-    fn insert_hash(&mut self, h: u64) {
+    pub(crate) fn hash_of(item: u128) -> u64 {
+        hash_item(item)
+    }
+
+    /// Adds an item by its [`DistinctSet::hash_of`].
+    #[inline]
+    pub(crate) fn insert_hash(&mut self, h: u64) {
         if let Some(est) = &mut self.spilled {
             est.insert_hash(h);
             return;

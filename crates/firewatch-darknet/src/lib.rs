@@ -25,13 +25,14 @@
 //! agg.observe(&syn);
 //! let out = agg.finish();
 //! assert_eq!(out.cells.len(), 1);
-//! assert_eq!(out.sources[0].counters.mirai, 1); // sequence number == destination: Mirai
+//! assert_eq!(out.sources.iter().next().unwrap().counters.mirai, 1); // sequence number == destination: Mirai
 //! ```
 //!
 //! [`SourceLabel`]: firewatch_core::SourceLabel
 
 pub mod aggregate;
 pub mod backscatter;
+mod cells;
 pub mod config;
 pub mod distinct;
 pub mod fingerprint;
@@ -39,8 +40,9 @@ pub mod flowtuple;
 pub mod label;
 pub mod run;
 pub mod source_counts;
+mod sources;
 
-pub use aggregate::{Aggregate, Aggregator, PortCell, SourceProfile};
+pub use aggregate::{Aggregate, Aggregator, PortCell, SourceProfile, SourceProfiles};
 pub use backscatter::{BackscatterAttack, BackscatterMinute, derive_attacks};
 pub use config::{AggregationConfig, AttackThresholds, LabelRules};
 pub use distinct::DistinctSet;

@@ -28,16 +28,7 @@ pub fn encode(entries: &[(IpAddr, u64)]) -> Vec<u8> {
                 out.extend_from_slice(&a.octets());
             }
         }
-        let mut n = *count;
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
+        push_varint(&mut out, *count);
     }
     out
 }
@@ -85,6 +76,85 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<(IpAddr, u64)>, CorruptSourceList> {
     Ok(out)
 }
 
+/// One port cell's `(source address, packets)` list, sorted by address, held in the stored
+/// form of [`encode`]: about six bytes per IPv4 source instead of 32 for a decoded pair, which
+/// matters at millions of (cell, source) pairs per capture.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SourceList {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl SourceList {
+    /// A list of `(address, packets)` pairs, which must be sorted by address without repeats.
+    pub fn from_sorted(entries: &[(IpAddr, u64)]) -> Self {
+        SourceList {
+            bytes: encode(entries),
+            len: entries.len(),
+        }
+    }
+
+    /// Appends one IPv4 source, which must sort after every source already in the list.
+    pub(crate) fn push_v4(&mut self, addr: u32, packets: u64) {
+        self.bytes.push(4);
+        self.bytes.extend_from_slice(&addr.to_be_bytes());
+        push_varint(&mut self.bytes, packets);
+        self.len += 1;
+    }
+
+    /// Appends one IPv6 source, which must sort after every source already in the list.
+    pub(crate) fn push_v6(&mut self, addr: u128, packets: u64) {
+        self.bytes.push(6);
+        self.bytes.extend_from_slice(&addr.to_be_bytes());
+        push_varint(&mut self.bytes, packets);
+        self.len += 1;
+    }
+
+    /// Makes room for `bytes` more bytes of entries.
+    pub(crate) fn reserve(&mut self, bytes: usize) {
+        self.bytes.reserve_exact(bytes);
+    }
+
+    /// Number of distinct sources.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no source is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The stored form, as [`encode`] writes it.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The pairs, decoded.
+    pub fn to_vec(&self) -> Vec<(IpAddr, u64)> {
+        // The bytes were written by this type, so they always decode.
+        decode(&self.bytes).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for SourceList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.to_vec()).finish()
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// Merges two sorted lists, adding the counts of addresses found in both.
 pub fn merge(a: &[(IpAddr, u64)], b: &[(IpAddr, u64)]) -> Vec<(IpAddr, u64)> {
     let mut out = Vec::with_capacity(a.len() + b.len());
@@ -130,6 +200,16 @@ mod tests {
             let va: Vec<_> = a.clone().into_iter().collect();
             let vb: Vec<_> = b.clone().into_iter().collect();
             prop_assert_eq!(decode(&encode(&va)).unwrap(), va.clone());
+            let mut pushed = SourceList::default();
+            for &(addr, n) in &va {
+                match addr {
+                    IpAddr::V4(a) => pushed.push_v4(u32::from(a), n),
+                    IpAddr::V6(a) => pushed.push_v6(u128::from(a), n),
+                }
+            }
+            prop_assert_eq!(&pushed, &SourceList::from_sorted(&va));
+            prop_assert_eq!(pushed.to_vec(), va.clone());
+            prop_assert_eq!(pushed.len(), va.len());
             let merged = merge(&va, &vb);
             let mut expect = a;
             for (k, v) in b { *expect.entry(k).or_default() += v; }

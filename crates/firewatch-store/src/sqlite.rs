@@ -316,21 +316,24 @@ fn commit_cells(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
                 ))
             })
             .optional()?;
-        let (packets, bytes, sources, destinations) = match stored {
+        let (packets, bytes, unique_sources, sources, destinations) = match stored {
             None => (
                 cell.packets,
                 cell.bytes,
-                cell.sources.clone(),
+                cell.sources.len(),
+                std::borrow::Cow::Borrowed(cell.sources.as_bytes()),
                 cell.destinations.clone(),
             ),
             Some((p, b, s, d)) => {
                 let old = source_counts::decode(&s).map_err(corrupt)?;
                 let mut dsts = DistinctSet::from_bytes(&d).map_err(corrupt)?;
                 dsts.merge(&cell.destinations);
+                let merged = source_counts::merge(&old, &cell.sources.to_vec());
                 (
                     p as u64 + cell.packets,
                     b as u64 + cell.bytes,
-                    source_counts::merge(&old, &cell.sources),
+                    merged.len(),
+                    std::borrow::Cow::Owned(source_counts::encode(&merged)),
                     dsts,
                 )
             }
@@ -341,9 +344,9 @@ fn commit_cells(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
             cell.interval_start,
             packets as i64,
             bytes as i64,
-            sources.len() as i64,
+            unique_sources as i64,
             destinations.count() as i64,
-            source_counts::encode(&sources),
+            sources.as_ref(),
             destinations.to_bytes(),
         ])?;
     }
