@@ -2,7 +2,8 @@
 # Decode + label + aggregate throughput of `firewatch ingest pcap --dry-run`, side by side in
 # the same run with `tcpdump -n -r FILE -w /dev/null` on the same generated capture.
 # Rounds interleave the tools so machine noise hits both; medians and ratios are printed as a
-# Markdown table for BENCHMARKS.md. Peak RSS comes from /usr/bin/time.
+# Markdown table for BENCHMARKS.md. Peak RSS comes from /usr/bin/time. "One core" runs are
+# pinned to CPU 0 with taskset (tcpdump too), so no helper thread can borrow the other core.
 #
 #   PACKETS=20000000 RUNS=5 bench/darknet.sh
 set -euo pipefail
@@ -13,6 +14,7 @@ OUT=${OUT:-bench/out}
 mkdir -p "$OUT"
 command -v tcpdump >/dev/null || { echo "tcpdump is needed (apt-get install tcpdump)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
+command -v taskset >/dev/null || { echo "taskset is needed (apt-get install util-linux)" >&2; exit 1; }
 cargo build --release -q -p firewatch
 fw=target/release/firewatch
 cap="$OUT/bench-$PACKETS.pcap"
@@ -31,8 +33,8 @@ measure() { # name, command…
     echo -e "$name\t$(tail -n 1 "$OUT/time.txt")" >> "$results"
 }
 for round in $(seq "$RUNS"); do
-    measure tcpdump tcpdump -n -r "$cap" -w /dev/null
-    measure firewatch-1-core "$fw" ingest pcap "$cap" --dry-run --threads 1 --json
+    measure tcpdump taskset -c 0 tcpdump -n -r "$cap" -w /dev/null
+    measure firewatch-1-core taskset -c 0 "$fw" ingest pcap "$cap" --dry-run --threads 1 --json
     measure firewatch-2-cores "$fw" ingest pcap "$cap" --dry-run --threads 2 --json
     echo "round $round done" >&2
 done

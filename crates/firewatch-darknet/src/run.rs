@@ -1,6 +1,6 @@
 //! Runs a capture through decode and aggregation, on one thread or several.
 
-use crate::aggregate::{Aggregate, Aggregator, TableWorker};
+use crate::aggregate::{Aggregate, Aggregator, BATCH_RECORDS, TableWorker};
 use crate::config::AggregationConfig;
 use crate::sources::{RecordBuffer, SourceTable};
 use crossbeam_channel::bounded;
@@ -15,11 +15,6 @@ pub struct IngestOutcome {
 }
 
 const PROGRESS_EVERY: u64 = 1 << 16;
-
-/// Records per batch handed to the workers: smaller than a one-thread batch, as two are alive
-/// at once (one filling, one being folded), and the hand-over must come often enough to keep
-/// both threads busy.
-const WORKER_BATCH_RECORDS: usize = 4 << 20;
 
 /// Decodes and aggregates every frame of `capture`. With `threads` > 1 this thread reads,
 /// decodes and does the first pass (port cells, backscatter) while `threads - 1` workers
@@ -61,7 +56,7 @@ pub fn aggregate_capture(
                 empty_rx.try_recv().unwrap_or_else(|_| RecordBuffer::new())
             }));
         }
-        let mut agg = Aggregator::with_workers(cfg.clone(), workers, WORKER_BATCH_RECORDS);
+        let mut agg = Aggregator::with_workers(cfg.clone(), workers, BATCH_RECORDS);
         let result = read_into(capture, &mut agg, progress);
         agg.release_workers();
         let mut table = SourceTable::new();

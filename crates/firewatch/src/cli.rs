@@ -148,7 +148,8 @@ pub struct IngestPcapArgs {
     /// Keep corsaro-style flowtuples (overrides aggregation.flowtuples).
     #[arg(long)]
     pub flowtuples: bool,
-    /// Decode, label and aggregate, report the rate, but write nothing to the store.
+    /// Decode, label and aggregate, report the rate, but write nothing to the store (and skip
+    /// the content hash, which only serves deduplication: `content_hash` is empty).
     #[arg(long)]
     pub dry_run: bool,
     /// Print the ingest report as JSON.

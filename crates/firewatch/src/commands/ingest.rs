@@ -103,7 +103,10 @@ pub fn ingest_one(
     let is_stdin = name == "-";
     let stdin_hash = Arc::new(Mutex::new(blake3::Hasher::new()));
     let mut known_hash = None;
-    if !is_stdin {
+    // The content hash only serves deduplication in the store: a dry run skips it, so that
+    // it measures decoding, labelling and aggregation alone.
+    let hashing = store.is_some();
+    if !is_stdin && hashing {
         let hash = hash_file(path)?;
         if let Some(store) = store.as_deref()
             && store.input(&hash)?.is_some()
@@ -123,12 +126,14 @@ pub fn ingest_one(
         }
         known_hash = Some(hash);
     }
-    let mut capture = if is_stdin {
+    let mut capture = if is_stdin && hashing {
         let reader = HashingReader {
             inner: std::io::stdin(),
             hasher: Arc::clone(&stdin_hash),
         };
         Capture::from_reader("<stdin>", Box::new(reader))?
+    } else if is_stdin {
+        Capture::from_reader("<stdin>", Box::new(std::io::stdin()))?
     } else {
         Capture::open(path)?
     };
@@ -147,6 +152,7 @@ pub fn ingest_one(
     let agg = outcome.aggregate;
     let content_hash = match known_hash {
         Some(h) => h,
+        None if !hashing => String::new(),
         None => stdin_hash
             .lock()
             .map(|h| h.finalize().to_hex().to_string())
