@@ -282,8 +282,10 @@ enum TableSink {
 
 /// Accumulates packets; [`Aggregator::finish`] hands out the [`Aggregate`].
 ///
-/// Each packet updates its port cell, victim-minute and flowtuple at once, and leaves a
-/// record for its source, folded into the source's profile later (module `sources`).
+/// Each packet updates its victim-minute and flowtuple at once. For its port cell and its
+/// source it is only appended to two lists: its interval's, summarised into port cells when
+/// the interval closes (module `cells`), and its source partition's, folded into source
+/// profiles a batch at a time (module `sources`).
 pub struct Aggregator {
     interval_secs: i64,
     flowtuples_on: bool,

@@ -6,18 +6,19 @@
 //! and is bound by memory traffic. The first pass (`Aggregator::observe`) writes a compact
 //! [`SourceRecord`] per packet into one of [`PARTITIONS`] buffers chosen by a hash of the
 //! source address; this pass then takes one partition at a time, whose profiles and look-up
-//! table (a thousandth of the whole) stay in the CPU's cache while its records stream through.
+//! table (a 256th of the whole) stay in the CPU's cache while its records stream through.
 //! This is the radix-partitioned aggregation of analytical databases (Manegold, Boncz and
 //! Kersten, "Optimizing Main-Memory Join on Modern Hardware", IEEE TKDE 2002).
 
-use crate::aggregate::{SourceProfile, SourceProfiles};
+use crate::aggregate::{BATCH_RECORDS, SourceProfile, SourceProfiles};
 use crate::distinct::DistinctSet;
 use rustc_hash::FxHashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// log2 of the number of source partitions: 1,024 keeps a partition of a million-source
-/// capture (about 1,000 profiles) within a core's L2 cache.
+/// log2 of the number of source partitions. With 256, a partition of a million-source capture
+/// (about 4,000 profiles, 1.5 MB) fits a core's 2 MiB L2 cache; 1,024 measured no faster, with
+/// four times as many lists written in turn by the first pass.
 const PARTITION_BITS: u32 = 8;
 /// Number of source partitions.
 pub(crate) const PARTITIONS: usize = 1 << PARTITION_BITS;
@@ -140,12 +141,13 @@ impl RecordBuffer {
     }
 }
 
-/// Records a partition list first reserves room for: about its share of a full batch.
-const FIRST_RESERVE: usize = 32768;
+/// Records a partition list first reserves room for: twice its share of a full batch, so
+/// that it rarely grows (and copies) later.
+const FIRST_RESERVE: usize = 2 * BATCH_RECORDS / PARTITIONS;
 
-/// Appends to one of a thousand lists written in turn. Each list's next cache lines are
-/// requested ahead of time: a thousand write streams are more than the CPU's prefetchers
-/// follow, and each write to a line not yet in cache would otherwise wait for memory.
+/// Appends to one of 256 lists written in turn. Each list's next cache lines are requested
+/// ahead of time: 256 write streams are more than the CPU's prefetchers follow, and each write
+/// to a line not yet in cache would otherwise wait for memory.
 #[inline]
 fn push_prefetched<T>(list: &mut Vec<T>, item: T) {
     if list.capacity() == 0 {
