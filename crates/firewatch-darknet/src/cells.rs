@@ -17,6 +17,11 @@ use std::net::IpAddr;
 /// memory on very busy telescopes: 4 Mi records are 96 MiB.
 pub(crate) const MAX_OPEN_RECORDS: usize = 4 << 20;
 
+/// Open intervals kept before late ones (those already due to close) are summarised: packets
+/// far out of time order, say a capture in reverse, must not pile up open intervals that every
+/// packet would then search.
+const MAX_OPEN_INTERVALS: usize = 8;
+
 /// One packet of an IPv4 source: `key` is `(protocol << 16 | port) << 32 | source`, so
 /// sorting by it groups cells, and sources within them.
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +119,9 @@ impl CellBuilder {
             let mut full = self.open.remove(at);
             self.summarise(&mut full);
             self.open.insert(at, full);
+        }
+        if self.open.len() > MAX_OPEN_INTERVALS {
+            self.close_before(self.newest.saturating_sub(self.interval_secs));
         }
     }
 
@@ -297,5 +305,28 @@ fn permute_in_place<T: Default>(items: &mut [T], perm: &[u32]) {
             items[at] = std::mem::take(&mut items[from]);
             at = from;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn packets_in_reverse_time_order_keep_few_intervals_open() {
+        let mut cells = CellBuilder::new(60, MAX_OPEN_RECORDS);
+        let src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        for minute in (0..5_000i64).rev() {
+            cells.add(minute * 60, 6, 23, src, 7, 40);
+            assert!(cells.open.len() <= MAX_OPEN_INTERVALS + 1);
+        }
+        let out = cells.finish();
+        assert_eq!(out.len(), 5_000);
+        assert!(
+            out.windows(2)
+                .all(|w| w[0].interval_start < w[1].interval_start)
+        );
+        assert!(out.iter().all(|c| c.packets == 1 && c.sources.len() == 1));
     }
 }
