@@ -5,10 +5,13 @@
 # Markdown table for BENCHMARKS.md. Peak RSS comes from /usr/bin/time. "One core" runs are
 # pinned to CPU 0 with taskset (tcpdump too), so no helper thread can borrow the other core.
 #
-#   PACKETS=20000000 RUNS=5 bench/darknet.sh
+#   PACKETS=20200000 RUNS=5 bench/darknet.sh
+#
+# The generator's traffic mix lands slightly under the packet count asked for, so the default
+# asks for 20.2 M to be sure of the 20 M-packet capture issue 3 asks for (checked below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKETS=${PACKETS:-20000000}
+PACKETS=${PACKETS:-20200000}
 RUNS=${RUNS:-5}
 OUT=${OUT:-bench/out}
 mkdir -p "$OUT"
@@ -24,6 +27,10 @@ fi
 cat "$cap" > /dev/null # into the page cache before the first timed run
 frames=$("$fw" ingest pcap "$cap" --dry-run --threads 1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["frames"])')
 echo "capture: $cap, $frames frames, $(du -h "$cap" | cut -f1)"
+if [ -z "${PACKETS_ANY:-}" ] && [ "$frames" -lt 20000000 ]; then
+    echo "the capture has fewer than 20 M packets; raise PACKETS (or set PACKETS_ANY=1)" >&2
+    exit 1
+fi
 
 results="$OUT/results.tsv"
 : > "$results"
