@@ -537,6 +537,8 @@ impl Aggregator {
         self.flush_pending();
         let table = match std::mem::replace(&mut self.sink, TableSink::Workers(Vec::new())) {
             TableSink::Local(table) => table,
+            // Only `aggregate_capture` makes workers, and it ends with `finish_with` and the
+            // workers' tables; this arm is never taken.
             TableSink::Workers(_) => SourceTable::new(),
         };
         self.finish_with(table)
