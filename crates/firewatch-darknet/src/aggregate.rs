@@ -327,13 +327,9 @@ impl Aggregator {
 
     /// An aggregator whose source profiles are built by `workers`, each owning an equal
     /// contiguous range of source partitions; finish it with [`Aggregator::finish_with`].
-    pub(crate) fn with_workers(
-        cfg: AggregationConfig,
-        workers: Vec<TableWorker>,
-        batch_records: usize,
-    ) -> Self {
+    pub(crate) fn with_workers(cfg: AggregationConfig, workers: Vec<TableWorker>) -> Self {
         let shards = workers.len().max(1);
-        Self::with_sink(cfg, TableSink::Workers(workers), shards, batch_records)
+        Self::with_sink(cfg, TableSink::Workers(workers), shards, BATCH_RECORDS)
     }
 
     fn with_sink(

@@ -268,8 +268,9 @@ fn add_run<R: CellPacket, K: PartialEq + Copy>(
         .windows(2)
         .filter(|w| source(&w[0]) != source(&w[1]))
         .count();
+    // An entry is a family byte, the address and (mostly) a one-byte count.
     cell.sources
-        .reserve(distinct * (if std::mem::size_of::<K>() == 4 { 6 } else { 18 }));
+        .reserve(distinct * (2 + std::mem::size_of::<K>()));
     let mut k = 0;
     while k < run.len() {
         let src = source(&run[k]);

@@ -1,6 +1,6 @@
 //! Runs a capture through decode and aggregation, on one thread or several.
 
-use crate::aggregate::{Aggregate, Aggregator, BATCH_RECORDS, TableWorker};
+use crate::aggregate::{Aggregate, Aggregator, TableWorker};
 use crate::config::AggregationConfig;
 use crate::sources::{RecordBuffer, SourceTable};
 use crossbeam_channel::bounded;
@@ -56,7 +56,7 @@ pub fn aggregate_capture(
                 empty_rx.try_recv().unwrap_or_else(|_| RecordBuffer::new())
             }));
         }
-        let mut agg = Aggregator::with_workers(cfg.clone(), workers, BATCH_RECORDS);
+        let mut agg = Aggregator::with_workers(cfg.clone(), workers);
         let result = read_into(capture, &mut agg, progress);
         agg.release_workers();
         let mut table = SourceTable::new();
