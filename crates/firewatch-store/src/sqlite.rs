@@ -6,7 +6,7 @@ use crate::{DeriveRules, Result, Store, StoreError};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_darknet::aggregate::{PortTally, TtlSet};
 use firewatch_darknet::{
-    Aggregate, BackscatterMinute, DistinctSet, SourceCounters, SourceProfile, classify,
+    Aggregate, BackscatterMinute, DistinctSet, PortCell, SourceCounters, SourceProfile, classify,
     derive_attacks, source_counts,
 };
 use firewatch_detect::{DetectConfig, Detection, SeriesPoint, detect};
@@ -153,13 +153,13 @@ fn tally_from_json(s: &str) -> Result<PortTally> {
     })
 }
 
-/// Reads a stored source profile.
-fn load_profile(tx: &Transaction<'_>, addr: IpAddr) -> Result<Option<SourceProfile>> {
+/// The stored profile of `addr`, whose text form (the table's key) is `key`.
+fn load_profile(tx: &Transaction<'_>, key: &str, addr: IpAddr) -> Result<Option<SourceProfile>> {
     let row = tx
         .prepare_cached(
             "SELECT first_ns, last_ns, counters, ttls, destinations, ports, top_ports FROM sources WHERE addr = ?",
         )?
-        .query_row([addr.to_string()], |r| {
+        .query_row([key], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
@@ -190,7 +190,13 @@ fn load_profile(tx: &Transaction<'_>, addr: IpAddr) -> Result<Option<SourceProfi
     }))
 }
 
-fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) -> Result<()> {
+/// Writes the profile `p`, whose address's text form (the table's key) is `key`.
+fn save_profile(
+    tx: &Transaction<'_>,
+    key: &str,
+    p: &SourceProfile,
+    rules: &DeriveRules,
+) -> Result<()> {
     let distinct_destinations = p.destinations.count();
     let label = classify(&p.counters, distinct_destinations, &rules.labels);
     let e = enrich(rules, p.addr);
@@ -200,7 +206,7 @@ fn save_profile(tx: &Transaction<'_>, p: &SourceProfile, rules: &DeriveRules) ->
          VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     )?
     .execute(params![
-        p.addr.to_string(),
+        key,
         label.as_str(),
         p.first_ns,
         p.last_ns,
@@ -313,7 +319,11 @@ fn commit_cells(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
         "INSERT OR REPLACE INTO port_intervals (proto, port, interval_start, packets, bytes, unique_sources,
          unique_destinations, sources, destinations) VALUES (?,?,?,?,?,?,?,?,?)",
     )?;
-    for cell in &agg.cells {
+    // In the table's key order (the cells come in time order), so that its B-tree is walked
+    // and grown from one end to the other rather than at random pages.
+    let mut cells: Vec<&PortCell> = agg.cells.iter().collect();
+    cells.sort_unstable_by_key(|c| (c.proto, c.port, c.interval_start));
+    for cell in cells {
         let stored = get
             .query_row(params![cell.proto, cell.port, cell.interval_start], |r| {
                 Ok((
@@ -724,15 +734,22 @@ impl Store for SqliteStore {
         )?;
         commit_cells(&tx, agg)?;
         crate::crash_point("mid-commit");
-        for s in &agg.sources {
-            let merged = match load_profile(&tx, s.addr)? {
+        // In key order, so that the table's B-trees are walked, and grown, from one end to
+        // the other rather than at random pages.
+        let mut sources: Vec<(String, &SourceProfile)> = agg
+            .sources
+            .iter()
+            .map(|s| (s.addr.to_string(), s))
+            .collect();
+        sources.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (key, s) in sources {
+            match load_profile(&tx, &key, s.addr)? {
                 Some(mut old) => {
                     old.merge(s);
-                    old
+                    save_profile(&tx, &key, &old, rules)?;
                 }
-                None => s.clone(),
-            };
-            save_profile(&tx, &merged, rules)?;
+                None => save_profile(&tx, &key, s, rules)?,
+            }
         }
         commit_backscatter(&tx, agg, rules)?;
         commit_flowtuples(&tx, agg)?;
