@@ -226,7 +226,11 @@ impl<K: SourceKey> Partition<K> {
             *self = other;
             return;
         }
-        for (key, theirs) in other.keys.into_iter().zip(other.chunks.into_iter().flatten()) {
+        for (key, theirs) in other
+            .keys
+            .into_iter()
+            .zip(other.chunks.into_iter().flatten())
+        {
             match self.index.get(&key) {
                 Some(&local) => self.profile_mut(local as usize).merge(&theirs),
                 None => {
