@@ -84,32 +84,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let rate = |s: f64| frames as f64 / s / 1e6;
     println!("{frames} frames, median of {runs} runs");
+    for (stage, seconds) in [
+        ("read frames only", read),
+        ("read + decode", decoded),
+        ("reference: + count per source, one table", counted),
+        ("reference: + count per source, partitioned", partitioned),
+        ("read + decode + observe", aggregated),
+    ] {
+        let s = median(seconds);
+        println!("{stage:<43} {s:7.3} s  {:6.2} M frames/s", rate(s));
+    }
     println!(
-        "read frames only        {:7.3} s  {:6.2} M frames/s",
-        median(read.clone()),
-        rate(median(read))
+        "{:<43} {:7.3} s",
+        "finish (sort, collect)",
+        median(finished)
     );
-    println!(
-        "read + decode           {:7.3} s  {:6.2} M frames/s",
-        median(decoded.clone()),
-        rate(median(decoded))
-    );
-    println!(
-        "reference: + count per source, one table  {:7.3} s  {:6.2} M frames/s",
-        median(counted.clone()),
-        rate(median(counted))
-    );
-    println!(
-        "reference: + count per source, partitioned {:7.3} s  {:6.2} M frames/s",
-        median(partitioned.clone()),
-        rate(median(partitioned))
-    );
-    println!(
-        "read + decode + observe {:7.3} s  {:6.2} M frames/s",
-        median(aggregated.clone()),
-        rate(median(aggregated))
-    );
-    println!("finish (sort, collect)  {:7.3} s", median(finished));
     Ok(())
 }
 
