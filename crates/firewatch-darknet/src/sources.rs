@@ -195,12 +195,13 @@ impl<K: SourceKey> Partition<K> {
         let next = self.keys.len() as u32;
         let local = *self.index.entry(key).or_insert(next);
         if local == next {
-            if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
-                self.chunks.push(Vec::with_capacity(CHUNK));
-            }
-            // A chunk was just made if the last one was full.
-            if let Some(chunk) = self.chunks.last_mut() {
-                chunk.push(new());
+            match self.chunks.last_mut() {
+                Some(chunk) if chunk.len() < CHUNK => chunk.push(new()),
+                _ => {
+                    let mut chunk = Vec::with_capacity(CHUNK);
+                    chunk.push(new());
+                    self.chunks.push(chunk);
+                }
             }
             self.keys.push(key);
         }
