@@ -9,6 +9,26 @@ pub fn format_unix(secs: i64) -> String {
         .unwrap_or_else(|_| secs.to_string())
 }
 
+/// A time range in Unix seconds; either end open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TimeRange {
+    /// The first second included, if bounded.
+    pub since: Option<i64>,
+    /// The last second included, if bounded.
+    pub until: Option<i64>,
+}
+
+impl TimeRange {
+    /// The lower bound, or the earliest representable second.
+    pub fn since_or_min(&self) -> i64 {
+        self.since.unwrap_or(i64::MIN)
+    }
+    /// The upper bound, or the latest representable second.
+    pub fn until_or_max(&self) -> i64 {
+        self.until.unwrap_or(i64::MAX)
+    }
+}
+
 /// Why a time bound given on the command line could not be understood.
 #[derive(Debug, thiserror::Error)]
 #[error(

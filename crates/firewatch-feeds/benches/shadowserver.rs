@@ -6,8 +6,8 @@
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
+use firewatch_core::{Event, EventSink, InputError, Location};
 use firewatch_feeds::shadowserver::{ParseOptions, Schema, parse};
-use firewatch_feeds::{Event, EventSink, InputError, Location};
 
 fn main() {
     divan::main();

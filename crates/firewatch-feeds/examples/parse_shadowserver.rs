@@ -11,8 +11,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use firewatch_core::{Event, EventSink, InputError, Location};
 use firewatch_feeds::shadowserver::{ParseOptions, Schema, parse};
-use firewatch_feeds::{Event, EventSink, InputError, Location};
 
 /// Counts events (and optionally writes them), as a pipeline's next stage would consume them.
 struct Sink {

@@ -18,7 +18,7 @@
 //!
 //! ```
 //! use firewatch_feeds::cowrie::{self, CowrieOptions};
-//! use firewatch_feeds::Collected;
+//! use firewatch_core::Collected;
 //!
 //! let log = concat!(
 //!     r#"{"eventid":"cowrie.session.connect","src_ip":"192.0.2.7","src_port":40022,"#,
@@ -43,8 +43,8 @@ use std::io::BufRead;
 
 use serde_json::{Map, Value as Json};
 
-use crate::Event;
-use crate::input::{EventSink, InputError, ParseSummary};
+use firewatch_core::Event;
+use firewatch_core::input::{EventSink, InputError, ParseSummary};
 
 /// How Cowrie logs are turned into events.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,7 +142,7 @@ pub fn parse<R: BufRead>(
     sink: &mut dyn EventSink,
 ) -> Result<ParseSummary, InputError> {
     let mut sessions = Sessions::default();
-    crate::input::parse_lines(input, file, sink, |text| {
+    crate::lines::parse_lines(input, file, sink, |text| {
         record(text, options, &mut sessions)
     })
 }

@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use firewatch_feeds::csv_mapping::{self, CsvMapping};
-//! use firewatch_feeds::Collected;
+//! use firewatch_core::Collected;
 //!
 //! let mapping = CsvMapping::from_toml_str(r#"
 //!     name = "partner-scanners"
@@ -53,9 +53,9 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use crate::Event;
-use crate::harmonization::{self, FieldType};
-use crate::input::{EventSink, InputError, Location, ParseSummary};
+use firewatch_core::Event;
+use firewatch_core::harmonization::{self, FieldType};
+use firewatch_core::input::{EventSink, InputError, Location, ParseSummary};
 
 /// A mapping that could not be loaded.
 #[derive(Debug, thiserror::Error)]

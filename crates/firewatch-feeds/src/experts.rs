@@ -7,7 +7,7 @@
 //! Deduplication is the store's job, because only the store knows what came before.
 //!
 //! ```
-//! use firewatch_feeds::Event;
+//! use firewatch_core::Event;
 //! use firewatch_feeds::experts::{Experts, ExpertsConfig};
 //!
 //! let config: ExpertsConfig = toml::from_str(r#"
@@ -35,8 +35,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::filter::Filter;
-use crate::{Event, FieldError};
+use firewatch_core::filter::Filter;
+use firewatch_core::{Event, FieldError};
 
 /// Who is behind an address, as the attribution data says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

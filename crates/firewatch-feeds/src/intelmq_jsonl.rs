@@ -5,7 +5,8 @@
 //! [`write_with`] write events back, one line each with sorted keys.
 //!
 //! ```
-//! use firewatch_feeds::{intelmq_jsonl, Collected};
+//! use firewatch_core::Collected;
+//! use firewatch_feeds::intelmq_jsonl;
 //!
 //! let input = concat!(
 //!     r#"{"__type": "Event", "source.ip": "192.0.2.1", "classification.type": "scanner"}"#, "\n",
@@ -31,8 +32,8 @@ use std::io::{self, BufRead, Write};
 
 use serde_json::Value as Json;
 
-use crate::Event;
-use crate::input::{EventSink, InputError, ParseSummary};
+use firewatch_core::Event;
+use firewatch_core::input::{EventSink, InputError, ParseSummary};
 
 /// Parses IntelMQ JSON lines, handing each event (or rejected line) to `sink`.
 ///
@@ -45,7 +46,7 @@ pub fn parse<R: BufRead>(
     file: &str,
     sink: &mut dyn EventSink,
 ) -> Result<ParseSummary, InputError> {
-    crate::input::parse_lines(input, file, sink, |text| line_to_event(text).map(Some))
+    crate::lines::parse_lines(input, file, sink, |text| line_to_event(text).map(Some))
 }
 
 fn line_to_event(text: &str) -> Result<Event, String> {
@@ -81,7 +82,7 @@ pub fn write<'a, W: Write>(events: impl IntoIterator<Item = &'a Event>, out: W) 
 /// Writes `events` as IntelMQ JSON lines as [`write`] does, with `options`.
 ///
 /// ```
-/// use firewatch_feeds::Event;
+/// use firewatch_core::Event;
 /// use firewatch_feeds::intelmq_jsonl::{write_with, WriteOptions};
 ///
 /// let mut event = Event::new();

@@ -1,43 +1,30 @@
-//! Feeds for Firewatch: the IntelMQ-compatible harmonized event model and its validation.
+//! Feed parsers for Firewatch: each turns one input format into harmonized events.
 //!
-//! Events use IntelMQ's field names, types and validation rules ([`harmonization`]) and the
-//! RSIT classification ([`taxonomy`]), so that events can go back and forth between Firewatch and
-//! IntelMQ as JSON lines with flat dotted keys.
+//! - [`shadowserver`]: Shadowserver reports, schema-driven (compared with IntelMQ 3.5's parser
+//!   field by field);
+//! - [`cowrie`]: Cowrie honeypot JSON logs;
+//! - [`intelmq_jsonl`]: IntelMQ's own JSON lines, read and written;
+//! - [`csv_mapping`]: any CSV with a TOML column mapping;
+//! - [`stix`]: partners' STIX 2.1 bundles;
+//! - [`experts`]: rules, taxonomy, attribution and TLP over one event at a time.
+//!
+//! The event model they produce ([`firewatch_core::Event`]) and the sink they feed
+//! ([`firewatch_core::EventSink`]) live in `firewatch-core`. Every parser streams: a bad
+//! record is reported with its file, line and byte offset, and the parse goes on.
 //!
 //! ```
-//! use firewatch_feeds::Event;
-//!
-//! let mut event = Event::new();
-//! event.set("source.ip", "192.0.2.1").unwrap();
-//! event.set("source.asn", "AS64496").unwrap();
-//! event.set("source.reverse_dns", "Scanner.Example.NET.").unwrap();
-//! event.set("time.source", "2024-05-01 12:00:00").unwrap();
-//! event.set("classification.type", "scanner").unwrap();
-//! event.fill_taxonomy();
-//! assert_eq!(
-//!     event.to_intelmq_json(),
-//!     concat!(
-//!         r#"{"classification.taxonomy":"information-gathering","classification.type":"scanner","#,
-//!         r#""source.asn":64496,"source.ip":"192.0.2.1","source.reverse_dns":"scanner.example.net","#,
-//!         r#""time.source":"2024-05-01T12:00:00+00:00"}"#,
-//!     ),
-//! );
-//! assert!(event.set("source.ip", "999.0.0.1").is_err());
+//! use firewatch_core::Collected;
+//! let mut sink = Collected::default();
+//! let input = &b"{\"source.ip\": \"192.0.2.1\", \"classification.type\": \"scanner\"}\nnot json\n"[..];
+//! let summary = firewatch_feeds::intelmq_jsonl::parse(input, "events.jsonl", &mut sink).unwrap();
+//! assert_eq!((summary.events, summary.rejected), (1, 1));
+//! assert_eq!(sink.errors[0].location.line, 2);
 //! ```
 
 pub mod cowrie;
 pub mod csv_mapping;
-pub mod event;
 pub mod experts;
-pub mod filter;
-pub mod harmonization;
-pub mod input;
 pub mod intelmq_jsonl;
-mod sanitize;
+mod lines;
 pub mod shadowserver;
 pub mod stix;
-pub mod taxonomy;
-
-pub use event::{Event, EventError, FieldError, Value};
-pub use harmonization::{FieldSpec, FieldType};
-pub use input::{Collected, EventSink, InputError, Location, ParseSummary};

@@ -20,7 +20,8 @@
 //! ([`TLP1_MARKINGS`], WHITE read as CLEAR), and `tlp` marking definitions in the bundle.
 //!
 //! ```
-//! use firewatch_feeds::{stix, Collected};
+//! use firewatch_core::Collected;
+//! use firewatch_feeds::stix;
 //!
 //! let bundle = r#"{"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
 //!   "objects": [
@@ -49,8 +50,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value as Json};
 
-use crate::Event;
-use crate::input::{EventSink, InputError, Location, ParseSummary};
+use firewatch_core::Event;
+use firewatch_core::input::{EventSink, InputError, Location, ParseSummary};
 
 /// The extension definition of the TLP 2.0 marking definitions (OASIS,
 /// cti-stix-common-objects, `extension-definition-specifications/tlp-2.0`).
@@ -1049,7 +1050,7 @@ impl<'a> Context<'a> {
         let object_type = text_of(object, "type").unwrap_or_default();
         let id = text_of(object, "id").unwrap_or_default();
         let whole = Json::Object(object.clone());
-        let fill = |event: &mut Event| -> Result<(), crate::FieldError> {
+        let fill = |event: &mut Event| -> Result<(), firewatch_core::FieldError> {
             event.set("classification.type", "undetermined")?;
             // The id keeps two unmapped objects from deduplicating into one.
             event.set("classification.identifier", id)?;
@@ -1076,7 +1077,7 @@ fn set(event: &mut Event, index: usize, field: &str, value: impl Into<Json>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Collected;
+    use firewatch_core::Collected;
 
     fn bundle(objects: &str) -> String {
         format!(

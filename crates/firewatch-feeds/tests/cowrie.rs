@@ -2,8 +2,8 @@
 //! (`tests/data/cowrie/cowrie.json`: three sessions, ssh and telnet, IPv4 and IPv6, every
 //! event id the parser maps plus bookkeeping ones, and malformed lines at the end).
 
+use firewatch_core::{Collected, Event, Location, ParseSummary};
 use firewatch_feeds::cowrie::{self, CowrieOptions};
-use firewatch_feeds::{Collected, Event, Location, ParseSummary};
 use serde_json::{Value as Json, json};
 
 const LOG: &str = include_str!("data/cowrie/cowrie.json");

@@ -1,8 +1,8 @@
 //! CSV with a TOML column mapping: a partner's export with preamble lines, comments, quoted
 //! line breaks, CRLF and bad rows; each kind of mapping error.
 
+use firewatch_core::{Collected, Event, ParseSummary};
 use firewatch_feeds::csv_mapping::{self, CsvMapping, MappingError};
-use firewatch_feeds::{Collected, Event, ParseSummary};
 use serde_json::{Value as Json, json};
 
 const MAPPING: &str = include_str!("data/csv/partner-scanners.toml");

@@ -9,9 +9,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use firewatch_core::{Collected, Event, ParseSummary};
 use firewatch_feeds::cowrie::{self, CowrieOptions};
 use firewatch_feeds::intelmq_jsonl::{self, WriteOptions};
-use firewatch_feeds::{Collected, Event, ParseSummary};
 use serde_json::json;
 
 const SAMPLE: &str = include_str!("data/intelmq/events.jsonl");

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use firewatch_feeds::harmonization::{EVENT_FIELDS, Pattern, event_field};
-use firewatch_feeds::taxonomy::{CLASSIFICATION_TYPES, TAXONOMIES};
+use firewatch_core::harmonization::{EVENT_FIELDS, Pattern, event_field};
+use firewatch_core::taxonomy::{CLASSIFICATION_TYPES, TAXONOMIES};
 
 fn shared_data() -> PathBuf {
     std::env::var_os("FIREWATCH_SHARED_DATA")

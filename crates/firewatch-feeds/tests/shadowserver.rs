@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use firewatch_feeds::Collected;
+use firewatch_core::Collected;
 use firewatch_feeds::shadowserver::{ParseOptions, Report, Schema, parse};
 use serde_json::{Value as Json, json};
 
@@ -35,7 +35,7 @@ fn options() -> ParseOptions {
     }
 }
 
-fn run(report: &Report, csv: &[u8]) -> (Result<firewatch_feeds::ParseSummary, String>, Collected) {
+fn run(report: &Report, csv: &[u8]) -> (Result<firewatch_core::ParseSummary, String>, Collected) {
     let mut sink = Collected::default();
     let summary = parse(csv, FILE, report, &options(), &mut sink).map_err(|e| e.to_string());
     (summary, sink)

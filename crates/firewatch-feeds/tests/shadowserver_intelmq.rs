@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use firewatch_feeds::Collected;
+use firewatch_core::Collected;
 use firewatch_feeds::shadowserver::{ParseOptions, Schema, parse};
 use serde_json::Value as Json;
 

@@ -274,11 +274,7 @@ impl NotifyConfig {
     /// Checks what the types cannot: filters parse, TLP names, no team twice, URLs.
     pub fn validate(&self) -> Result<(), NotifyError> {
         let mut problems = Vec::new();
-        if self
-            .alerts_tlp
-            .parse::<firewatch_enrich::directory::TlpLevel>()
-            .is_err()
-        {
+        if self.alerts_tlp.parse::<firewatch_core::TlpLevel>().is_err() {
             problems.push(format!(
                 "alerts_tlp: {:?} is not a TLP 2.0 level",
                 self.alerts_tlp
@@ -293,7 +289,7 @@ impl NotifyConfig {
                 problems.push(format!("{at}: a second policy for the same team"));
             }
             if let Some(f) = &p.filter
-                && let Err(e) = firewatch_feeds::filter::Filter::parse(f)
+                && let Err(e) = firewatch_core::filter::Filter::parse(f)
             {
                 problems.push(format!("{at}: filter: {e}"));
             }

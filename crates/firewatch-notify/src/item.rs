@@ -1,8 +1,8 @@
 //! One record of a notice — a feed event or a darknet alert — in the shape templates,
 //! attachments and webhooks read.
 
-use firewatch_enrich::directory::TlpLevel;
-use firewatch_feeds::{Event, Value};
+use firewatch_core::TlpLevel;
+use firewatch_core::{Event, Value};
 use firewatch_store::{AlertRecord, StoredEvent};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -47,15 +47,7 @@ pub struct NoticeItem {
     pub record: Json,
 }
 
-/// The TLP of an IntelMQ `tlp` value; TLP 1.0 `WHITE` is CLEAR; absent or unknown is RED
-/// (the rule the store applies to readers, `EventVisibility`).
-pub fn event_tlp(event: &Event) -> TlpLevel {
-    match event.get("tlp").and_then(Value::as_str) {
-        Some(s) if s.eq_ignore_ascii_case("white") => TlpLevel::Clear,
-        Some(s) => s.parse().unwrap_or(TlpLevel::Red),
-        None => TlpLevel::Red,
-    }
-}
+pub use firewatch_core::tlp::event_level as event_tlp;
 
 fn text(event: &Event, field: &str) -> Option<String> {
     match event.get(field)? {

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use firewatch_core::filter::{Expr, Filter};
 use firewatch_enrich::directory::{ContactKind, Directory, Team, TlpLevel};
-use firewatch_feeds::filter::{Expr, Filter};
 use firewatch_store::outbox::{NewNotice, OutboxStore, WithheldRecord};
 use firewatch_store::{AlertQuery, EventQuery, EventStore, Store, TimeRange};
 

@@ -135,7 +135,7 @@ mod tests {
     fn the_builtin_body_lists_at_most_a_hundred_records() {
         let items: Vec<NoticeItem> = (0..101)
             .map(|i| {
-                let mut e = firewatch_feeds::Event::new();
+                let mut e = firewatch_core::Event::new();
                 e.set("source.ip", format!("192.0.2.{}", i % 250)).unwrap();
                 NoticeItem::from_event(&firewatch_store::StoredEvent {
                     id: i,

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{Gpg, SmtpSink, open, received};
+use firewatch_core::Event;
 use firewatch_enrich::directory::Directory;
-use firewatch_feeds::Event;
 use firewatch_notify::openpgp::SenderKey;
 use firewatch_notify::{Courier, NotifyConfig, Planner, queue};
 use firewatch_store::outbox::{OutboxState, OutboxStore};

@@ -1,8 +1,8 @@
 //! Webhook notices end to end: a receiver on a loopback socket checks each request with
 //! `webhook::verify`, fails the first one (HTTP 500) to force a retry, and refuses a replay.
 
+use firewatch_core::Event;
 use firewatch_enrich::directory::Directory;
-use firewatch_feeds::Event;
 use firewatch_notify::openpgp::SenderKey;
 use firewatch_notify::webhook::{self, ReplayGuard};
 use firewatch_notify::{Courier, NotifyConfig, Planner, queue};

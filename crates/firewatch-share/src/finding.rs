@@ -1,7 +1,7 @@
 //! What is shared: one finding, in IntelMQ's field names, with a key that names it stably.
 
-use firewatch_enrich::directory::TlpLevel;
-use firewatch_feeds::{Event, Value};
+use firewatch_core::TlpLevel;
+use firewatch_core::{Event, Value};
 use firewatch_store::AlertRecord;
 
 /// The `feed.name` of the telescope's findings (as `firewatch events from-darknet` writes it).
@@ -37,7 +37,7 @@ impl Finding {
     /// `firewatch events from-darknet`) are port alerts.
     ///
     /// ```
-    /// let mut e = firewatch_feeds::Event::new();
+    /// let mut e = firewatch_core::Event::new();
     /// e.set("source.ip", "192.0.2.1").unwrap();
     /// let f = firewatch_share::Finding::from_event(e.clone(), 0);
     /// assert_eq!(f.key, firewatch_share::Finding::from_event(e, 99).key);
@@ -114,7 +114,7 @@ impl Finding {
 
     /// The finding's TLP level (RED when it has none).
     pub fn tlp(&self) -> TlpLevel {
-        crate::tlp::level_of_event_tlp(self.text("tlp"))
+        firewatch_core::tlp::event_level(&self.event)
     }
 
     /// A text field of the event (`extra.*` members too, which are JSON values).

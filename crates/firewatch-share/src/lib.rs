@@ -9,7 +9,7 @@
 //! finding always gets the same id. [`misp::write_feed`] writes a MISP feed directory.
 //!
 //! ```
-//! use firewatch_feeds::Event;
+//! use firewatch_core::Event;
 //! use firewatch_share::{Finding, stix::Exporter};
 //!
 //! let mut event = Event::new();
@@ -23,7 +23,7 @@
 //! let objects = bundle["objects"].as_array().unwrap();
 //! assert!(objects.iter().any(|o| o["id"] == "ipv4-addr--8dded90c-40c0-545a-8027-5b212bb37e8e"));
 //! assert!(objects.iter().any(|o| o["id"] == firewatch_share::tlp::marking_id(
-//!     firewatch_enrich::directory::TlpLevel::Green)));
+//!     firewatch_core::TlpLevel::Green)));
 //! // The same finding, the same bundle.
 //! assert_eq!(bundle, exporter.bundle(&[finding]));
 //! ```

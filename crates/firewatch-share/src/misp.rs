@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
 use md5::{Digest, Md5};
 use serde_json::{Value as Json, json};
 
@@ -223,7 +223,7 @@ fn comment(f: &Finding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use firewatch_feeds::Event;
+    use firewatch_core::Event;
 
     #[test]
     fn groups_by_feed_type_tlp_and_day() {

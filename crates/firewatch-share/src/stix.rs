@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
 use firewatch_feeds::stix::FIREWATCH_EXTENSION;
 use serde_json::{Value as Json, json};
 
@@ -435,7 +435,7 @@ fn describe(finding: &Finding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use firewatch_feeds::Event;
+    use firewatch_core::Event;
 
     fn scanner(ip: &str, tlp: &str) -> Finding {
         let mut e = Event::new();

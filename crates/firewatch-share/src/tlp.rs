@@ -7,16 +7,14 @@
 //! The ids themselves live in `firewatch_feeds::stix`, which reads them back on import.
 //!
 //! ```
-//! use firewatch_enrich::directory::TlpLevel;
+//! use firewatch_core::TlpLevel;
 //! use firewatch_share::tlp;
 //! let green = tlp::marking_object(TlpLevel::Green);
 //! assert_eq!(green["id"], "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb");
 //! assert_eq!(green["name"], "TLP:GREEN");
-//! assert_eq!(tlp::level_of_event_tlp(Some("AMBER+STRICT")), TlpLevel::AmberStrict);
-//! assert_eq!(tlp::level_of_event_tlp(None), TlpLevel::Red);
 //! ```
 
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
 use firewatch_feeds::stix::{TLP2_EXTENSION, TLP2_MARKINGS};
 use serde_json::{Value as Json, json};
 
@@ -48,12 +46,6 @@ pub fn marking_object(level: TlpLevel) -> Json {
             }
         }
     })
-}
-
-/// The level of an event's `tlp` field (`CLEAR` … `RED`); an event without one, or with a
-/// value that is no level, counts as RED, as the web API's rule does.
-pub fn level_of_event_tlp(tlp: Option<&str>) -> TlpLevel {
-    tlp.and_then(|t| t.parse().ok()).unwrap_or(TlpLevel::Red)
 }
 
 /// The event field value of `level` (`AMBER+STRICT`).

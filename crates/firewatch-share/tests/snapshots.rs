@@ -1,6 +1,6 @@
 //! The exports' text, pinned: a change to an id, a marking or a property shows up in review.
 
-use firewatch_feeds::Event;
+use firewatch_core::Event;
 use firewatch_share::{Finding, misp, stix::Exporter};
 
 fn findings() -> Vec<Finding> {

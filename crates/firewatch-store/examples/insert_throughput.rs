@@ -3,8 +3,8 @@
 //!
 //! `cargo run --release -p firewatch-store --example insert_throughput -- [N]` (default 1,000,000).
 
-use firewatch_feeds::Event;
-use firewatch_feeds::filter::Filter;
+use firewatch_core::Event;
+use firewatch_core::filter::Filter;
 use firewatch_store::{DedupeRule, EventQuery, EventStore, FeedInput, SqliteStore};
 use std::time::Instant;
 

@@ -5,7 +5,7 @@
 //! `cargo run --release -p firewatch-store --example visible_reads -- [N]` (default 1,000,000).
 //! Prints the median of 15 runs per query, in milliseconds.
 
-use firewatch_feeds::Event;
+use firewatch_core::Event;
 use firewatch_store::{
     DedupeRule, EventQuery, EventStore, EventVisibility, FeedInput, SqliteStore,
 };

@@ -5,9 +5,9 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use firewatch_feeds::filter::{self, CmpOp, Expr, Filter};
-use firewatch_feeds::harmonization::{self, FieldType};
-use firewatch_feeds::{Event, Value};
+use firewatch_core::filter::{self, CmpOp, Expr, Filter};
+use firewatch_core::harmonization::{self, FieldType};
+use firewatch_core::{Event, Value};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -120,20 +120,7 @@ pub struct EventQuery {
     pub visibility: Option<EventVisibility>,
 }
 
-/// Who reads events, for the TLP 2.0 predicate of [`EventQuery::visibility`].
-///
-/// The rule (the SQL counterpart of `firewatch_web::access::may_read`, tested equal to it):
-/// CLEAR — anyone; GREEN — any team of the community; AMBER — the owning team (`extra.owner`)
-/// and the team the event was routed to (`extra.team`); AMBER+STRICT — the owning team only;
-/// RED — the teams named in `extra.recipients` (a JSON array of team ids) only. An event
-/// without a TLP is treated as RED.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventVisibility {
-    /// No identity: TLP:CLEAR only.
-    Anonymous,
-    /// A user of this team (whatever the role: need-to-know applies to administrators too).
-    Team(String),
-}
+pub use firewatch_core::access::EventVisibility;
 
 /// An event as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +154,7 @@ pub struct EventGroup {
 /// same contract.
 ///
 /// ```
-/// use firewatch_feeds::{Event, filter::Filter};
+/// use firewatch_core::{Event, filter::Filter};
 /// use firewatch_store::{DedupeRule, EventQuery, EventStore, FeedInput, SqliteStore};
 ///
 /// let mut store = SqliteStore::open_in_memory().unwrap();

@@ -365,7 +365,7 @@ pub fn health_days(facts: &HealthEventFacts, range: &TimeRange) -> std::ops::Ran
 mod tests {
     use super::*;
     use crate::{DedupeRule, EventStore, FeedInput};
-    use firewatch_feeds::Event;
+    use firewatch_core::Event;
 
     fn event(ip: &str, time: &str, feed: &str, ty: &str, id: &str) -> Event {
         let mut e = Event::new();

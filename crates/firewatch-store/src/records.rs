@@ -6,21 +6,7 @@ use firewatch_detect::{AlertKind, Metric};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-/// A time range in Unix seconds; either end open.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct TimeRange {
-    pub since: Option<i64>,
-    pub until: Option<i64>,
-}
-
-impl TimeRange {
-    pub(crate) fn since_or_min(&self) -> i64 {
-        self.since.unwrap_or(i64::MIN)
-    }
-    pub(crate) fn until_or_max(&self) -> i64 {
-        self.until.unwrap_or(i64::MAX)
-    }
-}
+pub use firewatch_core::time::TimeRange;
 
 /// One committed input (a capture file or stream).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
 //! The feed event store: deduplication, idempotent commits, SQL filtering equal to the
 //! in-memory filter, stats and paging.
 
-use firewatch_feeds::Event;
-use firewatch_feeds::filter::Filter;
+use firewatch_core::Event;
+use firewatch_core::filter::Filter;
 use firewatch_store::{
     DedupeRule, EventQuery, EventStore, FeedInput, SqliteStore, StoreError, TimeRange,
 };

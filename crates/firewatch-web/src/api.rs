@@ -1,7 +1,6 @@
 //! The routes of the JSON API and the OpenAPI document generated from them.
 
 use crate::AppState;
-use crate::access::Viewer;
 use crate::auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::{RequestLabels, RouteLabels};
@@ -13,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use firewatch_core::SourceLabel;
+use firewatch_core::access::Viewer;
+use firewatch_core::filter::Filter;
 use firewatch_core::time::parse_time_bound;
 use firewatch_enrich::directory::Directory;
 use firewatch_enrich::directory::{Team, TlpLevel};
 use firewatch_enrich::routing::{RouteHints, Router as TeamRouter};
-use firewatch_feeds::filter::Filter;
 use firewatch_store::{
     AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, EventStore, IdentityStore,
     PortTotal, SourceQuery, SourceRecord, Store, TimeRange,
@@ -105,7 +105,7 @@ pub async fn observe(State(state): State<Shared>, request: Request, next: Next) 
         .observe(elapsed.as_secs_f64());
     let status = response.status().as_u16();
     tracing::info!(
-        target: "firewatch_web::access",
+        target: "firewatch_core::access",
         method = %method,
         route = %route,
         status,
@@ -150,9 +150,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
+/// The viewer of an API request (an extractor; [`Viewer`] itself is core's word).
+pub struct ApiViewer(pub Viewer);
+
 /// The viewer: the user of a valid, unrevoked bearer token (`Authorization`), else the user of a
 /// live browser session (`fw_session` cookie), else anonymous; a bad or revoked token is a 401.
-impl FromRequestParts<Shared> for Viewer {
+impl FromRequestParts<Shared> for ApiViewer {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
@@ -160,7 +163,7 @@ impl FromRequestParts<Shared> for Viewer {
             // following a link). Every API route is a GET that changes nothing, and the cookie
             // is SameSite=Strict, so no CSRF token is needed here.
             let page = crate::session::PageViewer::from_headers(state, &parts.headers).await?;
-            return Ok(page.viewer);
+            return Ok(ApiViewer(page.viewer));
         };
         let bad = || ApiError::Unauthorized("invalid or revoked token".into());
         let text = value.to_str().map_err(|_| bad())?;
@@ -182,11 +185,11 @@ impl FromRequestParts<Shared> for Viewer {
             .role
             .parse()
             .map_err(|e| ApiError::Internal(format!("user {}: {e}", user.name)))?;
-        Ok(Viewer::User {
+        Ok(ApiViewer(Viewer::User {
             name: user.name,
             team: user.team,
             role,
-        })
+        }))
     }
 }
 
@@ -284,7 +287,7 @@ pub struct IntelMqEvent;
 
 impl utoipa::PartialSchema for IntelMqEvent {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use firewatch_feeds::harmonization::{EVENT_FIELDS, FieldType};
+        use firewatch_core::harmonization::{EVENT_FIELDS, FieldType};
         use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
         let mut object = ObjectBuilder::new()
             .description(Some(
@@ -860,7 +863,7 @@ fn event_filter(text: Option<&str>) -> Result<Option<Filter>, ApiError> {
     responses((status = 200, description = "A page of events, oldest first unless `order=desc`", body = EventPage), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn events(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(p): ApiQuery<EventsParams>,
 ) -> Result<Json<EventPage>, ApiError> {
     let limit = limit(p.limit)?;
@@ -940,7 +943,7 @@ const EXPORT_PAGE: usize = 2_000;
     responses((status = 200, description = "The readable events as IntelMQ JSON lines, oldest first", content_type = "application/x-ndjson", body = String), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn export_events(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
     let first = EventQuery {
@@ -1016,7 +1019,7 @@ pub struct StatsParams {
     responses((status = 200, description = "Counts of the readable events, largest groups first", body = EventStats), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn event_stats(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(p): ApiQuery<StatsParams>,
 ) -> Result<Json<EventStats>, ApiError> {
     let limit = limit(p.limit)?;
@@ -1097,7 +1100,7 @@ fn proto_number(p: &str) -> Result<u8, ApiError> {
     responses((status = 200, description = "Alerts, newest first", body = AlertList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn alerts(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(p): ApiQuery<AlertsParams>,
 ) -> Result<Json<AlertList>, ApiError> {
     let q = AlertQuery {
@@ -1138,7 +1141,7 @@ pub struct TopPortsParams {
     responses((status = 200, description = "Ports by packets, busiest first", body = PortList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn top_ports(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(p): ApiQuery<TopPortsParams>,
 ) -> Result<Json<PortList>, ApiError> {
     let range = time_range(p.since.as_deref(), p.until.as_deref())?;
@@ -1177,7 +1180,7 @@ pub struct SourcesParams {
     responses((status = 200, description = "Sources, busiest first", body = SourceList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn sources(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(p): ApiQuery<SourcesParams>,
 ) -> Result<Json<SourceList>, ApiError> {
     let q = SourceQuery {
@@ -1248,7 +1251,7 @@ fn parse_ip(text: &str) -> Result<IpAddr, ApiError> {
     responses((status = 200, description = "The source's profile", body = SourceItem), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 404, description = "No such record", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn source(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiPath(ip): ApiPath<String>,
     ApiQuery(NoParams {}): ApiQuery<NoParams>,
 ) -> Result<Json<SourceItem>, ApiError> {
@@ -1284,7 +1287,7 @@ pub struct AttacksParams {
     responses((status = 200, description = "Attacks, largest first", body = AttackList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn attacks(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(p): ApiQuery<AttacksParams>,
 ) -> Result<Json<AttackList>, ApiError> {
     let q = AttackQuery {
@@ -1312,7 +1315,7 @@ fn load_directory(s: &firewatch_store::SqliteStore) -> Result<Directory, ApiErro
     responses((status = 200, description = "The team directory", body = TeamList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn teams(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiQuery(NoParams {}): ApiQuery<NoParams>,
 ) -> Result<Json<TeamList>, ApiError> {
     community(&viewer)?;
@@ -1334,7 +1337,7 @@ async fn teams(
     responses((status = 200, description = "The responsible team and why", body = RouteAnswer), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn route(
     State(state): State<Shared>,
-    viewer: Viewer,
+    ApiViewer(viewer): ApiViewer,
     ApiPath(ip): ApiPath<String>,
     ApiQuery(NoParams {}): ApiQuery<NoParams>,
 ) -> Result<Json<RouteAnswer>, ApiError> {

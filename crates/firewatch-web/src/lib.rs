@@ -15,7 +15,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod access;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -26,8 +25,8 @@ pub mod taxii;
 
 pub use error::{ApiError, ErrorBody};
 
-use access::TelescopeAccess;
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
+use firewatch_core::access::TelescopeAccess;
 use firewatch_store::SqliteStore;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -21,10 +21,10 @@
 //! `SameSite=Strict` is a second line of defence, not the only one.
 
 use crate::AppState;
-use crate::access::{Role, Viewer};
 use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
+use firewatch_core::access::{Role, Viewer};
 use firewatch_store::{SessionRecord, SessionStore};
 use rand::Rng;
 use std::collections::HashMap;

@@ -14,7 +14,7 @@
 //!
 //! Every request needs credentials: HTTP Basic with a user's name and password (`firewatch
 //! users add`) or `Authorization: Bearer fw_…` (an API token); none gives 401. What a caller
-//! reads is decided by the web API's TLP rule ([`crate::access::may_read_event`]): a team
+//! reads is decided by the web API's TLP rule ([`firewatch_core::access::may_read_event`]): a team
 //! reading a collection above what it may read gets an empty collection (200, no objects) —
 //! the collection exists for everyone, its content is per reader.
 //!
@@ -34,7 +34,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
 use firewatch_feeds::stix::FEED_NAME;
 use firewatch_share::stix::{Exporter, StixObject, timestamp};
 use firewatch_share::{Finding, finding, ids};
@@ -43,8 +43,8 @@ use firewatch_store::{
 };
 use serde_json::{Value as Json, json};
 
-use crate::access::{Role, Viewer, may_read_event};
 use crate::{ApiError, AppState, auth};
+use firewatch_core::access::{Role, Viewer, may_read_event};
 
 /// The TAXII 2.1 media type.
 pub const TAXII_MEDIA: &str = "application/taxii+json;version=2.1";
@@ -219,7 +219,11 @@ impl FromRequestParts<Shared> for Caller {
         let viewer = match basic {
             Some(encoded) => basic_viewer(state, encoded.trim()).await?,
             // A bearer token: exactly the API's check.
-            None => Viewer::from_request_parts(parts, &state.app).await?,
+            None => {
+                crate::api::ApiViewer::from_request_parts(parts, &state.app)
+                    .await?
+                    .0
+            }
         };
         match viewer {
             Viewer::Anonymous => Err(TaxiiError::new(
@@ -715,7 +719,7 @@ async fn add_objects(
     let bundle_bytes = serde_json::to_vec(&bundle)
         .map_err(|e| TaxiiError::from(ApiError::Internal(e.to_string())))?;
     let source = format!("taxii:{}:{name}", level.as_str());
-    let mut collected = firewatch_feeds::Collected::default();
+    let mut collected = firewatch_core::Collected::default();
     let report = firewatch_feeds::stix::parse_report(&bundle_bytes, &source, &mut collected)
         .map_err(|e| TaxiiError::bad_request(e.reason))?;
     let collection_tlp = firewatch_share::tlp::event_tlp(level);

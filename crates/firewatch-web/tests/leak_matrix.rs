@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::*;
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
 use firewatch_web::WebConfig;
 use std::collections::BTreeSet;
 

@@ -6,7 +6,7 @@ mod web_fixture;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
 use firewatch_web::WebConfig;
 use http_body_util::BodyExt;
 use tower::ServiceExt;

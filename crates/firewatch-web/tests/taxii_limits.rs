@@ -6,7 +6,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
 use firewatch_web::WebConfig;
 use firewatch_web::taxii::{MAX_ENVELOPE, collection_id};
 use tower::ServiceExt;

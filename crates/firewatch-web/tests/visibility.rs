@@ -1,9 +1,9 @@
 //! The SQL visibility predicate on events equals `access::may_read`, on every combination of
 //! TLP (and none) × owner × routed-to × recipients (including malformed ones) × viewer.
 
-use firewatch_feeds::Event;
+use firewatch_core::Event;
+use firewatch_core::access::{Role, Viewer, may_read_event};
 use firewatch_store::{DedupeRule, EventQuery, EventStore, FeedInput, SqliteStore};
-use firewatch_web::access::{Role, Viewer, may_read_event};
 use serde_json::json;
 use std::collections::BTreeSet;
 

@@ -2,8 +2,8 @@
 
 use serde_json::Value as Json;
 
-use crate::harmonization::{self, FieldSpec};
-use crate::sanitize;
+use firewatch_core::harmonization::{self, FieldSpec};
+use firewatch_core::sanitize;
 
 /// A converted value: what IntelMQ's conversion returns (`None` means "no value").
 #[derive(Clone, Debug, PartialEq)]
@@ -178,7 +178,7 @@ fn specs() -> &'static [&'static FieldSpec; 4] {
 /// with or without an offset or ` UTC`); `None` when the text is no date-time we read.
 fn sanitize_date(text: &str) -> Option<String> {
     match sanitize::sanitize_str(specs()[3], text) {
-        Ok(crate::Value::Text(s)) => Some(s),
+        Ok(firewatch_core::Value::Text(s)) => Some(s),
         _ => None,
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use firewatch_feeds::shadowserver::{parse, ParseOptions, Schema};
-//! use firewatch_feeds::Collected;
+//! use firewatch_core::Collected;
 //!
 //! let schema = Schema::from_json_str(r#"{"scan_dns": {"file_name": "scan_dns",
 //!   "feed_name": "DNS-Open-Resolvers",
@@ -39,10 +39,10 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
-use crate::event::{Event, FieldError, Key, Value};
-use crate::harmonization::{self, FieldSpec};
-use crate::input::{EventSink, InputError, Location, ParseSummary};
-use crate::sanitize::{self, Origin};
+use firewatch_core::event::{Event, FieldError, Key, Value};
+use firewatch_core::harmonization::{self, FieldSpec};
+use firewatch_core::input::{EventSink, InputError, Location, ParseSummary};
+use firewatch_core::sanitize::{self, Origin};
 
 use convert::{Conversion, Converted, RowLookup};
 pub use schema::{Mapping, Report, Schema, SchemaError, Target, UnknownReport};

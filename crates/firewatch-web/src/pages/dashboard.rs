@@ -3,14 +3,14 @@
 use super::chart::{PortChart, port_chart};
 use super::map::choropleth;
 use super::{PageError, Shared, fmt_time, layout, to_login};
-use crate::access::Viewer;
 use crate::error::ApiError;
 use crate::session::PageViewer;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
+use firewatch_core::access::Viewer;
+use firewatch_core::filter::Filter;
 use firewatch_detect::{Baseline, DetectConfig, SeriesPoint};
-use firewatch_feeds::filter::Filter;
 use firewatch_store::{
     AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, EventStore, PortTotal,
     SourceQuery, Store, StoredEvent, TimeRange,
@@ -29,7 +29,7 @@ const MAP_SOURCES: usize = 5000;
 pub const INBOX_PAGE: usize = 50;
 
 /// The text of an event field (strings as they are, other values as JSON); empty if absent.
-pub fn field(event: &firewatch_feeds::Event, name: &str) -> String {
+pub fn field(event: &firewatch_core::Event, name: &str) -> String {
     match event.get(name).map(|v| v.to_json()) {
         Some(serde_json::Value::String(s)) => s,
         Some(other) => other.to_string(),

@@ -2,7 +2,7 @@
 //! world map, no JavaScript), each team's inbox, alert details and the public TLP:CLEAR page.
 //!
 //! Every page reads through the same rules as the API: events with the store's visibility
-//! predicate ([`Viewer::event_visibility`]), telescope data with [`crate::access::TelescopeAccess`].
+//! predicate ([`Viewer::event_visibility`]), telescope data with [`firewatch_core::access::TelescopeAccess`].
 //! Templates are `maud`, which HTML-escapes every interpolated value. Pages send a strict
 //! Content-Security-Policy (no script at all, styles only from `/assets/`).
 
@@ -14,7 +14,6 @@ pub mod map;
 mod public;
 
 use crate::AppState;
-use crate::access::Viewer;
 use crate::error::ApiError;
 use crate::session::{LoginLimiter, PageViewer};
 use axum::Router;
@@ -23,6 +22,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use firewatch_core::access::Viewer;
 use maud::{DOCTYPE, Markup, html};
 use std::sync::Arc;
 

@@ -8,11 +8,11 @@
 use super::dashboard::{add_country_groups, top_ports_table};
 use super::map::choropleth;
 use super::{PageError, Shared, layout};
-use crate::access::Viewer;
 use crate::session::PageViewer;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use firewatch_core::access::Viewer;
 use firewatch_store::{EventGroup, EventQuery, EventStore, Store, TimeRange};
 use maud::html;
 use std::collections::BTreeMap;

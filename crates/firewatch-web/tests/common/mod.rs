@@ -4,9 +4,9 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use firewatch_core::Event;
+use firewatch_core::TlpLevel;
 use firewatch_darknet::{AggregationConfig, Aggregator};
-use firewatch_enrich::directory::TlpLevel;
-use firewatch_feeds::Event;
 use firewatch_pcap::{Fragment, PacketFacts};
 use firewatch_store::{
     DedupeRule, DeriveRules, EventStore, FeedInput, IdentityStore, InputRecord, SqliteStore, Store,

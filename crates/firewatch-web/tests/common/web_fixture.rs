@@ -3,10 +3,10 @@
 //! comment), and a telescope capture whose last intervals spike on tcp/23 (an open alert).
 #![allow(dead_code)]
 
+use firewatch_core::Event;
+use firewatch_core::TlpLevel;
 use firewatch_darknet::{AggregationConfig, Aggregator};
 use firewatch_detect::DetectConfig;
-use firewatch_enrich::directory::TlpLevel;
-use firewatch_feeds::Event;
 use firewatch_pcap::{Fragment, PacketFacts};
 use firewatch_store::{
     DedupeRule, DeriveRules, Enricher, Enrichment, EventStore, FeedInput, IdentityStore,

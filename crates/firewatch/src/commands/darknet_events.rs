@@ -9,8 +9,8 @@
 
 use super::Env;
 use anyhow::{Context, Result};
+use firewatch_core::Event;
 use firewatch_core::SourceLabel;
-use firewatch_feeds::Event;
 use firewatch_feeds::experts::{Experts, TEAM_FIELD};
 use firewatch_store::{
     AlertQuery, AlertRecord, AttackQuery, AttackRecord, Enrichment, EventCommit, EventStore,

@@ -3,8 +3,8 @@
 use super::Env;
 use crate::cli::{EventsListArgs, EventsStatsArgs, ListArgs};
 use anyhow::{Result, anyhow};
-use firewatch_feeds::Event;
-use firewatch_feeds::filter::Filter;
+use firewatch_core::Event;
+use firewatch_core::filter::Filter;
 use firewatch_store::{EventQuery, EventStore};
 use std::process::ExitCode;
 

@@ -6,10 +6,10 @@
 use super::Env;
 use crate::cli::{FeedFormat, FeedFormatArgs, FeedsFetchArgs, FeedsIngestArgs, FeedsWatchArgs};
 use anyhow::{Context, Result, anyhow, bail};
+use firewatch_core::{Event, EventSink, InputError, Location};
 use firewatch_feeds::csv_mapping::CsvMapping;
 use firewatch_feeds::experts::{Attribute, Attribution, Experts};
 use firewatch_feeds::shadowserver::Schema;
-use firewatch_feeds::{Event, EventSink, InputError, Location};
 use firewatch_store::{DedupeRule, EventStore, FeedInput, SqliteStore};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -318,7 +318,7 @@ struct Parsed<'a> {
     events: Vec<Event>,
     errors: Vec<InputError>,
     rejected: u64,
-    summary: firewatch_feeds::ParseSummary,
+    summary: firewatch_core::ParseSummary,
 }
 
 impl<'a> Parsed<'a> {

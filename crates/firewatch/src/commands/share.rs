@@ -6,10 +6,10 @@ use super::Env;
 use crate::cli::{FeedFormat, FeedFormatArgs, FeedsIngestArgs};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use firewatch_enrich::directory::TlpLevel;
+use firewatch_core::TlpLevel;
+use firewatch_core::access::{Role, Viewer, may_read_event};
 use firewatch_share::{Finding, finding, misp, stix::Exporter};
 use firewatch_store::{AlertQuery, EventQuery, EventStore, EventVisibility, Store};
-use firewatch_web::access::{Role, Viewer, may_read_event};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -189,7 +189,7 @@ pub fn import(env: &Env, cmd: &ImportCommand) -> Result<ExitCode> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let name = path.display().to_string();
-        let mut ignore = firewatch_feeds::Collected::default();
+        let mut ignore = firewatch_core::Collected::default();
         if let Ok(report) = firewatch_feeds::stix::parse_report(&bytes, &name, &mut ignore) {
             for (at, object_type, id) in report.unknown() {
                 eprintln!(

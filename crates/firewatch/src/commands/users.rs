@@ -4,8 +4,8 @@ use super::Env;
 use crate::output::json as print_json;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use firewatch_core::access::Role;
 use firewatch_store::IdentityStore;
-use firewatch_web::access::Role;
 use std::io::Read;
 use std::process::ExitCode;
 

@@ -30,7 +30,7 @@ impl Value {
     /// The value as text, if it is text.
     ///
     /// ```
-    /// use firewatch_feeds::Value;
+    /// use firewatch_core::Value;
     /// assert_eq!(Value::Text("scanner".into()).as_str(), Some("scanner"));
     /// assert_eq!(Value::Integer(1).as_str(), None);
     /// ```
@@ -44,7 +44,7 @@ impl Value {
     /// The value as an integer, if it is one.
     ///
     /// ```
-    /// assert_eq!(firewatch_feeds::Value::Integer(64496).as_i64(), Some(64496));
+    /// assert_eq!(firewatch_core::Value::Integer(64496).as_i64(), Some(64496));
     /// ```
     pub fn as_i64(&self) -> Option<i64> {
         match self {
@@ -56,7 +56,7 @@ impl Value {
     /// The value in IntelMQ's JSON form.
     ///
     /// ```
-    /// use firewatch_feeds::Value;
+    /// use firewatch_core::Value;
     /// assert_eq!(Value::Integer(22).to_json(), serde_json::json!(22));
     /// ```
     pub fn to_json(&self) -> Json {
@@ -97,7 +97,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub(crate) fn new(field: &str, value: &Json, reason: impl Into<String>) -> Self {
+    pub fn new(field: &str, value: &Json, reason: impl Into<String>) -> Self {
         let mut shown = value.to_string();
         if shown.chars().count() > 120 {
             shown = shown.chars().take(117).collect::<String>() + "...";
@@ -136,13 +136,13 @@ fn display_fields(errors: &[FieldError]) -> String {
 /// harmonized fields (no allocation), a shared string for `extra.*` keys (cloned by reference
 /// count, so parsers can reuse one key for every row).
 #[derive(Clone)]
-pub(crate) enum Key {
+pub enum Key {
     Static(&'static str),
     Shared(Arc<str>),
 }
 
 impl Key {
-    pub(crate) fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         match self {
             Key::Static(s) => s,
             Key::Shared(s) => s,
@@ -205,7 +205,7 @@ impl Event {
     /// An empty event.
     ///
     /// ```
-    /// assert!(firewatch_feeds::Event::new().is_empty());
+    /// assert!(firewatch_core::Event::new().is_empty());
     /// ```
     pub fn new() -> Self {
         Self::default()
@@ -220,7 +220,7 @@ impl Event {
     /// Unknown field names are rejected. On error the event is unchanged.
     ///
     /// ```
-    /// use firewatch_feeds::Event;
+    /// use firewatch_core::Event;
     /// let mut event = Event::new();
     /// event.set("source.asn", "AS64496").unwrap();
     /// assert_eq!(event.get("source.asn").unwrap().as_i64(), Some(64496));
@@ -288,12 +288,12 @@ impl Event {
     /// Stores an already sanitised and validated value without checking it again (for parsers
     /// in this crate that validate through [`crate::sanitize`] with a precompiled field spec).
     #[allow(dead_code)]
-    pub(crate) fn insert_validated(&mut self, field: &str, value: Value) {
+    pub fn insert_validated(&mut self, field: &str, value: Value) {
         self.insert(Key::from(field), value);
     }
 
     /// An event from fields already sorted by name, names unique, values validated.
-    pub(crate) fn from_sorted(fields: Vec<(Key, Value)>) -> Event {
+    pub fn from_sorted(fields: Vec<(Key, Value)>) -> Event {
         debug_assert!(fields.windows(2).all(|w| w[0].0.as_str() < w[1].0.as_str()));
         Event { fields }
     }
@@ -313,7 +313,7 @@ impl Event {
     /// The value of `field`, if set.
     ///
     /// ```
-    /// let mut event = firewatch_feeds::Event::new();
+    /// let mut event = firewatch_core::Event::new();
     /// event.set("source.ip", "2001:DB8:0::1").unwrap();
     /// assert_eq!(event.get("source.ip").unwrap().as_str(), Some("2001:db8::1"));
     /// ```
@@ -324,7 +324,7 @@ impl Event {
     /// Removes `field` and returns its value, if it was set.
     ///
     /// ```
-    /// let mut event = firewatch_feeds::Event::new();
+    /// let mut event = firewatch_core::Event::new();
     /// event.set("feed.name", "scan").unwrap();
     /// assert!(event.remove("feed.name").is_some());
     /// assert!(event.is_empty());
@@ -336,7 +336,7 @@ impl Event {
     /// Whether `field` is set.
     ///
     /// ```
-    /// assert!(!firewatch_feeds::Event::new().contains("source.ip"));
+    /// assert!(!firewatch_core::Event::new().contains("source.ip"));
     /// ```
     pub fn contains(&self, field: &str) -> bool {
         self.position(field).is_ok()
@@ -345,7 +345,7 @@ impl Event {
     /// The fields and values, sorted by field name.
     ///
     /// ```
-    /// let mut event = firewatch_feeds::Event::new();
+    /// let mut event = firewatch_core::Event::new();
     /// event.set("source.port", 22).unwrap();
     /// event.set("destination.port", "80").unwrap();
     /// let names: Vec<_> = event.iter().map(|(name, _)| name).collect();
@@ -358,7 +358,7 @@ impl Event {
     /// The number of fields set.
     ///
     /// ```
-    /// assert_eq!(firewatch_feeds::Event::new().len(), 0);
+    /// assert_eq!(firewatch_core::Event::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
         self.fields.len()
@@ -367,7 +367,7 @@ impl Event {
     /// Whether no field is set.
     ///
     /// ```
-    /// assert!(firewatch_feeds::Event::new().is_empty());
+    /// assert!(firewatch_core::Event::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
@@ -377,7 +377,7 @@ impl Event {
     /// taxonomy is not (as IntelMQ's taxonomy expert does). Returns whether it set it.
     ///
     /// ```
-    /// let mut event = firewatch_feeds::Event::new();
+    /// let mut event = firewatch_core::Event::new();
     /// event.set("classification.type", "scanner").unwrap();
     /// assert!(event.fill_taxonomy());
     /// assert_eq!(event.get("classification.taxonomy").unwrap().as_str(), Some("information-gathering"));
@@ -408,11 +408,11 @@ impl Event {
     /// sanitised as by [`Event::set`], so non-canonical but valid values are accepted.
     ///
     /// ```
-    /// let event = firewatch_feeds::Event::from_intelmq_json(
+    /// let event = firewatch_core::Event::from_intelmq_json(
     ///     r#"{"source.ip": "192.0.2.1", "classification.type": "scanner"}"#,
     /// ).unwrap();
     /// assert_eq!(event.len(), 2);
-    /// assert!(firewatch_feeds::Event::from_intelmq_json("not json").is_err());
+    /// assert!(firewatch_core::Event::from_intelmq_json("not json").is_err());
     /// ```
     pub fn from_intelmq_json(line: &str) -> Result<Event, EventError> {
         let json: Json = serde_json::from_str(line)?;
@@ -424,7 +424,7 @@ impl Event {
     ///
     /// ```
     /// let json = serde_json::json!({"source.port": 22});
-    /// assert!(firewatch_feeds::Event::from_json_value(&json).is_ok());
+    /// assert!(firewatch_core::Event::from_json_value(&json).is_ok());
     /// ```
     pub fn from_json_value(json: &Json) -> Result<Event, EventError> {
         let Json::Object(map) = json else {
@@ -450,7 +450,7 @@ impl Event {
     /// The event as an IntelMQ JSON object with flat dotted keys.
     ///
     /// ```
-    /// let mut event = firewatch_feeds::Event::new();
+    /// let mut event = firewatch_core::Event::new();
     /// event.set("source.port", "22").unwrap();
     /// assert_eq!(event.to_json_value(), serde_json::json!({"source.port": 22}));
     /// ```
@@ -466,7 +466,7 @@ impl Event {
     /// The event as one IntelMQ JSON line (no trailing newline), keys sorted.
     ///
     /// ```
-    /// let mut event = firewatch_feeds::Event::new();
+    /// let mut event = firewatch_core::Event::new();
     /// event.set("source.port", 22).unwrap();
     /// event.set("classification.type", "scanner").unwrap();
     /// assert_eq!(

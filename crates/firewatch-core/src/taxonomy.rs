@@ -77,7 +77,7 @@ pub const TAXONOMIES: &[&str] = &[
 /// The type must already be lowercase.
 ///
 /// ```
-/// use firewatch_feeds::taxonomy::taxonomy_of;
+/// use firewatch_core::taxonomy::taxonomy_of;
 /// assert_eq!(taxonomy_of("scanner"), Some("information-gathering"));
 /// assert_eq!(taxonomy_of("no-such-type"), None);
 /// ```
@@ -91,7 +91,7 @@ pub fn taxonomy_of(classification_type: &str) -> Option<&'static str> {
 /// Whether `value` is a known (lowercase) `classification.type`.
 ///
 /// ```
-/// assert!(firewatch_feeds::taxonomy::is_classification_type("brute-force"));
+/// assert!(firewatch_core::taxonomy::is_classification_type("brute-force"));
 /// ```
 pub fn is_classification_type(value: &str) -> bool {
     taxonomy_of(value).is_some()
@@ -100,8 +100,8 @@ pub fn is_classification_type(value: &str) -> bool {
 /// Whether `value` is a known (lowercase) `classification.taxonomy`.
 ///
 /// ```
-/// assert!(firewatch_feeds::taxonomy::is_taxonomy("vulnerable"));
-/// assert!(!firewatch_feeds::taxonomy::is_taxonomy("Vulnerable"));
+/// assert!(firewatch_core::taxonomy::is_taxonomy("vulnerable"));
+/// assert!(!firewatch_core::taxonomy::is_taxonomy("Vulnerable"));
 /// ```
 pub fn is_taxonomy(value: &str) -> bool {
     TAXONOMIES.binary_search(&value).is_ok()

@@ -56,7 +56,7 @@ impl FieldType {
     /// The type's name as IntelMQ's harmonization spells it (`"IPAddress"`, `"ASN"`, …).
     ///
     /// ```
-    /// use firewatch_feeds::harmonization::FieldType;
+    /// use firewatch_core::harmonization::FieldType;
     /// assert_eq!(FieldType::IpAddress.intelmq_name(), "IPAddress");
     /// ```
     pub fn intelmq_name(self) -> &'static str {
@@ -141,20 +141,19 @@ const fn fr(
 }
 
 /// The pattern rules of the table (shared with the hand-written matchers in `sanitize`).
-pub(crate) mod patterns {
+pub mod patterns {
     /// Printable ASCII only.
-    pub(crate) const PRINTABLE: &str = "^[ -~]+$";
+    pub const PRINTABLE: &str = "^[ -~]+$";
     /// Not ending in a dot.
-    pub(crate) const NO_TRAILING_DOT: &str = r"^.*[^\.]$";
+    pub const NO_TRAILING_DOT: &str = r"^.*[^\.]$";
     /// Two letters or digits (country codes).
-    pub(crate) const CC: &str = "^[a-zA-Z0-9]{2}$";
+    pub const CC: &str = "^[a-zA-Z0-9]{2}$";
     /// Lowercase UUID as MISP writes it.
-    pub(crate) const UUID: &str = "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}$";
+    pub const UUID: &str = "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}$";
     /// Same as [`UUID`], spelled as IntelMQ spells it for `misp.event_uuid`.
-    pub(crate) const UUID_EVENT: &str =
-        "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[0-9a-z]{12}$";
+    pub const UUID_EVENT: &str = "^[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[0-9a-z]{12}$";
     /// IP protocol keywords (as in /etc/protocols) accepted for `protocol.transport`.
-    pub(crate) const TRANSPORT: &str = concat!(
+    pub const TRANSPORT: &str = concat!(
         "^(ip|icmp|igmp|ggp|ipencap|st2|tcp|cbt|egp|igp|bbn-rcc|nvp(-ii)?|pup|argus|emcon|xnet|",
         "chaos|udp|mux|dcn|hmp|prm|xns-idp|trunk-1|trunk-2|leaf-1|leaf-2|rdp|irtp|iso-tp4|netblt|",
         "mfe-nsp|merit-inp|sep|3pc|idpr|xtp|ddp|idpr-cmtp|tp\\+\\+|il|ipv6|sdrp|ipv6-route|",
@@ -166,9 +165,9 @@ pub(crate) mod patterns {
         "uti|smp|sm|ptp|isis|fire|crtp|crdup|sscopmce|iplt|sps|pipe|sctp|fc|divert)$"
     );
     /// `event_hash`: upper-case hex digits, dots and slashes.
-    pub(crate) const EVENT_HASH: &str = "^[A-F0-9./]+$";
+    pub const EVENT_HASH: &str = "^[A-F0-9./]+$";
     /// `severity` levels.
-    pub(crate) const SEVERITY: &str = "^(critical|high|medium|low|info|undefined)$";
+    pub const SEVERITY: &str = "^(critical|high|medium|low|info|undefined)$";
 }
 
 use patterns::*;
@@ -298,7 +297,7 @@ pub const EVENT_FIELDS: &[FieldSpec] = &[
 /// `extra.*` sub-keys are not listed individually; use [`is_extra_key`] for them.
 ///
 /// ```
-/// use firewatch_feeds::harmonization::{event_field, FieldType};
+/// use firewatch_core::harmonization::{event_field, FieldType};
 /// assert_eq!(event_field("source.asn").unwrap().ty, FieldType::Asn);
 /// assert!(event_field("source.nonsense").is_none());
 /// ```
@@ -313,7 +312,7 @@ pub fn event_field(name: &str) -> Option<&'static FieldSpec> {
 /// parts of lowercase ASCII letters, digits and underscores.
 ///
 /// ```
-/// use firewatch_feeds::harmonization::is_extra_key;
+/// use firewatch_core::harmonization::is_extra_key;
 /// assert!(is_extra_key("extra.os.name"));
 /// assert!(!is_extra_key("extra."));
 /// assert!(!is_extra_key("extra.Bad Key"));

@@ -1,28 +1,36 @@
 //! Who may read what: the TLP 2.0 rule, in one place.
 //!
-//! [`may_read`] is the rule; `firewatch_store::EventVisibility` is its SQL counterpart for
-//! events (the test `tests/visibility.rs` proves the two equal on every combination), and
+//! [`may_read`] is the rule; [`EventVisibility`] is what a store needs of a viewer to apply the
+//! same rule in its query language (the web's `tests/visibility.rs` proves the SQLite form equal
+//! to this one on every combination), and
 //! [`TelescopeAccess`] applies it to telescope data, which carries one TLP for the whole
 //! telescope.
 
-use firewatch_enrich::directory::TlpLevel;
-use firewatch_store::EventVisibility;
+use crate::event::Event;
+use crate::fields;
+use crate::tlp::TlpLevel;
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
 /// What a user may do besides reading. Reading is the same for every role: need-to-know
 /// applies to administrators too (they manage users and tokens, they get no TLP bypass).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
+    /// Manages users and tokens.
     Administrator,
+    /// Coordinates across teams.
     Coordinator,
+    /// A team's analyst.
     Member,
+    /// Reads only.
     ReadOnly,
 }
 
 impl Role {
+    /// Every role.
     pub const ALL: [Role; 4] = [
         Role::Administrator,
         Role::Coordinator,
@@ -62,6 +70,16 @@ impl FromStr for Role {
     }
 }
 
+/// What a store's read predicate needs of a viewer: the TLP 2.0 rule of [`may_read`], as the
+/// store's query language applies it to stored events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventVisibility {
+    /// No identity: TLP:CLEAR only.
+    Anonymous,
+    /// A user of this team (whatever the role: need-to-know applies to administrators too).
+    Team(String),
+}
+
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
@@ -69,8 +87,11 @@ pub enum Viewer {
     Anonymous,
     /// An authenticated user of a team (every team is a member of the community).
     User {
+        /// The user's login name.
         name: String,
+        /// The user's team.
         team: String,
+        /// What the user may do besides reading.
         role: Role,
     },
 }
@@ -84,7 +105,7 @@ impl Viewer {
         }
     }
 
-    /// The SQL predicate's view of this viewer.
+    /// What a store's read predicate needs of this viewer.
     pub fn event_visibility(&self) -> EventVisibility {
         match self {
             Viewer::Anonymous => EventVisibility::Anonymous,
@@ -104,8 +125,8 @@ impl Viewer {
 /// - RED: users of the named recipient teams only.
 ///
 /// ```
-/// use firewatch_enrich::directory::TlpLevel;
-/// use firewatch_web::access::{may_read, Role, Viewer};
+/// use firewatch_core::TlpLevel;
+/// use firewatch_core::access::{may_read, Role, Viewer};
 /// let b = Viewer::User { name: "bo".into(), team: "b".into(), role: Role::Member };
 /// assert!(may_read(&b, Some(TlpLevel::Amber), Some("a"), Some("b"), &[]));
 /// assert!(!may_read(&b, Some(TlpLevel::AmberStrict), Some("a"), Some("b"), &[]));
@@ -137,7 +158,7 @@ pub fn may_read(
 /// `extra.recipients`), as [`may_read`] takes them. Values of another type than the rule
 /// expects (a numeric owner, recipients that are not an array of strings) count as absent.
 pub fn event_ownership(
-    event: &firewatch_feeds::Event,
+    event: &Event,
 ) -> (
     Option<TlpLevel>,
     Option<String>,
@@ -150,8 +171,8 @@ pub fn event_ownership(
             _ => None,
         })
     };
-    let tlp = text("tlp").and_then(|t| t.parse().ok());
-    let recipients = match event.get("extra.recipients").map(|v| v.to_json()) {
+    let tlp = crate::tlp::event_tlp(event);
+    let recipients = match event.get(fields::EXTRA_RECIPIENTS).map(|v| v.to_json()) {
         Some(serde_json::Value::Array(items)) => items
             .into_iter()
             .filter_map(|v| match v {
@@ -161,11 +182,16 @@ pub fn event_ownership(
             .collect(),
         _ => Vec::new(),
     };
-    (tlp, text("extra.owner"), text("extra.team"), recipients)
+    (
+        tlp,
+        text(fields::EXTRA_OWNER),
+        text(fields::EXTRA_TEAM),
+        recipients,
+    )
 }
 
 /// [`may_read`] for an event.
-pub fn may_read_event(viewer: &Viewer, event: &firewatch_feeds::Event) -> bool {
+pub fn may_read_event(viewer: &Viewer, event: &Event) -> bool {
     let (tlp, owner, routed, recipients) = event_ownership(event);
     let recipients: Vec<&str> = recipients.iter().map(String::as_str).collect();
     may_read(
@@ -180,7 +206,9 @@ pub fn may_read_event(viewer: &Viewer, event: &firewatch_feeds::Event) -> bool {
 /// The telescope's one TLP and owner, and whether its aggregates are released to the public.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelescopeAccess {
+    /// The level of every telescope record.
     pub tlp: TlpLevel,
+    /// The team that runs the telescope, if one does.
     pub owner: Option<String>,
     /// An explicit release of aggregates (top ports, alerts) to anonymous users.
     pub public_aggregates: bool,

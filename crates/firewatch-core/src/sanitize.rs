@@ -15,13 +15,13 @@ use crate::taxonomy;
 /// Where a raw value comes from: a parser (`set`, sanitise everything) or an IntelMQ JSON line
 /// (already harmonized: `raw` is already Base64).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Origin {
+pub enum Origin {
     Raw,
     Harmonized,
 }
 
 /// Values IntelMQ treats as "no value": the field is simply not set.
-pub(crate) fn is_absent(value: &Json) -> bool {
+pub fn is_absent(value: &Json) -> bool {
     match value {
         Json::Null => true,
         Json::String(s) => matches!(s.trim(), "" | "-" | "N/A"),
@@ -31,7 +31,7 @@ pub(crate) fn is_absent(value: &Json) -> bool {
 
 /// Sanitises `value` for a field of spec `spec` and validates the result, including the field's
 /// length and pattern rules. The error is the reason, phrased to follow the value.
-pub(crate) fn sanitize(spec: &FieldSpec, value: &Json, origin: Origin) -> Result<Value, String> {
+pub fn sanitize(spec: &FieldSpec, value: &Json, origin: Origin) -> Result<Value, String> {
     if let Json::String(s) = value
         && !(spec.ty == FieldType::Base64 && origin == Origin::Harmonized)
     {
@@ -44,7 +44,7 @@ pub(crate) fn sanitize(spec: &FieldSpec, value: &Json, origin: Origin) -> Result
 
 /// [`sanitize`] of a JSON string from a parser (`Origin::Raw`), without building the JSON value:
 /// the same result as `sanitize(spec, &Json::String(value.into()), Origin::Raw)`.
-pub(crate) fn sanitize_str(spec: &FieldSpec, value: &str) -> Result<Value, String> {
+pub fn sanitize_str(spec: &FieldSpec, value: &str) -> Result<Value, String> {
     let out = sanitize_text_type(spec.ty, value)?;
     check_rules(spec, &out)?;
     Ok(out)
@@ -442,7 +442,7 @@ fn ip_address(s: &str) -> Result<String, String> {
 }
 
 /// Whether [`ip_address`] accepts `s`, without writing out the address.
-pub(crate) fn is_ip_address(s: &str) -> bool {
+pub fn is_ip_address(s: &str) -> bool {
     s.parse::<IpAddr>().is_ok()
         || s.parse::<IpNet>()
             .is_ok_and(|net| net.prefix_len() == net.max_prefix_len())
@@ -623,7 +623,7 @@ fn slow_date_time(s: &str) -> Result<String, String> {
 
 /// ISO 8601 in UTC as Python's `datetime.isoformat()` writes it: `+00:00`, microseconds only
 /// when not zero. Years before 1 are not representable in Python and are rejected.
-pub(crate) fn format_date_time(ts: jiff::Timestamp) -> Option<String> {
+pub fn format_date_time(ts: jiff::Timestamp) -> Option<String> {
     let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
     if dt.year() < 1 {
         return None;
@@ -683,14 +683,14 @@ fn base64_field(value: &Json, origin: Origin) -> Result<String, String> {
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard Base64 with padding.
-pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+pub fn base64_encode(bytes: &[u8]) -> String {
     let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
     base64_encode_into(&mut out, bytes);
     String::from_utf8(out).expect("Base64 is ASCII")
 }
 
 /// Appends the standard Base64 (with padding) of `bytes` to `out`.
-pub(crate) fn base64_encode_into(out: &mut Vec<u8>, bytes: &[u8]) {
+pub fn base64_encode_into(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len().div_ceil(3) * 4);
     let mut chunks = bytes.chunks_exact(3);
     for c in &mut chunks {
@@ -726,7 +726,7 @@ pub(crate) fn base64_encode_into(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Decodes standard Base64 (padding required, as Python's `b64decode` wants it).
-pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
     if !bytes.len().is_multiple_of(4) {
         return None;

@@ -23,7 +23,7 @@
 //!   read as numbers or `true`/`false` are taken as such, anything else as a string.
 //!
 //! ```
-//! use firewatch_feeds::{Event, filter::Filter};
+//! use firewatch_core::{Event, filter::Filter};
 //! let filter = Filter::parse("classification.type = scanner and source.geolocation.cc = jp").unwrap();
 //! let mut event = Event::new();
 //! event.set("classification.type", "scanner").unwrap();
@@ -118,7 +118,7 @@ impl Filter {
     /// Parses a filter; see the module documentation for the language.
     ///
     /// ```
-    /// let err = firewatch_feeds::filter::Filter::parse("source.geolocaton.cc = JP").unwrap_err();
+    /// let err = firewatch_core::filter::Filter::parse("source.geolocaton.cc = JP").unwrap_err();
     /// assert_eq!(err.column, 1);
     /// assert!(err.message.contains("did you mean source.geolocation.cc?"));
     /// ```
@@ -165,7 +165,7 @@ impl Filter {
     /// Whether `event` satisfies the filter.
     ///
     /// ```
-    /// use firewatch_feeds::{Event, filter::Filter};
+    /// use firewatch_core::{Event, filter::Filter};
     /// let mut event = Event::new();
     /// event.set("source.ip", "192.0.2.77").unwrap();
     /// assert!(Filter::parse("source.ip = 192.0.2.0/24").unwrap().matches(&event));

@@ -1,6 +1,6 @@
 //! Event model: sanitisation, rejection, JSON round trips.
 
-use firewatch_feeds::{Event, EventError, Value};
+use firewatch_core::{Event, EventError, Value};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -374,7 +374,7 @@ proptest! {
 
     #[test]
     fn set_known_fields_never_panics(
-        index in 0..firewatch_feeds::harmonization::EVENT_FIELDS.len(),
+        index in 0..firewatch_core::harmonization::EVENT_FIELDS.len(),
         value in prop_oneof![
             "\\PC{0,60}".prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
@@ -382,7 +382,7 @@ proptest! {
             any::<bool>().prop_map(serde_json::Value::from),
         ],
     ) {
-        let field = firewatch_feeds::harmonization::EVENT_FIELDS[index].name;
+        let field = firewatch_core::harmonization::EVENT_FIELDS[index].name;
         let mut event = Event::new();
         if event.set(field, value).is_ok() {
             // Whatever was accepted survives a JSON round trip unchanged.

@@ -1,8 +1,8 @@
 //! The `--where` filter language: parsing, errors with columns, and in-memory evaluation.
 
-use firewatch_feeds::Event;
-use firewatch_feeds::Value;
-use firewatch_feeds::filter::{CmpOp, Expr, Filter};
+use firewatch_core::Event;
+use firewatch_core::Value;
+use firewatch_core::filter::{CmpOp, Expr, Filter};
 
 fn event(fields: &[(&str, serde_json::Value)]) -> Event {
     let mut e = Event::new();
