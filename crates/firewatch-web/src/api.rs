@@ -17,7 +17,6 @@ use firewatch_core::filter::Filter;
 use firewatch_core::time::parse_time_bound;
 use firewatch_enrich::directory::Directory;
 use firewatch_enrich::directory::{Team, TlpLevel};
-use firewatch_enrich::routing::{RouteHints, Router as TeamRouter};
 use firewatch_store::{
     AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, EventStore, IdentityStore,
     PortTotal, SourceQuery, SourceRecord, Store, TimeRange,
@@ -808,12 +807,38 @@ pub struct TeamList {
 pub struct RouteAnswer {
     /// The address asked about.
     pub addr: String,
+    /// Its country, from the registry data in force.
+    pub country: Option<String>,
+    /// Its origin AS, from the registry data in force.
+    pub asn: Option<u32>,
+    /// The AS's name.
+    pub as_name: Option<String>,
+    /// The registry dataset that answered.
+    pub data_version: String,
     /// The responsible team; `null` when nobody claims the address.
     pub team: Option<String>,
+    /// The rule that decided (`prefix 192.0.2.0/24`, `country JP`, `default team`).
+    pub rule: String,
     /// Teams with equally specific claims, when the directory conflicts.
     pub conflicts: Vec<String>,
     /// Why, for a person.
     pub explanation: String,
+}
+
+impl From<firewatch_pipeline::directory::RouteAnswer> for RouteAnswer {
+    fn from(a: firewatch_pipeline::directory::RouteAnswer) -> Self {
+        RouteAnswer {
+            addr: a.addr.to_string(),
+            country: a.country,
+            asn: a.asn,
+            as_name: a.as_name,
+            data_version: a.data_version,
+            team: a.team,
+            rule: a.rule,
+            conflicts: a.conflicts,
+            explanation: a.explanation,
+        }
+    }
 }
 
 /// The service is up.
@@ -1303,11 +1328,8 @@ async fn attacks(
 }
 
 fn load_directory(s: &firewatch_store::SqliteStore) -> Result<Directory, ApiError> {
-    match s.team_directory()? {
-        None => Ok(Directory::default()),
-        Some(stored) => Directory::from_toml_str(&stored.toml, &stored.origin)
-            .map_err(|e| ApiError::Internal(format!("stored team directory: {e}"))),
-    }
+    firewatch_pipeline::directory::stored_directory(s)
+        .map_err(|e| ApiError::Internal(format!("{e:#}")))
 }
 
 /// The team directory (the community: any authenticated user).
@@ -1343,17 +1365,18 @@ async fn route(
 ) -> Result<Json<RouteAnswer>, ApiError> {
     let addr = parse_ip(&ip)?;
     community(&viewer)?;
+    let app = Arc::clone(&state);
     let answer = state
         .with_store(move |s| {
             let directory = load_directory(s)?;
-            let router = TeamRouter::new(&directory);
-            let decision = router.route(addr, &RouteHints::default());
-            Ok(RouteAnswer {
-                addr: addr.to_string(),
-                team: decision.team.map(|t| t.to_string()),
-                conflicts: decision.conflicts.iter().map(|t| t.to_string()).collect(),
-                explanation: decision.explain(),
-            })
+            let geo = app.geo()?;
+            let found = firewatch_pipeline::directory::route(
+                &geo,
+                &directory,
+                addr,
+                &firewatch_pipeline::directory::RouteQuery::default(),
+            );
+            Ok(RouteAnswer::from(found))
         })
         .await?;
     Ok(Json(answer))

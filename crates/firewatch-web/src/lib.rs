@@ -101,6 +101,8 @@ const POOL_IDLE: usize = 8;
 pub struct AppState {
     db: PathBuf,
     idle: Mutex<Vec<SqliteStore>>,
+    /// The registry data in force, loaded on first use (routing answers need it).
+    geo: Mutex<Option<Arc<firewatch_enrich::geo::GeoData>>>,
     /// Who may read telescope data.
     pub telescope: TelescopeAccess,
     pub metrics: metrics::Metrics,
@@ -118,6 +120,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             db,
             idle: Mutex::new(vec![store]),
+            geo: Mutex::new(None),
             telescope: config.telescope_access()?,
             metrics: metrics::Metrics::default(),
             pages: pages::PageState {
@@ -125,6 +128,23 @@ impl AppState {
                 ..Default::default()
             },
         }))
+    }
+
+    /// The registry data in force (as `firewatch data update` installed it), loaded once; blocking.
+    pub fn geo(&self) -> Result<Arc<firewatch_enrich::geo::GeoData>, ApiError> {
+        let mut slot = self
+            .geo
+            .lock()
+            .map_err(|_| ApiError::Internal("registry data lock poisoned".into()))?;
+        if let Some(geo) = slot.as_ref() {
+            return Ok(Arc::clone(geo));
+        }
+        let geo = Arc::new(
+            firewatch_pipeline::dataset::load_geo(&self.db)
+                .map_err(|e| ApiError::Internal(format!("registry data: {e:#}")))?,
+        );
+        *slot = Some(Arc::clone(&geo));
+        Ok(geo)
     }
 
     /// Runs blocking store work on the blocking pool with a connection of its own (taken from

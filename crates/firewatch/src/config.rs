@@ -3,8 +3,7 @@
 use anyhow::{Context, Result};
 use firewatch_darknet::{AggregationConfig, AttackThresholds, LabelRules};
 use firewatch_detect::DetectConfig;
-use firewatch_feeds::experts::{ExpertsConfig, RuleConfig, TlpConfig};
-use firewatch_store::DedupeRule;
+use firewatch_pipeline::{FeedsConfig, PipelineConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -24,73 +23,19 @@ pub struct Config {
     pub metrics: firewatch_metrics::MetricsConfig,
 }
 
-/// `[feeds]`: how feed inputs are read, judged and deduplicated.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FeedsConfig {
-    /// Shadowserver's report schema (their intelmq.json), which describes every report; update
-    /// it when Shadowserver adds reports. No default: the schema is data the user keeps current.
-    pub shadowserver_schema: Option<PathBuf>,
-    /// Seconds between looks at a watched directory.
-    pub watch_interval_secs: f64,
-    pub dedupe: DedupeConfig,
-    /// TLP per feed (`[feeds.tlp]`: `default`, and `feeds` by feed.name).
-    pub tlp: TlpConfig,
-    /// Rules (`[[feeds.rules]]`: `when` a filter matches, `set` fields): taxonomy mapping and
-    /// corrections.
-    pub rules: Vec<RuleConfig>,
-}
-
-impl FeedsConfig {
-    pub fn experts(&self) -> ExpertsConfig {
-        ExpertsConfig {
-            tlp: self.tlp.clone(),
-            rules: self.rules.clone(),
-        }
-    }
-}
-
-impl Default for FeedsConfig {
-    fn default() -> Self {
-        FeedsConfig {
-            shadowserver_schema: None,
-            watch_interval_secs: 10.0,
-            dedupe: DedupeConfig::default(),
-            tlp: TlpConfig::default(),
-            rules: Vec::new(),
-        }
-    }
-}
-
-/// `[feeds.dedupe]`: two events are one when these fields are equal and their times are
-/// within the window (a daily report repeating yesterday's host is not news).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DedupeConfig {
-    pub fields: Vec<String>,
-    pub window_secs: u64,
-}
-
-impl Default for DedupeConfig {
-    fn default() -> Self {
-        let rule = DedupeRule::default();
-        DedupeConfig {
-            fields: rule.fields,
-            window_secs: rule.window_secs,
-        }
-    }
-}
-
-impl DedupeConfig {
-    pub fn rule(&self) -> DedupeRule {
-        DedupeRule {
-            fields: self.fields.clone(),
-            window_secs: self.window_secs,
-        }
-    }
-}
-
 impl Config {
+    /// The sections the pipeline reads.
+    pub fn pipeline(&self) -> PipelineConfig {
+        PipelineConfig {
+            aggregation: self.aggregation.clone(),
+            labels: self.labels.clone(),
+            attacks: self.attacks.clone(),
+            detect: self.detect.clone(),
+            feeds: self.feeds.clone(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
     /// Reads the file given, else the user's `firewatch/firewatch.toml` if it exists, else defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Config> {
         let path = match explicit {

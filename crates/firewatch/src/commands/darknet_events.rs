@@ -7,11 +7,11 @@
 //! does not move as later captures extend it, so deriving again finds the same events and the
 //! store's deduplication keeps one of each.
 
-use super::Env;
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use firewatch_core::Event;
 use firewatch_core::SourceLabel;
 use firewatch_feeds::experts::{Experts, TEAM_FIELD};
+use firewatch_pipeline::Context;
 use firewatch_store::{
     AlertQuery, AlertRecord, AttackQuery, AttackRecord, Enrichment, EventCommit, EventStore,
     FeedInput, SourceQuery, SourceRecord, Store, TimeRange,
@@ -173,10 +173,10 @@ pub fn findings(store: &impl Store, range: &TimeRange) -> Result<Vec<Event>> {
 
 /// Turns the findings in `range` into stored events (through the experts, for TLP and rules),
 /// as one input named after the range. Returns what the store did.
-pub fn derive(env: &Env, range: &TimeRange) -> Result<EventCommit> {
-    let mut store = env.fresh_store()?;
+pub fn derive(ctx: &Context, range: &TimeRange) -> Result<EventCommit> {
+    let mut store = ctx.fresh_store()?;
     let experts =
-        Experts::new(&env.config.feeds.experts(), None).context("invalid [feeds] configuration")?;
+        Experts::new(&ctx.config.feeds.experts(), None).context("invalid [feeds] configuration")?;
     let mut events = findings(&store, range)?;
     for e in &mut events {
         experts.process(e)?;
@@ -209,14 +209,14 @@ pub fn derive(env: &Env, range: &TimeRange) -> Result<EventCommit> {
     };
     // A finding's start time is part of its identity: two attacks on one victim the same day
     // are two attacks, while deriving the same finding again matches it exactly.
-    let mut dedupe = env.config.feeds.dedupe.rule();
+    let mut dedupe = ctx.config.feeds.dedupe.rule();
     dedupe.fields.push("time.source".to_owned());
     Ok(store.commit_events(&record, &events, &dedupe)?)
 }
 
 /// `events from-darknet`.
-pub fn run(env: &Env, args: &crate::cli::ListArgs) -> Result<ExitCode> {
-    let commit = derive(env, &args.range()?)?;
+pub fn run(ctx: &Context, args: &crate::cli::ListArgs) -> Result<ExitCode> {
+    let commit = derive(ctx, &args.range()?)?;
     if args.json {
         crate::output::json(&serde_json::json!({
             "inserted": commit.inserted,

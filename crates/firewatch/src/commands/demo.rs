@@ -1,14 +1,14 @@
 //! `firewatch demo`: a seeded synthetic telescope day, ingested and explained, scored
 //! against its own ground truth.
 
-use super::Env;
 use super::ingest::{IngestOptions, ingest_all};
 use super::list::{print_alerts, print_attacks};
 use super::plot::plot_port;
 use crate::cli::DemoArgs;
 use crate::output::table;
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use firewatch_core::{Protocol, SourceLabel};
+use firewatch_pipeline::Context;
 use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, Store, TimeRange};
 use firewatch_synth::{GroundTruth, OutputFormat, SynthConfig, write_capture};
 use std::collections::BTreeMap;
@@ -50,7 +50,7 @@ impl Score {
     }
 }
 
-pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -82,15 +82,15 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
         truth.sources.len()
     );
 
-    println!("2. ingesting into {} …", env.db.display());
+    println!("2. ingesting into {} …", ctx.db.display());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = IngestOptions {
         threads,
-        aggregation: env.config.aggregation.clone(),
+        aggregation: ctx.config.aggregation.clone(),
         dry_run: false,
         progress: true,
     };
-    for r in ingest_all(env, &[&capture], &opts)? {
+    for r in ingest_all(ctx, &[&capture], &opts)? {
         println!(
             "   {}: {} — {} frames, {} sources, {:.0} packets/s",
             r.name, r.status, r.frames, r.sources, r.packets_per_second
@@ -99,7 +99,7 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
             anyhow::bail!("demo capture could not be read: {e}");
         }
     }
-    let store = env.fresh_store()?;
+    let store = ctx.fresh_store()?;
     let range = TimeRange {
         since: Some(truth.start_unix),
         until: Some(truth.end_unix),
@@ -140,7 +140,7 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
         );
         rows.push(score_row(label.as_str(), &s));
     }
-    let interval = i64::from(env.config.aggregation.interval_secs);
+    let interval = i64::from(ctx.config.aggregation.interval_secs);
     let spikes = spike_score(&truth, &alerts, interval);
     rows.push(score_row("port spikes", &spikes));
     let overlaps = |a: &firewatch_store::AttackRecord, t: &firewatch_synth::TrueAttack| {
@@ -176,7 +176,7 @@ pub fn run(env: &Env, args: &DemoArgs) -> Result<ExitCode> {
         let proto: Protocol = a.proto.parse()?;
         for ext in ["svg", "png"] {
             let out = args.out.join(format!("port-{}-{}.{ext}", a.proto, a.port));
-            plot_port(env, proto, a.port, &range, &out)?;
+            plot_port(ctx, proto, a.port, &range, &out)?;
             println!("   {}", out.display());
         }
     }

@@ -1,10 +1,10 @@
 //! `firewatch events list|stats`: the event store, read back with a filter.
 
-use super::Env;
 use crate::cli::{EventsListArgs, EventsStatsArgs, ListArgs};
 use anyhow::{Result, anyhow};
 use firewatch_core::Event;
 use firewatch_core::filter::Filter;
+use firewatch_pipeline::Context;
 use firewatch_store::{EventQuery, EventStore};
 use std::process::ExitCode;
 
@@ -35,8 +35,8 @@ fn text(event: &Event, field: &str) -> String {
     }
 }
 
-pub fn list(env: &Env, args: &EventsListArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn list(ctx: &Context, args: &EventsListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let q = query(&args.list, args.filter.as_deref(), !args.oldest_first)?;
     let events = store.events(&q)?;
     if args.list.json {
@@ -71,8 +71,8 @@ pub fn list(env: &Env, args: &EventsListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stats(env: &Env, args: &EventsStatsArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn stats(ctx: &Context, args: &EventsStatsArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let q = query(&args.list, args.filter.as_deref(), true)?;
     let limit = args.list.limit.unwrap_or(DEFAULT_LIMIT);
     let groups = store.event_stats(&args.by, &q, limit)?;
@@ -116,8 +116,8 @@ pub fn stats(env: &Env, args: &EventsStatsArgs) -> Result<ExitCode> {
 /// Events per store query while exporting (keyset paging keeps memory flat).
 const EXPORT_PAGE: usize = 10_000;
 
-pub fn export(env: &Env, args: &crate::cli::EventsExportArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn export(ctx: &Context, args: &crate::cli::EventsExportArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let list = ListArgs {
         since: args.since.clone(),
         until: args.until.clone(),

@@ -3,18 +3,18 @@
 //! events in one transaction. An input is known by its content hash, so the same report
 //! arriving twice, by any collector, is ingested once.
 
-use super::Env;
 use crate::cli::{FeedFormat, FeedFormatArgs, FeedsFetchArgs, FeedsIngestArgs, FeedsWatchArgs};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use firewatch_core::{Event, EventSink, InputError, Location};
 use firewatch_feeds::csv_mapping::CsvMapping;
-use firewatch_feeds::experts::{Attribute, Attribution, Experts};
+use firewatch_feeds::experts::{Attribute, Experts};
 use firewatch_feeds::shadowserver::Schema;
+use firewatch_pipeline::Context;
+use firewatch_pipeline::attribution::ExpertAttribution;
 use firewatch_store::{DedupeRule, EventStore, FeedInput, SqliteStore};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Read};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -74,21 +74,6 @@ impl FeedReport {
     }
 }
 
-/// Adapts the binary's attribution (registry data + team directory) to the experts.
-struct StoreAttribution(Arc<dyn firewatch_store::Enricher>);
-
-impl Attribute for StoreAttribution {
-    fn attribute(&self, addr: IpAddr) -> Attribution {
-        let found = self.0.enrich(addr);
-        Attribution {
-            country: found.country,
-            asn: found.asn,
-            as_name: found.as_name,
-            team: found.team,
-        }
-    }
-}
-
 /// Everything needed to turn raw inputs into stored events, built once per run.
 pub struct FeedPipeline {
     format: FeedFormat,
@@ -103,11 +88,11 @@ pub struct FeedPipeline {
 }
 
 impl FeedPipeline {
-    pub fn new(env: &Env, args: &FeedFormatArgs) -> Result<Self> {
+    pub fn new(ctx: &Context, args: &FeedFormatArgs) -> Result<Self> {
         let schema_path = args
             .schema
             .clone()
-            .or_else(|| env.config.feeds.shadowserver_schema.clone());
+            .or_else(|| ctx.config.feeds.shadowserver_schema.clone());
         let schema = schema_path
             .as_deref()
             .map(|p| {
@@ -139,17 +124,17 @@ impl FeedPipeline {
         let store = if args.dry_run {
             None
         } else {
-            Some(env.store()?)
+            Some(ctx.store()?)
         };
         // A dry run measures parsing and the experts, not the lookups of attribution data.
         let attribution: Option<Arc<dyn Attribute>> = if args.dry_run {
             None
         } else {
-            Some(Arc::new(StoreAttribution(super::attribution::enricher(
-                env,
-            )?)))
+            Some(Arc::new(ExpertAttribution(
+                firewatch_pipeline::attribution::enricher(ctx)?,
+            )))
         };
-        let experts = Experts::new(&env.config.feeds.experts(), attribution)
+        let experts = Experts::new(&ctx.config.feeds.experts(), attribution)
             .context("invalid [feeds] configuration")?;
         Ok(FeedPipeline {
             format,
@@ -157,7 +142,7 @@ impl FeedPipeline {
             schema_path,
             mapping,
             experts,
-            dedupe: env.config.feeds.dedupe.rule(),
+            dedupe: ctx.config.feeds.dedupe.rule(),
             store,
             progress: !args.json && std::io::stderr().is_terminal(),
         })
@@ -516,8 +501,8 @@ fn exit_code(reports: &[FeedReport]) -> ExitCode {
     }
 }
 
-pub fn ingest(env: &Env, args: &FeedsIngestArgs) -> Result<ExitCode> {
-    let mut pipeline = FeedPipeline::new(env, &args.read)?;
+pub fn ingest(ctx: &Context, args: &FeedsIngestArgs) -> Result<ExitCode> {
+    let mut pipeline = FeedPipeline::new(ctx, &args.read)?;
     let mut reports = Vec::new();
     for path in &args.paths {
         let files = if path.as_os_str() == "-" {
@@ -546,13 +531,13 @@ pub fn ingest(env: &Env, args: &FeedsIngestArgs) -> Result<ExitCode> {
 
 /// Files still being written wait: a file is taken once its size and modification time were
 /// the same at two looks, or it has not changed for two intervals.
-pub fn watch(env: &Env, args: &FeedsWatchArgs) -> Result<ExitCode> {
+pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
     let interval = Duration::from_secs_f64(
         args.interval
-            .unwrap_or(env.config.feeds.watch_interval_secs)
+            .unwrap_or(ctx.config.feeds.watch_interval_secs)
             .max(0.05),
     );
-    let mut pipeline = FeedPipeline::new(env, &args.read)?;
+    let mut pipeline = FeedPipeline::new(ctx, &args.read)?;
     if !args.dir.is_dir() {
         bail!("{} is not a directory", args.dir.display());
     }
@@ -673,14 +658,14 @@ fn fetch_one(agent: &ureq::Agent, url: &str) -> Result<RawInput> {
     Ok(RawInput { name, bytes })
 }
 
-pub fn fetch(env: &Env, args: &FeedsFetchArgs) -> Result<ExitCode> {
+pub fn fetch(ctx: &Context, args: &FeedsFetchArgs) -> Result<ExitCode> {
     for url in &args.urls {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             bail!("{url}: only http:// and https:// URLs can be fetched");
         }
     }
     let period = args.every.as_deref().map(parse_period).transpose()?;
-    let mut pipeline = FeedPipeline::new(env, &args.read)?;
+    let mut pipeline = FeedPipeline::new(ctx, &args.read)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(args.timeout)))
         .build()
@@ -704,8 +689,8 @@ pub fn fetch(env: &Env, args: &FeedsFetchArgs) -> Result<ExitCode> {
 }
 
 /// `feeds inputs`: what was ingested, newest last.
-pub fn inputs(env: &Env, args: &crate::cli::ListArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn inputs(ctx: &Context, args: &crate::cli::ListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let mut inputs = store.feed_inputs()?;
     if let Some(limit) = args.limit {
         let skip = inputs.len().saturating_sub(limit);
@@ -756,11 +741,11 @@ pub fn inputs(env: &Env, args: &crate::cli::ListArgs) -> Result<ExitCode> {
 }
 
 /// `feeds reports`: the reports the Shadowserver schema describes.
-pub fn reports(env: &Env, args: &crate::cli::FeedsReportsArgs) -> Result<ExitCode> {
+pub fn reports(ctx: &Context, args: &crate::cli::FeedsReportsArgs) -> Result<ExitCode> {
     let path = args
         .schema
         .clone()
-        .or_else(|| env.config.feeds.shadowserver_schema.clone())
+        .or_else(|| ctx.config.feeds.shadowserver_schema.clone())
         .ok_or_else(|| anyhow!("give --schema FILE or set feeds.shadowserver_schema"))?;
     let schema = Schema::from_path(&path)
         .with_context(|| format!("cannot load the Shadowserver schema {}", path.display()))?;

@@ -6,13 +6,14 @@
 //! `show` and `export` derive the figures again from the stored cells with the configuration
 //! in force, for the team (every event) or, with `--public`, as the public sees them.
 
-use super::{Env, time_range};
-use anyhow::{Context, Result, bail};
+use super::time_range;
+use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use firewatch_metrics::{
     AddressSpace, Audience, DailyCell, Day, EventKind, MetricRow, Metrics, Observation, Risk,
     Scope, Summary, classify, count_daily, write_csv,
 };
+use firewatch_pipeline::Context;
 use firewatch_store::TimeRange;
 use firewatch_store::health::{
     AddressSpaceRecord, HealthCellRecord, HealthMeta, HealthPublicRecord, HealthSnapshot,
@@ -124,12 +125,12 @@ struct ComputeReport {
     data_version: String,
 }
 
-pub fn run(env: &Env, cmd: &MetricsCommand) -> Result<ExitCode> {
-    env.config.metrics.validate()?;
+pub fn run(ctx: &Context, cmd: &MetricsCommand) -> Result<ExitCode> {
+    ctx.config.metrics.validate()?;
     match cmd {
-        MetricsCommand::Compute(args) => compute(env, args),
-        MetricsCommand::Show(args) => show(env, args),
-        MetricsCommand::Export(args) => export(env, args),
+        MetricsCommand::Compute(args) => compute(ctx, args),
+        MetricsCommand::Show(args) => show(ctx, args),
+        MetricsCommand::Export(args) => export(ctx, args),
     }
 }
 
@@ -151,10 +152,10 @@ fn country_code(cc: Option<&str>) -> Option<[u8; 2]> {
     }
 }
 
-fn compute(env: &Env, args: &ComputeArgs) -> Result<ExitCode> {
-    let cfg = &env.config.metrics;
+fn compute(ctx: &Context, args: &ComputeArgs) -> Result<ExitCode> {
+    let cfg = &ctx.config.metrics;
     let range = whole_days(args.since.as_deref(), args.until.as_deref())?;
-    let mut store = env.store()?;
+    let mut store = ctx.store()?;
     let mut report = ComputeReport {
         suppression_threshold: cfg.suppression_threshold,
         ..Default::default()
@@ -195,7 +196,8 @@ fn compute(env: &Env, args: &ComputeArgs) -> Result<ExitCode> {
     drop(observations);
     report.cells = fresh.len() as u64;
 
-    let geo = super::data::load_geo(env).context("cannot load the registry data")?;
+    let geo =
+        firewatch_pipeline::dataset::load_geo(&ctx.db).context("cannot load the registry data")?;
     let space = AddressSpace::from_ranges(geo.table().segments_v4().map(|(first, last, v)| {
         let a = geo.attribution(v);
         (first, last, a.country.map(|c| c.bytes()), a.asn)
@@ -317,7 +319,7 @@ fn to_public(r: &MetricRow) -> HealthPublicRecord {
 
 /// The figures of the stored cells for `args` (every day: the base week may lie outside the
 /// period), and the period's first and last day.
-fn derive(env: &Env, args: &ViewArgs) -> Result<(Metrics, Option<Day>, Option<Day>)> {
+fn derive(ctx: &Context, args: &ViewArgs) -> Result<(Metrics, Option<Day>, Option<Day>)> {
     let risk = match &args.risk {
         Some(id) => Some(Risk::from_id(id).with_context(|| {
             format!(
@@ -328,7 +330,7 @@ fn derive(env: &Env, args: &ViewArgs) -> Result<(Metrics, Option<Day>, Option<Da
         None => None,
     };
     let scope = Scope::from(args.by);
-    let store = env.store()?;
+    let store = ctx.store()?;
     if store.health_meta()?.is_none() {
         bail!("no metrics yet: run `firewatch metrics compute` first");
     }
@@ -352,7 +354,7 @@ fn derive(env: &Env, args: &ViewArgs) -> Result<(Metrics, Option<Day>, Option<Da
     } else {
         Audience::Internal
     };
-    let metrics = Metrics::derive(&cells, &space, &env.config.metrics, audience)?;
+    let metrics = Metrics::derive(&cells, &space, &ctx.config.metrics, audience)?;
     let range = whole_days(args.since.as_deref(), args.until.as_deref())?;
     Ok((
         metrics,
@@ -372,8 +374,8 @@ fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
-fn show(env: &Env, args: &ViewArgs) -> Result<ExitCode> {
-    let (metrics, from, to) = derive(env, args)?;
+fn show(ctx: &Context, args: &ViewArgs) -> Result<ExitCode> {
+    let (metrics, from, to) = derive(ctx, args)?;
     let mut rows: Vec<Summary> = metrics.summary(from, to);
     if let Some(limit) = args.limit {
         rows.retain(|s| s.rank as usize <= limit);
@@ -414,20 +416,20 @@ fn show(env: &Env, args: &ViewArgs) -> Result<ExitCode> {
         if args.public {
             println!(
                 "(public view: TLP:CLEAR{} events, cells under {} hosts suppressed)",
-                if env.config.metrics.release_all_tlp {
+                if ctx.config.metrics.release_all_tlp {
                     " and released"
                 } else {
                     ""
                 },
-                env.config.metrics.suppression_threshold
+                ctx.config.metrics.suppression_threshold
             );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(env: &Env, args: &ViewArgs) -> Result<ExitCode> {
-    let (metrics, from, to) = derive(env, args)?;
+fn export(ctx: &Context, args: &ViewArgs) -> Result<ExitCode> {
+    let (metrics, from, to) = derive(ctx, args)?;
     let rows: Vec<&MetricRow> = metrics
         .rows
         .iter()

@@ -1,10 +1,10 @@
 //! `firewatch ingest pcap`: captures in, base facts committed one capture per transaction.
 
-use super::Env;
 use crate::cli::IngestPcapArgs;
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use firewatch_darknet::{AggregationConfig, aggregate_capture};
 use firewatch_pcap::{Capture, DecodeCounters};
+use firewatch_pipeline::Context;
 use firewatch_store::{DeriveRules, InputRecord, SqliteStore, Store, TimeRange, crash_point};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -216,33 +216,35 @@ pub fn ingest_one(
 /// Ingests every input, then re-derives alerts. Damaged inputs keep what came before the
 /// damage and make the exit status non-zero; the other inputs go on.
 pub fn ingest_all(
-    env: &Env,
+    ctx: &Context,
     files: &[impl AsRef<Path>],
     opts: &IngestOptions,
 ) -> Result<Vec<InputReport>> {
     let mut store = if opts.dry_run {
         None
     } else {
-        Some(env.store()?)
+        Some(ctx.store()?)
     };
     // Attribution data is loaded once per run; a dry run attributes nothing.
     let mut rules = DeriveRules {
-        labels: env.config.labels.clone(),
-        attacks: env.config.attacks.clone(),
+        labels: ctx.config.labels.clone(),
+        attacks: ctx.config.attacks.clone(),
         enricher: if opts.dry_run {
             None
         } else {
-            Some(super::attribution::enricher(env)?)
+            Some(firewatch_pipeline::attribution::enricher(ctx)?)
         },
     };
-    let mut loaded_dataset = super::data::current_dataset(env)?;
+    let mut loaded_dataset = firewatch_pipeline::dataset::current_dataset(&ctx.db)?;
     let mut reports = Vec::new();
     for f in files {
         let path = f.as_ref();
         // `data update` may have put a new dataset in force: switch before the next input.
-        if rules.enricher.is_some() && super::data::dataset_changed(env, &loaded_dataset) {
-            loaded_dataset = super::data::current_dataset(env)?;
-            rules.enricher = Some(super::attribution::enricher(env)?);
+        if rules.enricher.is_some()
+            && firewatch_pipeline::dataset::dataset_changed(&ctx.db, &loaded_dataset)
+        {
+            loaded_dataset = firewatch_pipeline::dataset::current_dataset(&ctx.db)?;
+            rules.enricher = Some(firewatch_pipeline::attribution::enricher(ctx)?);
         }
         match ingest_one(path, store.as_mut(), &rules, opts) {
             Ok(r) => reports.push(r),
@@ -262,7 +264,7 @@ pub fn ingest_all(
     }
     if let Some(store) = store.as_mut() {
         if store.alerts_stale()? {
-            store.refresh_alerts(&env.config.detect)?;
+            store.refresh_alerts(&ctx.config.detect)?;
         }
         crash_point("after-alerts");
         // The findings of these captures become events; re-run for already ingested ones too,
@@ -281,14 +283,14 @@ pub fn ingest_all(
                 since: Some(first.div_euclid(1_000_000_000)),
                 until: Some(last.div_euclid(1_000_000_000) + 1),
             };
-            super::darknet_events::derive(env, &range)?;
+            super::darknet_events::derive(ctx, &range)?;
         }
     }
     Ok(reports)
 }
 
-pub fn run(env: &Env, args: &IngestPcapArgs) -> Result<ExitCode> {
-    let mut aggregation = env.config.aggregation.clone();
+pub fn run(ctx: &Context, args: &IngestPcapArgs) -> Result<ExitCode> {
+    let mut aggregation = ctx.config.aggregation.clone();
     aggregation.flowtuples |= args.flowtuples;
     let threads = args
         .threads
@@ -299,7 +301,7 @@ pub fn run(env: &Env, args: &IngestPcapArgs) -> Result<ExitCode> {
         dry_run: args.dry_run,
         progress: !args.json,
     };
-    let reports = ingest_all(env, &args.files, &opts)?;
+    let reports = ingest_all(ctx, &args.files, &opts)?;
     if args.json {
         crate::output::json(&reports)?;
     } else {

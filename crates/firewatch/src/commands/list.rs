@@ -1,17 +1,17 @@
 //! The read-back listings: ports, alerts, sources, attacks, flowtuples, inputs.
 
-use super::Env;
 use crate::cli::{AlertsListArgs, LabelArg, ListArgs, SourcesListArgs};
 use crate::output::{json, ns_time, s_time, table};
 use anyhow::{Result, bail};
 use firewatch_core::{Protocol, SourceLabel};
+use firewatch_pipeline::Context;
 use firewatch_store::{AlertQuery, AlertRecord, AttackQuery, AttackRecord, SourceQuery, Store};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-pub fn ports_top(env: &Env, args: &ListArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn ports_top(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let rows = store.top_ports(&args.range()?, args.limit.unwrap_or(20))?;
     if args.json {
         json(&rows)?;
@@ -117,8 +117,8 @@ pub fn print_alerts(alerts: &[AlertRecord]) {
     );
 }
 
-pub fn alerts(env: &Env, args: &AlertsListArgs) -> Result<ExitCode> {
-    let store = env.fresh_store()?;
+pub fn alerts(ctx: &Context, args: &AlertsListArgs) -> Result<ExitCode> {
+    let store = ctx.fresh_store()?;
     let proto = match args.proto.as_deref() {
         Some(p) => Some(p.parse::<Protocol>()?.number()),
         None => None,
@@ -152,8 +152,8 @@ fn label_of(arg: LabelArg) -> SourceLabel {
     }
 }
 
-pub fn sources(env: &Env, args: &SourcesListArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn sources(ctx: &Context, args: &SourcesListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let q = SourceQuery {
         range: args.list.range()?,
         label: args.label.map(label_of),
@@ -206,8 +206,8 @@ pub fn sources(env: &Env, args: &SourcesListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn source_show(env: &Env, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let Some(s) = store.source(ip)? else {
         bail!("{ip} has not been seen by the telescope");
     };
@@ -298,8 +298,8 @@ pub fn print_attacks(attacks: &[AttackRecord]) {
     );
 }
 
-pub fn attacks(env: &Env, args: &ListArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn attacks(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let rows = store.attacks(&AttackQuery {
         range: args.range()?,
         victim: None,
@@ -313,8 +313,8 @@ pub fn attacks(env: &Env, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn flows(env: &Env, args: &ListArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn flows(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed: Option<std::io::Error> = None;
@@ -363,8 +363,8 @@ pub fn flows(env: &Env, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn inputs(env: &Env, args: &ListArgs) -> Result<ExitCode> {
-    let store = env.store()?;
+pub fn inputs(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let rows = store.inputs()?;
     if args.json {
         json(&rows)?;

@@ -1,12 +1,12 @@
 //! `firewatch notify run|status`: tell the responsible teams, through the outbox.
 
-use super::Env;
-use super::teams::stored_directory;
 use crate::output::{json as print_json, s_time, table};
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context as _, Result, anyhow};
 use clap::{Args, Subcommand};
 use firewatch_notify::openpgp::SenderKey;
 use firewatch_notify::{Courier, NotifyConfig, Planner, queue};
+use firewatch_pipeline::Context;
+use firewatch_pipeline::directory::stored_directory;
 use firewatch_store::outbox::{OutboxState, OutboxStore};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,11 +46,9 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-fn config(env: &Env) -> Result<&NotifyConfig> {
-    let cfg =
-        env.config.notify.as_ref().ok_or_else(|| {
-            anyhow!("no [notify] section in the configuration (see firewatch.toml)")
-        })?;
+fn config(notify: Option<&NotifyConfig>) -> Result<&NotifyConfig> {
+    let cfg = notify
+        .ok_or_else(|| anyhow!("no [notify] section in the configuration (see firewatch.toml)"))?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -73,18 +71,18 @@ fn sender_key(cfg: &NotifyConfig) -> Result<SenderKey> {
     )?)
 }
 
-pub fn run(env: &Env, cmd: &NotifyCommand) -> Result<ExitCode> {
+pub fn run(ctx: &Context, notify: Option<&NotifyConfig>, cmd: &NotifyCommand) -> Result<ExitCode> {
     match cmd {
-        NotifyCommand::Run(args) => run_notices(env, args),
-        NotifyCommand::Status { json } => status(env, *json),
+        NotifyCommand::Run(args) => run_notices(ctx, notify, args),
+        NotifyCommand::Status { json } => status(ctx, *json),
     }
 }
 
-fn run_notices(env: &Env, args: &RunArgs) -> Result<ExitCode> {
-    let cfg = config(env)?;
+fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> Result<ExitCode> {
+    let cfg = config(notify)?;
     let sender = sender_key(cfg)?;
-    let directory = stored_directory(env)?;
-    let mut store = env.fresh_store()?;
+    let directory = stored_directory(&ctx.store()?)?;
+    let mut store = ctx.fresh_store()?;
     let planner = Planner {
         cfg,
         directory: &directory,
@@ -162,8 +160,8 @@ fn run_notices(env: &Env, args: &RunArgs) -> Result<ExitCode> {
     })
 }
 
-fn status(env: &Env, as_json: bool) -> Result<ExitCode> {
-    let store = env.store()?;
+fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
+    let store = ctx.store()?;
     let notices = store.notices(None)?;
     let withheld = store.withheld()?;
     if as_json {

@@ -1,10 +1,11 @@
 //! `firewatch plot port`: a port's series with its baseline and alerts, as SVG or PNG.
 
-use super::{Env, time_range};
+use super::time_range;
 use crate::cli::PlotPortArgs;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use firewatch_core::Protocol;
 use firewatch_detect::{SeriesPoint, baseline};
+use firewatch_pipeline::Context;
 use firewatch_store::{AlertQuery, AlertRecord, Store, TimeRange};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -139,19 +140,19 @@ pub fn write_chart(out: &Path, chart: &PortChart<'_>) -> Result<()> {
 
 /// Gathers a port's series, baseline and alerts from the store and writes the chart.
 pub fn plot_port(
-    env: &Env,
+    ctx: &Context,
     proto: Protocol,
     port: u16,
     range: &TimeRange,
     out: &Path,
 ) -> Result<()> {
-    let store = env.fresh_store()?;
+    let store = ctx.fresh_store()?;
     let interval = store
         .interval_secs()?
         .ok_or_else(|| anyhow!("the store is empty: ingest a capture first"))?;
     // The baseline needs the history before the chart's start.
     let full = store.port_series(proto.number(), port, &TimeRange::default())?;
-    let base = baseline(&full, &env.config.detect);
+    let base = baseline(&full, &ctx.config.detect);
     let keep = |t: i64| range.since.is_none_or(|s| t >= s) && range.until.is_none_or(|u| t <= u);
     let (series, baseline_packets): (Vec<SeriesPoint>, Vec<Option<f64>>) = full
         .iter()
@@ -175,10 +176,10 @@ pub fn plot_port(
     write_chart(out, &chart)
 }
 
-pub fn run(env: &Env, args: &PlotPortArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: &PlotPortArgs) -> Result<ExitCode> {
     let proto: Protocol = args.proto.parse()?;
     let range = time_range(args.since.as_deref(), args.until.as_deref())?;
-    plot_port(env, proto, args.port, &range, &args.out)?;
+    plot_port(ctx, proto, args.port, &range, &args.out)?;
     println!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,8 @@
 //! `firewatch serve`: the JSON API and the pages (see `firewatch-web`).
 
-use super::Env;
 use anyhow::{Result, anyhow};
 use clap::Args;
+use firewatch_pipeline::Context;
 use firewatch_web::LogFormat;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -18,10 +18,10 @@ pub struct ServeArgs {
     pub listen: Option<String>,
 }
 
-pub fn run(env: &Env, args: &ServeArgs) -> Result<ExitCode> {
-    init_logs(env.config.web.log_format)?;
-    let listen = args.listen.as_deref().unwrap_or(&env.config.web.listen);
-    firewatch_web::run_blocking(env.db.clone(), &env.config.web, listen, |addr| {
+pub fn run(ctx: &Context, web: &firewatch_web::WebConfig, args: &ServeArgs) -> Result<ExitCode> {
+    init_logs(web.log_format)?;
+    let listen = args.listen.as_deref().unwrap_or(&web.listen);
+    firewatch_web::run_blocking(ctx.db.clone(), &web, listen, |addr| {
         tracing::info!(addr = %addr, "serving http://{addr}/ (Ctrl-C to stop)");
     })
     .map_err(|e| anyhow!("serve: {e}"))?;

@@ -2,12 +2,12 @@
 //! 2.1 bundles or a MISP feed, partners' bundles in through the feed pipeline — TLP kept both
 //! ways (see docs/sharing.md).
 
-use super::Env;
 use crate::cli::{FeedFormat, FeedFormatArgs, FeedsIngestArgs};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use firewatch_core::TlpLevel;
 use firewatch_core::access::{Role, Viewer, may_read_event};
+use firewatch_pipeline::Context;
 use firewatch_share::{Finding, finding, misp, stix::Exporter};
 use firewatch_store::{AlertQuery, EventQuery, EventStore, EventVisibility, Store};
 use std::io::Write;
@@ -97,10 +97,14 @@ pub struct ImportStixArgs {
     pub json: bool,
 }
 
-pub fn export(env: &Env, cmd: &ExportCommand) -> Result<ExitCode> {
+pub fn export(
+    ctx: &Context,
+    web: &firewatch_web::WebConfig,
+    cmd: &ExportCommand,
+) -> Result<ExitCode> {
     match cmd {
         ExportCommand::Stix(args) => {
-            let (findings, producer) = select(env, &args.select)?;
+            let (findings, producer) = select(ctx, web, &args.select)?;
             let bundle = Exporter::new(&producer).bundle(&findings);
             let text = serde_json::to_string_pretty(&bundle)? + "\n";
             match &args.output {
@@ -115,7 +119,7 @@ pub fn export(env: &Env, cmd: &ExportCommand) -> Result<ExitCode> {
             );
         }
         ExportCommand::Misp(args) => {
-            let (findings, producer) = select(env, &args.select)?;
+            let (findings, producer) = select(ctx, web, &args.select)?;
             let written = misp::write_feed(&args.dir, &producer, &findings)
                 .with_context(|| format!("cannot write the feed into {}", args.dir.display()))?;
             eprintln!(
@@ -132,7 +136,11 @@ pub fn export(env: &Env, cmd: &ExportCommand) -> Result<ExitCode> {
 
 /// The findings `args` selects: stored events and port alerts the viewer may read, at most
 /// at the --tlp level; and the producer's name.
-fn select(env: &Env, args: &SelectArgs) -> Result<(Vec<Finding>, String)> {
+fn select(
+    ctx: &Context,
+    web: &firewatch_web::WebConfig,
+    args: &SelectArgs,
+) -> Result<(Vec<Finding>, String)> {
     let cap: TlpLevel = args.tlp.parse()?;
     let range = super::time_range(args.since.as_deref(), args.until.as_deref())?;
     let viewer = args.team.as_ref().map(|team| Viewer::User {
@@ -146,7 +154,7 @@ fn select(env: &Env, args: &SelectArgs) -> Result<(Vec<Finding>, String)> {
                 .as_ref()
                 .is_none_or(|viewer| may_read_event(viewer, &f.event))
     };
-    let store = env.fresh_store()?;
+    let store = ctx.fresh_store()?;
     let events = store
         .events(&EventQuery {
             range,
@@ -157,11 +165,7 @@ fn select(env: &Env, args: &SelectArgs) -> Result<(Vec<Finding>, String)> {
         .map(|e| Finding::from_event(e.event, e.time))
         .filter(|f| may_share(f))
         .collect();
-    let telescope = env
-        .config
-        .web
-        .telescope_access()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let telescope = web.telescope_access().map_err(|e| anyhow::anyhow!("{e}"))?;
     let alerts = store
         .alerts(&AlertQuery {
             range,
@@ -179,7 +183,7 @@ fn select(env: &Env, args: &SelectArgs) -> Result<(Vec<Finding>, String)> {
     Ok((finding::merge(events, alerts), producer))
 }
 
-pub fn import(env: &Env, cmd: &ImportCommand) -> Result<ExitCode> {
+pub fn import(ctx: &Context, cmd: &ImportCommand) -> Result<ExitCode> {
     let ImportCommand::Stix(args) = cmd;
     // What Firewatch does not map is kept, and said: list it before the pipeline runs.
     for path in &args.files {
@@ -202,7 +206,7 @@ pub fn import(env: &Env, cmd: &ImportCommand) -> Result<ExitCode> {
         bail!("give at least one bundle file");
     }
     super::feeds::ingest(
-        env,
+        ctx,
         &FeedsIngestArgs {
             paths: args.files.clone(),
             stdin_name: "-".to_owned(),

@@ -1,7 +1,7 @@
 //! `firewatch synth`: write a synthetic telescope capture and its ground truth.
 
 use crate::cli::{CaptureFormatArg, SynthArgs};
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use firewatch_synth::{OutputFormat, SynthConfig, write_capture};
 use std::process::ExitCode;
 use std::time::Instant;

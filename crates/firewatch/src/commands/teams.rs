@@ -1,59 +1,19 @@
 //! `firewatch teams`: import, export and read the team directory kept in the store.
 
-use super::Env;
 use crate::cli::TeamsCommand;
 use crate::output::{json, table};
-use anyhow::{Context, Result, anyhow};
-use firewatch_enrich::directory::{
-    Directory, DirectoryError, ValidationPolicy, import_trusted_introducer_csv,
-};
-use firewatch_store::{Store, StoredDirectory};
-use std::path::Path;
+use anyhow::{Result, anyhow};
+use firewatch_enrich::directory::{Directory, ValidationPolicy};
+use firewatch_pipeline::Context;
+use firewatch_pipeline::directory;
 use std::process::ExitCode;
 
 /// The directory in the store, or an empty one if none was imported.
-pub fn stored_directory(env: &Env) -> Result<Directory> {
-    let Some(stored) = env.store()?.team_directory()? else {
-        return Ok(Directory::default());
-    };
-    let policy = ValidationPolicy {
-        allow_nested_prefixes: stored.allow_nested_prefixes,
-    };
-    Directory::from_toml_str_with(&stored.toml, &stored.origin, &policy)
-        .map_err(|e| anyhow!("the stored team directory no longer validates: {e}"))
+fn stored_directory(ctx: &Context) -> Result<Directory> {
+    directory::stored_directory(&ctx.store()?)
 }
 
-/// Reads and validates a directory file; `rejected` counts CSV rows that were left out.
-fn read_directory(path: &Path, policy: &ValidationPolicy) -> Result<(Directory, usize)> {
-    let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {origin}"))?;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let (dir, rejected) = match ext.as_deref() {
-        Some("csv") => {
-            let import = import_trusted_introducer_csv(text.as_bytes(), &origin)?;
-            for row in &import.rejected {
-                eprintln!("{origin}:{}: row left out: {}", row.line, row.message);
-            }
-            let rejected = import.rejected.len();
-            (import.into_directory(), rejected)
-        }
-        Some("json") => {
-            let dir: Directory =
-                serde_json::from_str(&text).map_err(|e| anyhow!("{origin}: {e}"))?;
-            (dir, 0)
-        }
-        _ => return Ok((Directory::from_toml_str_with(&text, &origin, policy)?, 0)),
-    };
-    if let Err(problems) = dir.validate(policy) {
-        return Err(DirectoryError::Invalid { origin, problems }.into());
-    }
-    Ok((dir, rejected))
-}
-
-pub fn run(env: &Env, cmd: &TeamsCommand) -> Result<ExitCode> {
+pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
     match cmd {
         TeamsCommand::Import {
             file,
@@ -62,23 +22,21 @@ pub fn run(env: &Env, cmd: &TeamsCommand) -> Result<ExitCode> {
             let policy = ValidationPolicy {
                 allow_nested_prefixes: *allow_nested_prefixes,
             };
-            let (dir, rejected) = read_directory(file, &policy)?;
-            let stored = StoredDirectory {
-                toml: dir.to_toml()?,
-                origin: file.display().to_string(),
-                allow_nested_prefixes: *allow_nested_prefixes,
-                imported_at: jiff::Timestamp::now().as_second(),
-            };
-            env.store()?.replace_team_directory(&stored)?;
+            let (dir, rejected) = directory::read_directory_file(file, &policy)?;
+            let origin = file.display().to_string();
+            for row in &rejected {
+                eprintln!("{origin}:{}: row left out: {}", row.line, row.message);
+            }
+            directory::replace_directory(&mut ctx.store()?, &dir, &origin, *allow_nested_prefixes)?;
             println!("imported {} teams from {}", dir.teams.len(), file.display());
-            Ok(if rejected > 0 {
+            Ok(if !rejected.is_empty() {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
             })
         }
         TeamsCommand::Export { json: as_json } => {
-            let dir = stored_directory(env)?;
+            let dir = stored_directory(ctx)?;
             print!(
                 "{}",
                 if *as_json {
@@ -90,7 +48,7 @@ pub fn run(env: &Env, cmd: &TeamsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TeamsCommand::List { json: as_json } => {
-            let dir = stored_directory(env)?;
+            let dir = stored_directory(ctx)?;
             if *as_json {
                 json(&dir.teams)?;
             } else {
@@ -132,7 +90,7 @@ pub fn run(env: &Env, cmd: &TeamsCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TeamsCommand::Show { id, json: as_json } => {
-            let dir = stored_directory(env)?;
+            let dir = stored_directory(ctx)?;
             let team = dir
                 .team(id)
                 .ok_or_else(|| anyhow!("no team {id:?} in the directory"))?;

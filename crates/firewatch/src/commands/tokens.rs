@@ -1,10 +1,10 @@
 //! `firewatch tokens create|list|revoke`: API tokens. The secret is shown once; the store
 //! keeps only its hash.
 
-use super::Env;
 use crate::output::json as print_json;
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use firewatch_pipeline::Context;
 use firewatch_store::IdentityStore;
 use std::process::ExitCode;
 
@@ -25,8 +25,8 @@ pub enum TokensCommand {
     Revoke { id: String },
 }
 
-pub fn run(env: &Env, cmd: &TokensCommand) -> Result<ExitCode> {
-    let mut store = env.store()?;
+pub fn run(ctx: &Context, cmd: &TokensCommand) -> Result<ExitCode> {
+    let mut store = ctx.store()?;
     match cmd {
         TokensCommand::Create { user } => {
             let Some(u) = store.user(user)? else {

@@ -1,10 +1,10 @@
 //! `firewatch users add|list|remove`: the people who use the web service.
 
-use super::Env;
 use crate::output::json as print_json;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use firewatch_core::access::Role;
+use firewatch_pipeline::Context;
 use firewatch_store::IdentityStore;
 use std::io::Read;
 use std::process::ExitCode;
@@ -39,8 +39,8 @@ pub struct AddArgs {
     pub password_stdin: bool,
 }
 
-pub fn run(env: &Env, cmd: &UsersCommand) -> Result<ExitCode> {
-    let mut store = env.store()?;
+pub fn run(ctx: &Context, cmd: &UsersCommand) -> Result<ExitCode> {
+    let mut store = ctx.store()?;
     match cmd {
         UsersCommand::Add(a) => {
             let role: Role = a.role.parse().map_err(|e| anyhow!("--role: {e}"))?;

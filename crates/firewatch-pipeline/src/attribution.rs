@@ -1,0 +1,62 @@
+//! Attribution for ingest: country, network and team of every source and victim, from the
+//! registry data in force and the store's team directory, folded into one lookup table.
+
+use crate::{Context, dataset, directory};
+use anyhow::Result;
+use firewatch_enrich::attribute::Attributor;
+use firewatch_feeds::experts::{Attribute, Attribution};
+use firewatch_store::{Enricher, Enrichment};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// The registry data and the directory as one lookup; what the store's enrichment and the
+/// feed experts both ask.
+pub struct DirectoryEnricher {
+    attributor: Attributor,
+    /// Which data made an attribution: the geo dataset, and the directory's import time.
+    version: String,
+}
+
+impl Enricher for DirectoryEnricher {
+    fn enrich(&self, addr: IpAddr) -> Enrichment {
+        let found = self.attributor.attribute(addr);
+        Enrichment {
+            country: found.country.map(|cc| cc.as_str().to_string()),
+            asn: found.asn,
+            as_name: found.as_name.map(str::to_string),
+            team: found.team.map(|t| t.to_string()),
+            data_version: Some(self.version.clone()),
+        }
+    }
+}
+
+/// Builds the enricher from the dataset in force and the store's directory.
+pub fn enricher(ctx: &Context) -> Result<Arc<dyn Enricher>> {
+    let geo = dataset::load_geo(&ctx.db)?;
+    let store = ctx.store()?;
+    let directory = directory::stored_directory(&store)?;
+    let imported = firewatch_store::Store::team_directory(&store)?.map(|d| d.imported_at);
+    let version = match imported {
+        Some(t) => format!("{}+teams@{t}", geo.version()),
+        None => geo.version().to_string(),
+    };
+    Ok(Arc::new(DirectoryEnricher {
+        attributor: Attributor::new(&geo, &directory),
+        version,
+    }))
+}
+
+/// The store's enrichment as the feed experts ask for it.
+pub struct ExpertAttribution(pub Arc<dyn Enricher>);
+
+impl Attribute for ExpertAttribution {
+    fn attribute(&self, addr: IpAddr) -> Attribution {
+        let found = self.0.enrich(addr);
+        Attribution {
+            country: found.country,
+            asn: found.asn,
+            as_name: found.as_name,
+            team: found.team,
+        }
+    }
+}

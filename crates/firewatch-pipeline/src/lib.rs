@@ -1,0 +1,19 @@
+//! The way data flows through Firewatch: from collectors and captures, through parsers and
+//! experts, into the store, and from the store's telescope findings into events.
+//!
+//! - [`Context`]: the configuration and the store, what every step needs.
+//! - [`dataset`]: the registry data in force (IP → country, ASN), replaced atomically.
+//! - [`directory`]: the team directory in the store, read one way, and routing answers.
+//! - [`attribution`]: registry data and directory as one lookup, for the store and the experts.
+//!
+//! Parsers (`firewatch-feeds`, `firewatch-pcap`), aggregation (`firewatch-darknet`) and the store
+//! know nothing of each other; this crate is the only one that sees both sides.
+
+pub mod attribution;
+pub mod config;
+pub mod context;
+pub mod dataset;
+pub mod directory;
+
+pub use config::{DedupeConfig, FeedsConfig, PipelineConfig};
+pub use context::Context;
