@@ -48,6 +48,7 @@ pub mod taxonomy;
 pub mod telescope;
 pub mod time;
 pub mod tlp;
+pub mod value;
 
 pub use event::{Event, EventError, FieldError, Value};
 pub use harmonization::{FieldSpec, FieldType};

@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 use ipnet::IpNet;
 use serde_json::Value as Json;
 
-use crate::event::Value;
 use crate::harmonization::{FieldSpec, FieldType, Pattern};
 use crate::taxonomy;
+use crate::value::Value;
 
 /// Where a raw value comes from: a parser (`set`, sanitise everything) or an IntelMQ JSON line
 /// (already harmonized: `raw` is already Base64).

@@ -64,11 +64,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "firewatch-store",
         ],
     ),
-    // The web front: serves the store, runs the pipeline, publishes through share.
+    // The web front: serves the store, runs the pipeline, publishes through share; draws the
+    // detector's baseline (a pure function) on its charts.
     (
         "firewatch-web",
         &[
             "firewatch-core",
+            "firewatch-detect",
             "firewatch-enrich",
             "firewatch-feeds",
             "firewatch-metrics",

@@ -8,7 +8,7 @@
 //! each source's. Appending costs a few nanoseconds; a per-packet look-up in thousands of
 //! cells of a few hundred bytes each missed the cache on most packets.
 
-use crate::aggregate::PortCell;
+use crate::facts::PortCell;
 use crate::source_counts::{self, SourceList};
 use std::net::IpAddr;
 

@@ -35,6 +35,7 @@ pub mod backscatter;
 mod cells;
 pub mod config;
 pub mod distinct;
+pub mod facts;
 pub mod fingerprint;
 pub mod flowtuple;
 pub mod label;

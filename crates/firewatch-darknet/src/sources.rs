@@ -10,8 +10,8 @@
 //! This is the radix-partitioned aggregation of analytical databases (Manegold, Boncz and
 //! Kersten, "Optimizing Main-Memory Join on Modern Hardware", IEEE TKDE 2002).
 
-use crate::aggregate::{BATCH_RECORDS, SourceProfile, SourceProfiles};
 use crate::distinct::DistinctSet;
+use crate::facts::{BATCH_RECORDS, SourceProfile, SourceProfiles};
 use rustc_hash::FxHashMap;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -56,7 +56,7 @@ pub trait Attribute: Send + Sync {
 }
 
 /// The event field that carries the responsible team's id (IntelMQ has no field for it).
-pub const TEAM_FIELD: &str = "extra.team";
+pub use firewatch_core::fields::EXTRA_TEAM as TEAM_FIELD;
 
 /// TLP per feed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

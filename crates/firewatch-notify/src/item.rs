@@ -98,7 +98,7 @@ impl NoticeItem {
 
     /// The record of a darknet alert, naming only `addresses` (the team's own sources).
     pub fn from_alert(alert: &AlertRecord, tlp: TlpLevel, addresses: Vec<String>) -> NoticeItem {
-        use firewatch_detect::AlertKind;
+        use firewatch_core::telescope::AlertKind;
         let (classification, severity) = match alert.kind {
             AlertKind::Spike => ("spike", Severity::Medium),
             AlertKind::NewCampaign => ("new-campaign", Severity::High),

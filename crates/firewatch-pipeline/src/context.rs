@@ -2,7 +2,7 @@
 
 use crate::config::PipelineConfig;
 use anyhow::{Context as _, Result};
-use firewatch_store::{SqliteStore, Store};
+use firewatch_store::SqliteStore;
 use std::path::PathBuf;
 
 /// The configuration and the store's path, as a command or the service has them.
@@ -30,9 +30,7 @@ impl Context {
     /// (e.g. an ingest was killed between its commit and its alert refresh).
     pub fn fresh_store(&self) -> Result<SqliteStore> {
         let mut store = self.store()?;
-        if store.alerts_stale()? {
-            store.refresh_alerts(&self.config.detect)?;
-        }
+        crate::alerts::refresh_if_stale(&mut store, &self.config.detect)?;
         Ok(store)
     }
 }

@@ -9,6 +9,7 @@
 //! Parsers (`firewatch-feeds`, `firewatch-pcap`), aggregation (`firewatch-darknet`) and the store
 //! know nothing of each other; this crate is the only one that sees both sides.
 
+pub mod alerts;
 pub mod attribution;
 pub mod config;
 pub mod context;

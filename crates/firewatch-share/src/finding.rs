@@ -5,7 +5,7 @@ use firewatch_core::{Event, Value};
 use firewatch_store::AlertRecord;
 
 /// The `feed.name` of the telescope's findings (as `firewatch events from-darknet` writes it).
-pub const DARKNET_FEED: &str = "Firewatch-Darknet";
+pub use firewatch_core::telescope::DARKNET_FEED;
 
 /// What a finding is about, which decides its STIX shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Result, SqliteStore, StoreError, TimeRange};
 
 /// The feed whose findings span days (`extra.last_seen`, `extra.end`).
-const DARKNET_FEED: &str = "Firewatch-Darknet";
+use firewatch_core::telescope::DARKNET_FEED;
 
 /// The classification types a health risk can come from (the `classification_type` index
 /// narrows the scan to them).

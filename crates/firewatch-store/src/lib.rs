@@ -33,8 +33,8 @@ pub use records::*;
 pub use sessions::{SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
 
+use firewatch_core::telescope::{Detection, SeriesPoint};
 use firewatch_darknet::{Aggregate, AttackThresholds, LabelRules};
-use firewatch_detect::{DetectConfig, SeriesPoint};
 use std::net::IpAddr;
 
 /// Why the store could not do what was asked.
@@ -117,8 +117,31 @@ pub trait Store {
         aggregate: &Aggregate,
         rules: &DeriveRules,
     ) -> Result<bool>;
-    /// Re-derives every port alert from the port series. Idempotent.
-    fn refresh_alerts(&mut self, cfg: &DetectConfig) -> Result<usize>;
+    /// The ports whose busiest interval reaches either floor (the others cannot alert), with
+    /// the store's time span; `None` before the first capture.
+    fn alert_candidates(
+        &self,
+        min_packets: u64,
+        min_sources: u64,
+    ) -> Result<Option<AlertCandidates>>;
+    /// A candidate port's dense series over the whole span (zeros filled).
+    fn dense_series(
+        &self,
+        proto: u8,
+        port: u16,
+        span: &AlertCandidates,
+    ) -> Result<Vec<SeriesPoint>>;
+    /// The stored record of one detected episode: its sources, label mix, countries and teams.
+    fn episode_record(
+        &self,
+        proto: u8,
+        port: u16,
+        episode: &Detection,
+        span: &AlertCandidates,
+    ) -> Result<AlertRecord>;
+    /// Replaces every stored alert with `records` in one transaction, and marks the alerts
+    /// fresh.
+    fn replace_alerts(&mut self, records: &[AlertRecord]) -> Result<()>;
     /// True when captures were committed since the alerts were last derived.
     fn alerts_stale(&self) -> Result<bool>;
     /// Ports by packets in a time range.

@@ -1,8 +1,8 @@
 //! What the store hands back: plain, serialisable records.
 
 use firewatch_core::SourceLabel;
+use firewatch_core::telescope::{AlertKind, Metric};
 use firewatch_darknet::SourceCounters;
-use firewatch_detect::{AlertKind, Metric};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -185,4 +185,17 @@ pub struct Enrichment {
     pub team: Option<String>,
     /// The dataset (and directory) version that produced this attribution.
     pub data_version: Option<String>,
+}
+
+/// What alert derivation scans: the store's interval span and the ports that may alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertCandidates {
+    /// The first interval start of the store (Unix s).
+    pub first: i64,
+    /// The last interval start of the store (Unix s).
+    pub last: i64,
+    /// The interval length (s).
+    pub step: i64,
+    /// (IP protocol number, port) of every port whose busiest interval reaches a floor.
+    pub ports: Vec<(u8, u16)>,
 }

@@ -3,13 +3,13 @@
 use crate::migrations::MIGRATIONS;
 use crate::records::*;
 use crate::{DeriveRules, Result, Store, StoreError};
+use firewatch_core::telescope::{Detection, SeriesPoint};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_darknet::aggregate::{PortTally, TtlSet};
 use firewatch_darknet::{
     Aggregate, BackscatterMinute, DistinctSet, PortCell, SourceCounters, SourceProfile, classify,
     derive_attacks, source_counts,
 };
-use firewatch_detect::{DetectConfig, Detection, SeriesPoint, detect};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -758,32 +758,57 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
-    fn refresh_alerts(&mut self, cfg: &DetectConfig) -> Result<usize> {
-        let mut records = Vec::new();
-        if let Some((first, last, step)) = self.span()? {
-            // A port whose busiest interval is under every floor cannot alert: skip it.
-            let floor_packets = cfg.min_packets as i64;
-            let floor_sources = cfg.min_sources.min(cfg.new_campaign_min_sources) as i64;
-            let candidates: Vec<(u8, u16)> = {
-                let mut stmt = self.conn.prepare(
-                    "SELECT proto, port FROM port_intervals GROUP BY proto, port
-                     HAVING max(packets) >= ? OR max(unique_sources) >= ? ORDER BY proto, port",
-                )?;
-                let rows = stmt.query_map(params![floor_packets, floor_sources], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            for (proto, port) in candidates {
-                let series = densify(&self.series_rows(proto, port)?, first, last, step);
-                for d in detect(&series, step, cfg) {
-                    records.push(self.alert_record(proto, port, &d, step, last)?);
-                }
-            }
-        }
+    fn alert_candidates(
+        &self,
+        min_packets: u64,
+        min_sources: u64,
+    ) -> Result<Option<AlertCandidates>> {
+        let Some((first, last, step)) = self.span()? else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT proto, port FROM port_intervals GROUP BY proto, port
+             HAVING max(packets) >= ? OR max(unique_sources) >= ? ORDER BY proto, port",
+        )?;
+        let rows = stmt.query_map(params![min_packets as i64, min_sources as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(Some(AlertCandidates {
+            first,
+            last,
+            step,
+            ports: rows.collect::<rusqlite::Result<_>>()?,
+        }))
+    }
+
+    fn dense_series(
+        &self,
+        proto: u8,
+        port: u16,
+        span: &AlertCandidates,
+    ) -> Result<Vec<SeriesPoint>> {
+        Ok(densify(
+            &self.series_rows(proto, port)?,
+            span.first,
+            span.last,
+            span.step,
+        ))
+    }
+
+    fn episode_record(
+        &self,
+        proto: u8,
+        port: u16,
+        episode: &Detection,
+        span: &AlertCandidates,
+    ) -> Result<AlertRecord> {
+        self.alert_record(proto, port, episode, span.step, span.last)
+    }
+
+    fn replace_alerts(&mut self, records: &[AlertRecord]) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute("DELETE FROM alerts", [])?;
-        for a in &records {
+        for a in records {
             tx.execute(
                 "INSERT INTO alerts (id, proto, port, start, end, record) VALUES (?,?,?,?,?,?)",
                 params![
@@ -801,7 +826,7 @@ impl Store for SqliteStore {
         }
         set_meta(&tx, "alerts_stale", "0")?;
         tx.commit()?;
-        Ok(records.len())
+        Ok(())
     }
 
     fn alerts_stale(&self) -> Result<bool> {

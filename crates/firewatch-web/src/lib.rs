@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod pages;
 pub mod session;
 pub mod taxii;
+pub mod viewer;
 
 pub use error::{ApiError, ErrorBody};
 

@@ -220,7 +220,7 @@ impl FromRequestParts<Shared> for Caller {
             Some(encoded) => basic_viewer(state, encoded.trim()).await?,
             // A bearer token: exactly the API's check.
             None => {
-                crate::api::ApiViewer::from_request_parts(parts, &state.app)
+                crate::viewer::ApiViewer::from_request_parts(parts, &state.app)
                     .await?
                     .0
             }

@@ -126,6 +126,7 @@ fn serve(sb: &Sandbox) -> (Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("serve printed no address");
 }
 

@@ -12,6 +12,7 @@ use crate::session::PageViewer;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use firewatch_core::TlpLevel;
 use firewatch_store::health::{HealthMeta, HealthPublicRecord};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -150,7 +151,7 @@ fn render(
     html! {
         h1 { "Internet health" }
         p.note {
-            "Hosts with a risk per day, from " span.tlp { "TLP:CLEAR" }
+            "Hosts with a risk per day, from " span.tlp { (TlpLevel::Clear.label()) }
             @if meta.release_all_tlp { " and explicitly released" }
             " reports and telescope findings. Daily counts under "
             (meta.suppression_threshold) " hosts are not published, nor anything computed from them."

@@ -12,6 +12,7 @@ use crate::session::PageViewer;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use firewatch_core::TlpLevel;
 use firewatch_core::access::Viewer;
 use firewatch_store::{EventGroup, EventQuery, EventStore, Store, TimeRange};
 use maud::html;
@@ -52,7 +53,7 @@ pub async fn public(
     };
     let content = html! {
         h1 { "Public statistics" }
-        p.note { "Only data marked " span.tlp { "TLP:CLEAR" } " is counted here: " (total) " events." }
+        p.note { "Only data marked " span.tlp { (TlpLevel::Clear.label()) } " is counted here: " (total) " events." }
         p { a.health-link href="/public/health" { "Internet health: risky hosts per country and network" } }
         div.grid {
             section.card {

@@ -179,7 +179,7 @@ impl WebFixture {
             ..Default::default()
         };
         store.commit_capture(&record, &aggregate, &rules).unwrap();
-        store.refresh_alerts(&DetectConfig::default()).unwrap();
+        firewatch_pipeline::alerts::refresh_alerts(&mut store, &DetectConfig::default()).unwrap();
         let alert_ids = store
             .alerts(&Default::default())
             .unwrap()

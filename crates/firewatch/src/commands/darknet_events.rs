@@ -10,7 +10,8 @@
 use anyhow::{Context as _, Result};
 use firewatch_core::Event;
 use firewatch_core::SourceLabel;
-use firewatch_feeds::experts::{Experts, TEAM_FIELD};
+use firewatch_core::fields::EXTRA_TEAM as TEAM_FIELD;
+use firewatch_feeds::experts::Experts;
 use firewatch_pipeline::Context;
 use firewatch_store::{
     AlertQuery, AlertRecord, AttackQuery, AttackRecord, Enrichment, EventCommit, EventStore,
@@ -19,7 +20,7 @@ use firewatch_store::{
 use std::process::ExitCode;
 
 /// `feed.name` of the telescope's events.
-pub const FEED_NAME: &str = "Firewatch-Darknet";
+pub use firewatch_core::telescope::DARKNET_FEED as FEED_NAME;
 
 fn base(time_ns_or_s: i64, is_ns: bool) -> Result<Event> {
     let secs = if is_ns {

@@ -263,9 +263,7 @@ pub fn ingest_all(
         }
     }
     if let Some(store) = store.as_mut() {
-        if store.alerts_stale()? {
-            store.refresh_alerts(&ctx.config.detect)?;
-        }
+        firewatch_pipeline::alerts::refresh_if_stale(store, &ctx.config.detect)?;
         crash_point("after-alerts");
         // The findings of these captures become events; re-run for already ingested ones too,
         // so a run killed before this point completes it when started again.

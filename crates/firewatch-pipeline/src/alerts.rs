@@ -1,0 +1,32 @@
+//! Port alerts: every candidate port's series through the detector, the episodes described
+//! from the stored facts and stored in place of the old alerts.
+
+use anyhow::Result;
+use firewatch_detect::{DetectConfig, detect};
+use firewatch_store::Store;
+
+/// Re-derives every port alert from the port series (idempotent); returns how many there are.
+pub fn refresh_alerts(store: &mut impl Store, cfg: &DetectConfig) -> Result<usize> {
+    let mut records = Vec::new();
+    // A port whose busiest interval is under every floor cannot alert: the store skips it.
+    let floor_sources = cfg.min_sources.min(cfg.new_campaign_min_sources);
+    if let Some(span) = store.alert_candidates(cfg.min_packets, floor_sources)? {
+        for &(proto, port) in &span.ports {
+            let series = store.dense_series(proto, port, &span)?;
+            for episode in detect(&series, span.step, cfg) {
+                records.push(store.episode_record(proto, port, &episode, &span)?);
+            }
+        }
+    }
+    store.replace_alerts(&records)?;
+    Ok(records.len())
+}
+
+/// Re-derives the alerts if captures came in since they were last derived (e.g. an ingest was
+/// killed between its commit and its alert refresh).
+pub fn refresh_if_stale(store: &mut impl Store, cfg: &DetectConfig) -> Result<()> {
+    if store.alerts_stale()? {
+        refresh_alerts(store, cfg)?;
+    }
+    Ok(())
+}
