@@ -1,5 +1,6 @@
 //! Command-line shape: nouns, then verbs (`firewatch alerts list`).
 
+use crate::args::ListArgs;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -62,7 +63,7 @@ pub enum Command {
     Data(DataCommand),
     /// Security feeds in: Shadowserver reports, Cowrie honeypot logs, IntelMQ events, CSV.
     #[command(subcommand)]
-    Feeds(FeedsCommand),
+    Feeds(crate::commands::feeds::FeedsCommand),
     /// The harmonized events from every feed (IntelMQ field names).
     #[command(subcommand)]
     Events(EventsCommand),
@@ -86,7 +87,7 @@ pub enum Command {
     Export(crate::commands::share::ExportCommand),
     /// Partners' STIX 2.1 bundles into the store, TLP kept.
     #[command(subcommand)]
-    Import(crate::commands::share::ImportCommand),
+    Import(crate::commands::feeds::ImportCommand),
     /// Tell the responsible teams: signed e-mail digests and webhooks through an outbox.
     #[command(subcommand)]
     Notify(crate::commands::notify::NotifyCommand),
@@ -96,23 +97,6 @@ pub enum Command {
     Metrics(crate::commands::health::MetricsCommand),
     /// Show the effective configuration as TOML.
     Config,
-}
-
-/// Time bounds and output format shared by every listing.
-#[derive(Debug, Args, Clone, Default)]
-pub struct ListArgs {
-    /// Only what happened at or after this time: RFC 3339, a date, Unix seconds, or an age (7d, 12h, 30m).
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Only what happened at or before this time (same forms as --since).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// At most this many rows.
-    #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -369,113 +353,6 @@ pub enum DataCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum FeedsCommand {
-    /// Read feed files, directories (every file inside, recursively) or `-` (stdin).
-    #[command(
-        after_help = "Examples:\n  firewatch feeds ingest reports/2026-11-22-scan_dns-jp-geo.csv --schema intelmq.json\n  firewatch feeds ingest /var/log/cowrie/cowrie.json\n  firewatch feeds ingest partner.csv --mapping partner.toml\n  intelmq-output | firewatch feeds ingest - --format intelmq\n\nEach input is stored in one transaction and known by its content: the same file twice is ingested once.\nRejected records are listed with file, line and byte offset; the others are kept.\nExit status: 0 when all went in, 1 when an input failed or records were rejected."
-    )]
-    Ingest(FeedsIngestArgs),
-    /// Watch a directory: every file that appears is ingested once, even across restarts.
-    #[command(
-        after_help = "Examples:\n  firewatch feeds watch /srv/reports\n  firewatch feeds watch /srv/reports --once   # what is there now, then exit"
-    )]
-    Watch(FeedsWatchArgs),
-    /// Fetch reports over HTTP(S), once or on a schedule; each body is ingested once.
-    #[command(
-        after_help = "Examples:\n  firewatch feeds fetch https://reports.example.org/2026-11-22-scan_dns-jp-geo.csv\n  firewatch feeds fetch https://honeypot.example.net/cowrie.json --every 1h"
-    )]
-    Fetch(FeedsFetchArgs),
-    /// The Shadowserver reports the schema in force describes.
-    Reports(FeedsReportsArgs),
-    /// Feed inputs already ingested, with their counts.
-    Inputs(ListArgs),
-}
-
-/// How to read feed inputs; shared by ingest, watch and fetch.
-#[derive(Debug, Args, Clone)]
-pub struct FeedFormatArgs {
-    /// Input format; `auto` tells Shadowserver reports by file name, Cowrie and IntelMQ JSON
-    /// lines by content, and CSV by --mapping.
-    #[arg(long, value_enum, default_value_t = FeedFormat::Auto)]
-    pub format: FeedFormat,
-    /// Shadowserver report schema (Shadowserver's intelmq.json); overrides feeds.shadowserver_schema.
-    #[arg(long, value_name = "FILE")]
-    pub schema: Option<PathBuf>,
-    /// Column mapping (TOML) for generic CSV; implies --format csv.
-    #[arg(long, value_name = "FILE")]
-    pub mapping: Option<PathBuf>,
-    /// Parse and run the experts, report the counts and rate, but write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print the report of each input as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FeedFormat {
-    Auto,
-    Shadowserver,
-    Cowrie,
-    Intelmq,
-    Csv,
-    /// A STIX 2.1 bundle (JSON).
-    Stix,
-}
-
-#[derive(Debug, Args)]
-pub struct FeedsIngestArgs {
-    /// Files or directories; `-` for standard input.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// The name standard input goes by (Shadowserver reports are recognised by name).
-    #[arg(long, value_name = "NAME", default_value = "-")]
-    pub stdin_name: String,
-    #[command(flatten)]
-    pub read: FeedFormatArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct FeedsWatchArgs {
-    /// The directory to watch (files whose names start with `.` or end in `.tmp`/`.part` wait).
-    #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Seconds between looks at the directory (default: feeds.watch_interval_secs).
-    #[arg(long, value_name = "SECONDS")]
-    pub interval: Option<f64>,
-    /// Ingest what is there now, then exit.
-    #[arg(long)]
-    pub once: bool,
-    #[command(flatten)]
-    pub read: FeedFormatArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct FeedsFetchArgs {
-    /// URLs to fetch (http or https).
-    #[arg(required = true, value_name = "URL")]
-    pub urls: Vec<String>,
-    /// Fetch again at this period (e.g. 30m, 1h, 1d) until stopped; default: once.
-    #[arg(long, value_name = "PERIOD")]
-    pub every: Option<String>,
-    /// Give up on a request after this many seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
-    pub timeout: u64,
-    #[command(flatten)]
-    pub read: FeedFormatArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct FeedsReportsArgs {
-    /// Shadowserver report schema (default: feeds.shadowserver_schema).
-    #[arg(long, value_name = "FILE")]
-    pub schema: Option<PathBuf>,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

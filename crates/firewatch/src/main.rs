@@ -1,10 +1,12 @@
 //! `firewatch`: the command line. Each subcommand wires library crates together; the work
 //! itself lives in the crates.
 
+#[macro_use]
+mod output;
+mod args;
 mod cli;
 mod commands;
 mod config;
-mod output;
 
 use clap::Parser;
 use std::process::ExitCode;

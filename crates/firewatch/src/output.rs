@@ -3,16 +3,47 @@
 use anyhow::Result;
 use serde::Serialize;
 
+/// `print!` to standard output, ending the process quietly when the reader went away.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            $crate::output::stdout_failed(e);
+        }
+    }};
+}
+
+/// `println!` to standard output, ending the process quietly when the reader went away.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::output::stdout_failed(e);
+        }
+    }};
+}
+
+/// Standard output failed. A closed pipe (`firewatch sources list | head -n1`) is the reader's
+/// choice, not an error: exit 0 at once, as a tool killed by SIGPIPE would, with nothing
+/// printed. Everything already committed stays committed; the store is crash-safe.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("firewatch: error: cannot write to standard output: {e}");
+    std::process::exit(2);
+}
+
 /// Prints rows as pretty JSON.
 pub fn json<T: Serialize>(rows: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(rows)?);
+    outln!("{}", serde_json::to_string_pretty(rows)?);
     Ok(())
 }
 
 /// Prints an aligned text table.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     if rows.is_empty() {
-        println!("(none)");
+        outln!("(none)");
         return;
     }
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
@@ -27,7 +58,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", parts.join("  ").trim_end());
+        outln!("{}", parts.join("  ").trim_end());
     };
     line(headers.iter().map(|h| h.to_string()).collect());
     for row in rows {

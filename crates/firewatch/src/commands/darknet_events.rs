@@ -216,7 +216,7 @@ pub fn derive(ctx: &Context, range: &TimeRange) -> Result<EventCommit> {
 }
 
 /// `events from-darknet`.
-pub fn run(ctx: &Context, args: &crate::cli::ListArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, args: &crate::args::ListArgs) -> Result<ExitCode> {
     let commit = derive(ctx, &args.range()?)?;
     if args.json {
         crate::output::json(&serde_json::json!({
@@ -225,11 +225,12 @@ pub fn run(ctx: &Context, args: &crate::cli::ListArgs) -> Result<ExitCode> {
             "already_committed": commit.already_committed,
         }))?;
     } else if commit.already_committed {
-        println!("darknet findings: nothing new since the last run");
+        outln!("darknet findings: nothing new since the last run");
     } else {
-        println!(
+        outln!(
             "darknet findings: {} new events, {} already stored",
-            commit.inserted, commit.duplicates
+            commit.inserted,
+            commit.duplicates
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
             let (v4, v6) = geo.table().segment_counts();
             let name = blake3::hash(geo.version().as_bytes()).to_hex()[..16].to_string();
             dataset::install(&ctx.db, files, &name)?;
-            println!(
+            outln!(
                 "dataset {} is now in force ({v4} IPv4 and {v6} IPv6 ranges, {} bad lines skipped)",
                 geo.version(),
                 geo.bad_lines()
@@ -43,12 +43,12 @@ pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
             if *json {
                 crate::output::json(&info)?;
             } else {
-                println!("dataset   {}", geo.version());
-                println!(
+                outln!("dataset   {}", geo.version());
+                outln!(
                     "ranges    {v4} IPv4, {v6} IPv6 ({} MiB in memory)",
                     geo.memory_bytes() >> 20
                 );
-                println!(
+                outln!(
                     "credits   {}",
                     info["attribution"].as_str().unwrap_or_default()
                 );

@@ -57,9 +57,10 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let capture = args.out.join("telescope.pcap");
     let mut cfg = SynthConfig::with_packets(args.packets);
     cfg.seed = args.seed;
-    println!(
+    outln!(
         "1. generating a synthetic telescope capture ({} packets, seed {}) …",
-        args.packets, args.seed
+        args.packets,
+        args.seed
     );
     let truth = write_capture(
         &cfg,
@@ -75,14 +76,14 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         args.out.join("truth.json"),
         serde_json::to_vec_pretty(&truth)?,
     )?;
-    println!(
+    outln!(
         "   {} ({} packets, {} sources) and its ground truth truth.json",
         capture.display(),
         truth.packets,
         truth.sources.len()
     );
 
-    println!("2. ingesting into {} …", ctx.db.display());
+    outln!("2. ingesting into {} …", ctx.db.display());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = IngestOptions {
         threads,
@@ -91,9 +92,13 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         progress: true,
     };
     for r in ingest_all(ctx, &[&capture], &opts)? {
-        println!(
+        outln!(
             "   {}: {} — {} frames, {} sources, {:.0} packets/s",
-            r.name, r.status, r.frames, r.sources, r.packets_per_second
+            r.name,
+            r.status,
+            r.frames,
+            r.sources,
+            r.packets_per_second
         );
         if let Some(e) = r.error {
             anyhow::bail!("demo capture could not be read: {e}");
@@ -105,14 +110,14 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         until: Some(truth.end_unix),
     };
 
-    println!("\n3. port alerts (spikes and new campaigns):");
+    outln!("\n3. port alerts (spikes and new campaigns):");
     let alerts = store.alerts(&AlertQuery {
         range,
         ..Default::default()
     })?;
     print_alerts(&alerts);
 
-    println!("\n4. DoS attacks seen through backscatter:");
+    outln!("\n4. DoS attacks seen through backscatter:");
     let attacks = store.attacks(&AttackQuery {
         range,
         victim: None,
@@ -120,7 +125,7 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     })?;
     print_attacks(&attacks);
 
-    println!("\n5. how well that matches the ground truth:");
+    outln!("\n5. how well that matches the ground truth:");
     let sources = store.sources(&SourceQuery {
         range,
         label: None,
@@ -165,7 +170,7 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         rows,
     );
 
-    println!("\n6. charts:");
+    outln!("\n6. charts:");
     let mut charted = Vec::new();
     for a in alerts.iter().take(4) {
         let key = (a.proto.clone(), a.port);
@@ -177,10 +182,10 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         for ext in ["svg", "png"] {
             let out = args.out.join(format!("port-{}-{}.{ext}", a.proto, a.port));
             plot_port(ctx, proto, a.port, &range, &out)?;
-            println!("   {}", out.display());
+            outln!("   {}", out.display());
         }
     }
-    println!(
+    outln!(
         "\ndone in {:.1} s. Try: firewatch sources list --label mirai, firewatch ports top, firewatch sources show <IP>, firewatch events stats --by classification.identifier",
         started.elapsed().as_secs_f64()
     );

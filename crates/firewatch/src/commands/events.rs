@@ -1,6 +1,7 @@
 //! `firewatch events list|stats`: the event store, read back with a filter.
 
-use crate::cli::{EventsListArgs, EventsStatsArgs, ListArgs};
+use crate::args::ListArgs;
+use crate::cli::{EventsListArgs, EventsStatsArgs};
 use anyhow::{Result, anyhow};
 use firewatch_core::Event;
 use firewatch_core::filter::Filter;

@@ -3,8 +3,10 @@
 //! events in one transaction. An input is known by its content hash, so the same report
 //! arriving twice, by any collector, is ingested once.
 
-use crate::cli::{FeedFormat, FeedFormatArgs, FeedsFetchArgs, FeedsIngestArgs, FeedsWatchArgs};
+use crate::args::ListArgs;
 use anyhow::{Context as _, Result, anyhow, bail};
+use clap::ValueEnum;
+use clap::{Args, Subcommand};
 use firewatch_core::{Event, EventSink, InputError, Location};
 use firewatch_feeds::csv_mapping::CsvMapping;
 use firewatch_feeds::experts::{Attribute, Experts};
@@ -449,20 +451,20 @@ fn read_input(path: &Path, stdin_name: &str) -> Result<RawInput> {
 fn print_report(report: &FeedReport, json_lines: bool) {
     if json_lines {
         if let Ok(line) = serde_json::to_string(report) {
-            println!("{line}");
+            outln!("{line}");
         }
         return;
     }
     let r = report;
     match r.status {
         "failed" => eprintln!("{}: failed: {}", r.name, r.error.as_deref().unwrap_or("")),
-        "already-ingested" => println!(
+        "already-ingested" => outln!(
             "{}: already ingested (content hash {}), nothing changed",
             r.name,
             &r.content_hash[..16.min(r.content_hash.len())]
         ),
         _ => {
-            println!(
+            outln!(
                 "{}: {} as {}: {} records, {} events ({} new, {} duplicates), {} rejected, {:.2} s ({:.0} events/s)",
                 r.name,
                 r.status,
@@ -689,7 +691,7 @@ pub fn fetch(ctx: &Context, args: &FeedsFetchArgs) -> Result<ExitCode> {
 }
 
 /// `feeds inputs`: what was ingested, newest last.
-pub fn inputs(ctx: &Context, args: &crate::cli::ListArgs) -> Result<ExitCode> {
+pub fn inputs(ctx: &Context, args: &crate::args::ListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let mut inputs = store.feed_inputs()?;
     if let Some(limit) = args.limit {
@@ -741,7 +743,7 @@ pub fn inputs(ctx: &Context, args: &crate::cli::ListArgs) -> Result<ExitCode> {
 }
 
 /// `feeds reports`: the reports the Shadowserver schema describes.
-pub fn reports(ctx: &Context, args: &crate::cli::FeedsReportsArgs) -> Result<ExitCode> {
+pub fn reports(ctx: &Context, args: &FeedsReportsArgs) -> Result<ExitCode> {
     let path = args
         .schema
         .clone()
@@ -775,6 +777,176 @@ pub fn reports(ctx: &Context, args: &crate::cli::FeedsReportsArgs) -> Result<Exi
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Read feed files, directories (every file inside, recursively) or `-` (stdin).
+    #[command(
+        after_help = "Examples:\n  firewatch feeds ingest reports/2026-11-22-scan_dns-jp-geo.csv --schema intelmq.json\n  firewatch feeds ingest /var/log/cowrie/cowrie.json\n  firewatch feeds ingest partner.csv --mapping partner.toml\n  intelmq-output | firewatch feeds ingest - --format intelmq\n\nEach input is stored in one transaction and known by its content: the same file twice is ingested once.\nRejected records are listed with file, line and byte offset; the others are kept.\nExit status: 0 when all went in, 1 when an input failed or records were rejected."
+    )]
+    Ingest(FeedsIngestArgs),
+    /// Watch a directory: every file that appears is ingested once, even across restarts.
+    #[command(
+        after_help = "Examples:\n  firewatch feeds watch /srv/reports\n  firewatch feeds watch /srv/reports --once   # what is there now, then exit"
+    )]
+    Watch(FeedsWatchArgs),
+    /// Fetch reports over HTTP(S), once or on a schedule; each body is ingested once.
+    #[command(
+        after_help = "Examples:\n  firewatch feeds fetch https://reports.example.org/2026-11-22-scan_dns-jp-geo.csv\n  firewatch feeds fetch https://honeypot.example.net/cowrie.json --every 1h"
+    )]
+    Fetch(FeedsFetchArgs),
+    /// The Shadowserver reports the schema in force describes.
+    Reports(FeedsReportsArgs),
+    /// Feed inputs already ingested, with their counts.
+    Inputs(ListArgs),
+}
+
+/// How to read feed inputs; shared by ingest, watch and fetch.
+#[derive(Debug, Args, Clone)]
+pub struct FeedFormatArgs {
+    /// Input format; `auto` tells Shadowserver reports by file name, Cowrie and IntelMQ JSON
+    /// lines by content, and CSV by --mapping.
+    #[arg(long, value_enum, default_value_t = FeedFormat::Auto)]
+    pub format: FeedFormat,
+    /// Shadowserver report schema (Shadowserver's intelmq.json); overrides feeds.shadowserver_schema.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Column mapping (TOML) for generic CSV; implies --format csv.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Parse and run the experts, report the counts and rate, but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report of each input as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FeedFormat {
+    Auto,
+    Shadowserver,
+    Cowrie,
+    Intelmq,
+    Csv,
+    /// A STIX 2.1 bundle (JSON).
+    Stix,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsIngestArgs {
+    /// Files or directories; `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The name standard input goes by (Shadowserver reports are recognised by name).
+    #[arg(long, value_name = "NAME", default_value = "-")]
+    pub stdin_name: String,
+    #[command(flatten)]
+    pub read: FeedFormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsWatchArgs {
+    /// The directory to watch (files whose names start with `.` or end in `.tmp`/`.part` wait).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Seconds between looks at the directory (default: feeds.watch_interval_secs).
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
+    /// Ingest what is there now, then exit.
+    #[arg(long)]
+    pub once: bool,
+    #[command(flatten)]
+    pub read: FeedFormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsFetchArgs {
+    /// URLs to fetch (http or https).
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Fetch again at this period (e.g. 30m, 1h, 1d) until stopped; default: once.
+    #[arg(long, value_name = "PERIOD")]
+    pub every: Option<String>,
+    /// Give up on a request after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub read: FeedFormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedsReportsArgs {
+    /// Shadowserver report schema (default: feeds.shadowserver_schema).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `firewatch import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Partners' STIX 2.1 bundles into the store, through the same pipeline as `feeds ingest`
+    /// (experts, deduplication, one transaction per file). TLP markings are kept; objects of
+    /// types Firewatch does not map are kept whole (extra.stix_object) and listed; invalid
+    /// objects are rejected with the JSON path of the bad property.
+    #[command(after_help = "Example:\n  firewatch import stix partner-bundle.json")]
+    Stix(ImportStixArgs),
+}
+
+/// `firewatch import stix` arguments.
+#[derive(Debug, Args)]
+pub struct ImportStixArgs {
+    /// Bundle files; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Parse and report, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print each file's report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn import(ctx: &Context, cmd: &ImportCommand) -> Result<ExitCode> {
+    let ImportCommand::Stix(args) = cmd;
+    // What Firewatch does not map is kept, and said: list it before the pipeline runs.
+    for path in &args.files {
+        if path.as_os_str() == "-" {
+            continue;
+        }
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let name = path.display().to_string();
+        let mut ignore = firewatch_core::Collected::default();
+        if let Ok(report) = firewatch_feeds::stix::parse_report(&bytes, &name, &mut ignore) {
+            for (at, object_type, id) in report.unknown() {
+                eprintln!(
+                    "{name}: {at}: {object_type} {id}: type not mapped, kept whole in extra.stix_object"
+                );
+            }
+        }
+    }
+    if args.files.is_empty() {
+        bail!("give at least one bundle file");
+    }
+    ingest(
+        ctx,
+        &FeedsIngestArgs {
+            paths: args.files.clone(),
+            stdin_name: "-".to_owned(),
+            read: FeedFormatArgs {
+                format: FeedFormat::Stix,
+                schema: None,
+                mapping: None,
+                dry_run: args.dry_run,
+                json: args.json,
+            },
+        },
+    )
 }
 
 #[cfg(test)]

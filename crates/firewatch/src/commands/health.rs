@@ -6,7 +6,7 @@
 //! `show` and `export` derive the figures again from the stored cells with the configuration
 //! in force, for the team (every event) or, with `--public`, as the public sees them.
 
-use super::time_range;
+use crate::args::time_range;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use firewatch_metrics::{
@@ -250,7 +250,7 @@ fn compute(ctx: &Context, args: &ComputeArgs) -> Result<ExitCode> {
     if args.json {
         crate::output::json(&report)?;
     } else {
-        println!(
+        outln!(
             "metrics: {} events ({} of a measured risk, {} IPv6 left out) → {} daily cells{}; {} published rows ({}; cells under {} suppressed)",
             report.events,
             report.classified,
@@ -414,7 +414,7 @@ fn show(ctx: &Context, args: &ViewArgs) -> Result<ExitCode> {
                 .collect(),
         );
         if args.public {
-            println!(
+            outln!(
                 "(public view: TLP:CLEAR{} events, cells under {} hosts suppressed)",
                 if ctx.config.metrics.release_all_tlp {
                     " and released"

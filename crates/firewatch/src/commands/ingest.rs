@@ -306,14 +306,14 @@ pub fn run(ctx: &Context, args: &IngestPcapArgs) -> Result<ExitCode> {
         for r in &reports {
             match r.status {
                 "failed" => eprintln!("{}: failed: {}", r.name, r.error.as_deref().unwrap_or("")),
-                "already-ingested" => println!(
+                "already-ingested" => outln!(
                     "{}: already ingested (content hash {}), nothing changed",
                     r.name,
                     &r.content_hash[..16.min(r.content_hash.len())]
                 ),
                 _ => {
                     let c = &r.counters;
-                    println!(
+                    outln!(
                         "{}: {} {} frames, {} IP packets, {} sources in {:.2} s ({:.0} packets/s); not IP {}, malformed {}, truncated {}, fragments {}",
                         r.name,
                         r.status,

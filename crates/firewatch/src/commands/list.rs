@@ -1,6 +1,7 @@
 //! The read-back listings: ports, alerts, sources, attacks, flowtuples, inputs.
 
-use crate::cli::{AlertsListArgs, LabelArg, ListArgs, SourcesListArgs};
+use crate::args::ListArgs;
+use crate::cli::{AlertsListArgs, LabelArg, SourcesListArgs};
 use crate::output::{json, ns_time, s_time, table};
 use anyhow::{Result, bail};
 use firewatch_core::{Protocol, SourceLabel};
@@ -216,10 +217,10 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     let c = &s.counters;
-    println!("source      {}", s.addr);
-    println!("label       {}", s.label);
+    outln!("source      {}", s.addr);
+    outln!("label       {}", s.label);
     let at = &s.attribution;
-    println!(
+    outln!(
         "network     {} {} {}, team {} (data {})",
         at.country.as_deref().unwrap_or("??"),
         asn_text(at.asn),
@@ -227,12 +228,12 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
         at.team.as_deref().unwrap_or("none"),
         at.data_version.as_deref().unwrap_or("none")
     );
-    println!("first seen  {}", ns_time(s.first_seen_ns));
-    println!("last seen   {}", ns_time(s.last_seen_ns));
-    println!("packets     {} ({} IP bytes)", s.packets, s.bytes);
-    println!("darknet addresses touched  {}", s.distinct_destinations);
-    println!("distinct ports             {}", s.distinct_ports);
-    println!(
+    outln!("first seen  {}", ns_time(s.first_seen_ns));
+    outln!("last seen   {}", ns_time(s.last_seen_ns));
+    outln!("packets     {} ({} IP bytes)", s.packets, s.bytes);
+    outln!("darknet addresses touched  {}", s.distinct_destinations);
+    outln!("distinct ports             {}", s.distinct_ports);
+    outln!(
         "TCP flags   SYN {}  SYN-ACK {}  RST {}  FIN {}  ACK {}  other {};  UDP {}  ICMP {}  other IP {}",
         c.tcp_syn,
         c.tcp_synack,
@@ -244,14 +245,17 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
         c.icmp,
         c.other_proto
     );
-    println!(
+    outln!(
         "fingerprints  Mirai {}  Masscan {}  ZMap {}  backscatter {}",
-        c.mirai, c.masscan, c.zmap, c.backscatter
+        c.mirai,
+        c.masscan,
+        c.zmap,
+        c.backscatter
     );
     let ttls: Vec<String> = s.ttls.iter().map(u8::to_string).collect();
-    println!("TTLs        {}", ttls.join(" "));
+    outln!("TTLs        {}", ttls.join(" "));
     if s.top_ports.is_empty() && s.distinct_ports > 0 {
-        println!(
+        outln!(
             "ports       {} distinct (too many to count one by one)",
             s.distinct_ports
         );
@@ -261,7 +265,7 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
             .iter()
             .map(|(p, n, k)| format!("{p}/{n} ({k})"))
             .collect();
-        println!("ports       {}", ports.join(", "));
+        outln!("ports       {}", ports.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }

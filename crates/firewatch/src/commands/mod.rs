@@ -4,7 +4,7 @@ mod darknet_events;
 mod data;
 mod demo;
 mod events;
-mod feeds;
+pub mod feeds;
 pub mod health;
 pub mod ingest;
 mod list;
@@ -18,28 +18,11 @@ mod teams;
 pub mod tokens;
 pub mod users;
 
-use crate::cli::{Cli, Command, ListArgs};
+use crate::cli::{Cli, Command};
 use crate::config::{Config, default_db};
 use anyhow::Result;
-use firewatch_core::time::parse_time_bound;
 use firewatch_pipeline::Context;
-use firewatch_store::TimeRange;
 use std::process::ExitCode;
-
-/// Parses --since/--until.
-pub fn time_range(since: Option<&str>, until: Option<&str>) -> Result<TimeRange> {
-    let now = jiff::Timestamp::now();
-    Ok(TimeRange {
-        since: since.map(|s| parse_time_bound(s, now)).transpose()?,
-        until: until.map(|s| parse_time_bound(s, now)).transpose()?,
-    })
-}
-
-impl ListArgs {
-    pub fn range(&self) -> Result<TimeRange> {
-        time_range(self.since.as_deref(), self.until.as_deref())
-    }
-}
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -61,11 +44,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Teams(cmd) => teams::run(&ctx, &cmd),
         Command::Route(args) => route::run(&ctx, &args),
         Command::Feeds(cmd) => match cmd {
-            crate::cli::FeedsCommand::Ingest(args) => feeds::ingest(&ctx, &args),
-            crate::cli::FeedsCommand::Watch(args) => feeds::watch(&ctx, &args),
-            crate::cli::FeedsCommand::Fetch(args) => feeds::fetch(&ctx, &args),
-            crate::cli::FeedsCommand::Reports(args) => feeds::reports(&ctx, &args),
-            crate::cli::FeedsCommand::Inputs(args) => feeds::inputs(&ctx, &args),
+            crate::commands::feeds::FeedsCommand::Ingest(args) => feeds::ingest(&ctx, &args),
+            crate::commands::feeds::FeedsCommand::Watch(args) => feeds::watch(&ctx, &args),
+            crate::commands::feeds::FeedsCommand::Fetch(args) => feeds::fetch(&ctx, &args),
+            crate::commands::feeds::FeedsCommand::Reports(args) => feeds::reports(&ctx, &args),
+            crate::commands::feeds::FeedsCommand::Inputs(args) => feeds::inputs(&ctx, &args),
         },
         Command::Events(cmd) => match cmd {
             crate::cli::EventsCommand::List(args) => events::list(&ctx, &args),
@@ -79,11 +62,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Users(cmd) => users::run(&ctx, &cmd),
         Command::Tokens(cmd) => tokens::run(&ctx, &cmd),
         Command::Export(cmd) => share::export(&ctx, &config.web, &cmd),
-        Command::Import(cmd) => share::import(&ctx, &cmd),
+        Command::Import(cmd) => feeds::import(&ctx, &cmd),
         Command::Notify(cmd) => notify::run(&ctx, config.notify.as_ref(), &cmd),
         Command::Metrics(cmd) => health::run(&ctx, &cmd),
         Command::Config => {
-            print!("{}", toml::to_string_pretty(&config)?);
+            out!("{}", toml::to_string_pretty(&config)?);
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -114,7 +114,7 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
                 .with_context(|| format!("cannot write {}", path.display()))?;
             written += 1;
         }
-        println!(
+        outln!(
             "dry run: wrote {written} notices to {} ({} new, {} already queued); {} records held back by TLP caps; the outbox is unchanged",
             dir.display(),
             plan.notices.len(),
@@ -142,7 +142,7 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
             "failed": report.failed,
         }))?;
     } else {
-        println!(
+        outln!(
             "queued {queued} new notices ({} records held back by TLP caps); sent {}, retrying {}, failed {}",
             plan.withheld.len(),
             report.sent.len(),
@@ -200,8 +200,8 @@ fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
             .collect(),
     );
     if !withheld.is_empty() {
-        println!();
-        println!("held back (above the team's TLP cap, never sent to it):");
+        outln!();
+        outln!("held back (above the team's TLP cap, never sent to it):");
         table(
             &["TEAM", "RECORD", "TLP", "TEAM CAP", "SINCE"],
             withheld

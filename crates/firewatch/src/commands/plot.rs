@@ -1,6 +1,6 @@
 //! `firewatch plot port`: a port's series with its baseline and alerts, as SVG or PNG.
 
-use super::time_range;
+use crate::args::time_range;
 use crate::cli::PlotPortArgs;
 use anyhow::{Context as _, Result, anyhow, bail};
 use firewatch_core::Protocol;
@@ -180,6 +180,6 @@ pub fn run(ctx: &Context, args: &PlotPortArgs) -> Result<ExitCode> {
     let proto: Protocol = args.proto.parse()?;
     let range = time_range(args.since.as_deref(), args.until.as_deref())?;
     plot_port(ctx, proto, args.port, &range, &args.out)?;
-    println!("wrote {}", args.out.display());
+    outln!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -35,12 +35,12 @@ pub fn run(ctx: &Context, args: &RouteArgs) -> Result<ExitCode> {
             (Some(a), None) => format!("AS{a}"),
             _ => "no ASN".into(),
         };
-        println!(
+        outln!(
             "{}: country {}, {network}",
             args.ip,
             answer.country.as_deref().unwrap_or("unknown")
         );
-        println!("{}", answer.explanation);
+        outln!("{}", answer.explanation);
     }
     Ok(if answer.conflicts.is_empty() {
         ExitCode::SUCCESS

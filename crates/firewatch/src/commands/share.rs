@@ -2,8 +2,7 @@
 //! 2.1 bundles or a MISP feed, partners' bundles in through the feed pipeline — TLP kept both
 //! ways (see docs/sharing.md).
 
-use crate::cli::{FeedFormat, FeedFormatArgs, FeedsIngestArgs};
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use firewatch_core::TlpLevel;
 use firewatch_core::access::{Role, Viewer, may_read_event};
@@ -31,17 +30,6 @@ pub enum ExportCommand {
         after_help = "Example:\n  firewatch export misp --since 1d --tlp green /srv/misp-feed"
     )]
     Misp(ExportMispArgs),
-}
-
-/// `firewatch import …`
-#[derive(Debug, Subcommand)]
-pub enum ImportCommand {
-    /// Partners' STIX 2.1 bundles into the store, through the same pipeline as `feeds ingest`
-    /// (experts, deduplication, one transaction per file). TLP markings are kept; objects of
-    /// types Firewatch does not map are kept whole (extra.stix_object) and listed; invalid
-    /// objects are rejected with the JSON path of the bad property.
-    #[command(after_help = "Example:\n  firewatch import stix partner-bundle.json")]
-    Stix(ImportStixArgs),
 }
 
 /// Which findings to export.
@@ -82,19 +70,6 @@ pub struct ExportMispArgs {
     pub dir: PathBuf,
     #[command(flatten)]
     pub select: SelectArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct ImportStixArgs {
-    /// Bundle files; `-` reads standard input.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// Parse and report, write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Print each file's report as JSON.
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn export(
@@ -142,7 +117,7 @@ fn select(
     args: &SelectArgs,
 ) -> Result<(Vec<Finding>, String)> {
     let cap: TlpLevel = args.tlp.parse()?;
-    let range = super::time_range(args.since.as_deref(), args.until.as_deref())?;
+    let range = crate::args::time_range(args.since.as_deref(), args.until.as_deref())?;
     let viewer = args.team.as_ref().map(|team| Viewer::User {
         name: format!("export:{team}"),
         team: team.clone(),
@@ -181,42 +156,4 @@ fn select(
         .or_else(|| args.team.clone())
         .unwrap_or_else(|| "Firewatch".to_owned());
     Ok((finding::merge(events, alerts), producer))
-}
-
-pub fn import(ctx: &Context, cmd: &ImportCommand) -> Result<ExitCode> {
-    let ImportCommand::Stix(args) = cmd;
-    // What Firewatch does not map is kept, and said: list it before the pipeline runs.
-    for path in &args.files {
-        if path.as_os_str() == "-" {
-            continue;
-        }
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let name = path.display().to_string();
-        let mut ignore = firewatch_core::Collected::default();
-        if let Ok(report) = firewatch_feeds::stix::parse_report(&bytes, &name, &mut ignore) {
-            for (at, object_type, id) in report.unknown() {
-                eprintln!(
-                    "{name}: {at}: {object_type} {id}: type not mapped, kept whole in extra.stix_object"
-                );
-            }
-        }
-    }
-    if args.files.is_empty() {
-        bail!("give at least one bundle file");
-    }
-    super::feeds::ingest(
-        ctx,
-        &FeedsIngestArgs {
-            paths: args.files.clone(),
-            stdin_name: "-".to_owned(),
-            read: FeedFormatArgs {
-                format: FeedFormat::Stix,
-                schema: None,
-                mapping: None,
-                dry_run: args.dry_run,
-                json: args.json,
-            },
-        },
-    )
 }

@@ -35,7 +35,7 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "wrote {}: {} packets, {} sources, {} attacks, {} planted spikes in {:.1} s",
         args.out.display(),
         truth.packets,

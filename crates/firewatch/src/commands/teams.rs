@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
                 eprintln!("{origin}:{}: row left out: {}", row.line, row.message);
             }
             directory::replace_directory(&mut ctx.store()?, &dir, &origin, *allow_nested_prefixes)?;
-            println!("imported {} teams from {}", dir.teams.len(), file.display());
+            outln!("imported {} teams from {}", dir.teams.len(), file.display());
             Ok(if !rejected.is_empty() {
                 ExitCode::from(1)
             } else {
@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
         }
         TeamsCommand::Export { json: as_json } => {
             let dir = stored_directory(ctx)?;
-            print!(
+            out!(
                 "{}",
                 if *as_json {
                     dir.to_json()?
@@ -100,7 +100,7 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
                 let one = Directory {
                     teams: vec![team.clone()],
                 };
-                print!("{}", one.to_toml()?);
+                out!("{}", one.to_toml()?);
             }
             Ok(ExitCode::SUCCESS)
         }

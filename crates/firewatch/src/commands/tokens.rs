@@ -38,7 +38,7 @@ pub fn run(ctx: &Context, cmd: &TokensCommand) -> Result<ExitCode> {
                 "token {} for {} ({}); it is shown once:",
                 t.id, u.name, u.team
             );
-            println!("{}", t.token);
+            outln!("{}", t.token);
         }
         TokensCommand::List { json } => {
             let tokens = store.tokens()?;
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, cmd: &TokensCommand) -> Result<ExitCode> {
                         Some(at) => format!("revoked {}", fmt_time(at)),
                         None => "active".into(),
                     };
-                    println!(
+                    outln!(
                         "{:<14} {:<20} {} {state}",
                         t.id,
                         t.user,

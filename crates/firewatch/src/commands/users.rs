@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> Result<ExitCode> {
                     } else {
                         "tokens only"
                     };
-                    println!("{:<20} {:<16} {:<14} {login}", u.name, u.team, u.role);
+                    outln!("{:<20} {:<16} {:<14} {login}", u.name, u.team, u.role);
                 }
             }
         }
