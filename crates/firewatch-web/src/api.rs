@@ -104,7 +104,7 @@ pub async fn observe(State(state): State<Shared>, request: Request, next: Next) 
         .observe(elapsed.as_secs_f64());
     let status = response.status().as_u16();
     tracing::info!(
-        target: "firewatch_core::access",
+        target: "firewatch_web::access",
         method = %method,
         route = %route,
         status,
