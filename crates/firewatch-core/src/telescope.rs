@@ -1,7 +1,10 @@
 //! The telescope's words, as its findings are named once they leave the capture: port series,
 //! alert kinds and the metrics that trigger them, and the darknet feed name.
 
+use crate::event::Event;
+use crate::label::SourceLabel;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// The feed name every telescope finding stored as an event carries (`feed.name`).
 pub const DARKNET_FEED: &str = "Firewatch-Darknet";
@@ -79,4 +82,94 @@ impl Detection {
     pub fn is_ongoing(&self) -> bool {
         self.end.is_none()
     }
+}
+
+/// A source and its packets within an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceShare {
+    /// The source's address.
+    pub addr: IpAddr,
+    /// Its packets within the alert.
+    pub packets: u64,
+    /// Its label, when the store has its profile.
+    pub label: Option<SourceLabel>,
+}
+
+/// A port spike or new campaign, with what explains it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    /// Stable id: protocol, port, kind and start (`tcp-23-spike-1762070400`).
+    pub id: String,
+    pub kind: AlertKind,
+    pub proto: String,
+    pub port: u16,
+    pub start: i64,
+    /// `None` while the alert is ongoing.
+    pub end: Option<i64>,
+    pub triggered_by: Vec<Metric>,
+    pub peak_interval: i64,
+    pub peak_packets: u64,
+    pub peak_sources: u64,
+    pub baseline_packets: f64,
+    pub baseline_sources: f64,
+    pub magnitude: f64,
+    pub score: f64,
+    pub packets: u64,
+    pub unique_sources: u64,
+    pub top_sources: Vec<SourceShare>,
+    /// Unique sources of the alert per label.
+    pub label_mix: Vec<(SourceLabel, u64)>,
+    /// Share of the alert's unique sources per country of registration, largest first;
+    /// `None` when no source had a country.
+    pub top_countries: Option<Vec<(String, f64)>>,
+    /// Share of the alert's unique sources per responsible team, largest first.
+    #[serde(default)]
+    pub top_teams: Vec<(String, f64)>,
+}
+
+/// A telescope port alert as a harmonized event of the darknet feed: the one translation every
+/// path starts from (stored events, STIX and MISP exports). TLP and owner are the caller's.
+///
+/// Every value is of its field's type; a value the event model still refuses (a magnitude that
+/// is not a number) leaves only that field out.
+pub fn alert_event(a: &AlertRecord) -> Event {
+    let mut e = Event::new();
+    let mut set = |field: &str, value: serde_json::Value| {
+        let _ = e.set(field, value);
+    };
+    set(crate::fields::FEED_NAME, DARKNET_FEED.into());
+    set("feed.provider", "Firewatch".into());
+    set(
+        crate::fields::TIME_SOURCE,
+        crate::time::format_unix(a.start).into(),
+    );
+    set(crate::fields::CLASSIFICATION_TYPE, "scanner".into());
+    let kind = match a.kind {
+        AlertKind::Spike => "spike",
+        AlertKind::NewCampaign => "new-campaign",
+    };
+    set(
+        crate::fields::CLASSIFICATION_IDENTIFIER,
+        format!("{IDENTIFIER_PREFIX}{kind}").into(),
+    );
+    set("destination.port", a.port.into());
+    if a.proto == "tcp" || a.proto == "udp" {
+        set("protocol.transport", a.proto.as_str().into());
+    }
+    set("extra.alert_id", a.id.as_str().into());
+    set(
+        "extra.magnitude",
+        ((a.magnitude * 10.0).round() / 10.0).into(),
+    );
+    set("extra.unique_sources", a.unique_sources.into());
+    set("extra.packets", a.packets.into());
+    if let Some(end) = a.end {
+        set("extra.end", crate::time::format_unix(end).into());
+    }
+    if let Some(countries) = &a.top_countries {
+        let ccs: Vec<&str> = countries.iter().map(|(cc, _)| cc.as_str()).collect();
+        set("extra.top_countries", serde_json::json!(ccs));
+    }
+    e.fill_taxonomy();
+    e
 }

@@ -122,7 +122,7 @@ impl NoticeItem {
             identifier: Some(port),
             port: Some(i64::from(alert.port)),
             asn: None,
-            feed: Some("firewatch-darknet".into()),
+            feed: Some(firewatch_core::telescope::DARKNET_FEED.into()),
             record: serde_json::to_value(alert).unwrap_or(Json::Null),
         }
     }

@@ -5,6 +5,8 @@
 //! - [`dataset`]: the registry data in force (IP → country, ASN), replaced atomically.
 //! - [`directory`]: the team directory in the store, read one way, and routing answers.
 //! - [`attribution`]: registry data and directory as one lookup, for the store and the experts.
+//! - [`alerts`]: port alerts derived from the stored series.
+//! - [`findings`]: the telescope's findings (labelled sources, attacks, alerts) as events, once.
 //!
 //! Parsers (`firewatch-feeds`, `firewatch-pcap`), aggregation (`firewatch-darknet`) and the store
 //! know nothing of each other; this crate is the only one that sees both sides.
@@ -15,6 +17,8 @@ pub mod config;
 pub mod context;
 pub mod dataset;
 pub mod directory;
+pub mod feeds;
+pub mod findings;
 
 pub use config::{DedupeConfig, FeedsConfig, PipelineConfig};
 pub use context::Context;

@@ -1,8 +1,8 @@
 //! What is shared: one finding, in IntelMQ's field names, with a key that names it stably.
 
 use firewatch_core::TlpLevel;
+use firewatch_core::telescope::AlertRecord;
 use firewatch_core::{Event, Value};
-use firewatch_store::AlertRecord;
 
 /// The `feed.name` of the telescope's findings (as `firewatch events from-darknet` writes it).
 pub use firewatch_core::telescope::DARKNET_FEED;
@@ -64,46 +64,12 @@ impl Finding {
 
     /// A darknet port alert as a finding of the telescope's TLP and owner.
     pub fn from_alert(alert: &AlertRecord, tlp: TlpLevel, owner: Option<&str>) -> Finding {
-        let mut e = Event::new();
-        // Every value below is of the field's type, so `set` cannot fail; a failure would
-        // only drop that one field.
-        let mut set = |field: &str, value: serde_json::Value| {
-            let _ = e.set(field, value);
-        };
-        set("feed.name", DARKNET_FEED.into());
-        set("feed.provider", "Firewatch".into());
-        set(
-            "time.source",
-            firewatch_core::time::format_unix(alert.start).into(),
-        );
-        set("classification.type", "scanner".into());
-        let kind = serde_json::to_value(alert.kind)
-            .ok()
-            .and_then(|k| k.as_str().map(|s| s.replace('_', "-")))
-            .unwrap_or_else(|| "spike".to_owned());
-        set(
-            "classification.identifier",
-            format!("darknet-{kind}").into(),
-        );
-        set("destination.port", alert.port.into());
-        if alert.proto == "tcp" || alert.proto == "udp" {
-            set("protocol.transport", alert.proto.as_str().into());
-        }
-        set("extra.alert_id", alert.id.as_str().into());
-        set(
-            "extra.magnitude",
-            ((alert.magnitude * 10.0).round() / 10.0).into(),
-        );
-        set("extra.unique_sources", alert.unique_sources.into());
-        set("extra.packets", alert.packets.into());
-        if let Some(end) = alert.end {
-            set("extra.end", firewatch_core::time::format_unix(end).into());
-        }
-        set("tlp", crate::tlp::event_tlp(tlp).into());
+        let mut e = firewatch_core::telescope::alert_event(alert);
+        // The level's own spelling and a team id are always valid values of their fields.
+        let _ = e.set(firewatch_core::fields::TLP, crate::tlp::event_tlp(tlp));
         if let Some(owner) = owner {
-            set("extra.owner", owner.into());
+            let _ = e.set(firewatch_core::fields::EXTRA_OWNER, owner);
         }
-        e.fill_taxonomy();
         Finding {
             key: format!("alert:{}", alert.id),
             time: alert.start,

@@ -1,7 +1,7 @@
 //! What the store hands back: plain, serialisable records.
 
 use firewatch_core::SourceLabel;
-use firewatch_core::telescope::{AlertKind, Metric};
+pub use firewatch_core::telescope::{AlertRecord, SourceShare};
 use firewatch_darknet::SourceCounters;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -53,46 +53,6 @@ pub struct AlertQuery {
     pub port: Option<u16>,
     pub open_only: bool,
     pub limit: Option<usize>,
-}
-
-/// A source and its packets within an alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceShare {
-    pub addr: IpAddr,
-    pub packets: u64,
-    pub label: Option<SourceLabel>,
-}
-
-/// A port spike or new campaign, with what explains it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertRecord {
-    /// Stable id: protocol, port, kind and start (`tcp-23-spike-1762070400`).
-    pub id: String,
-    pub kind: AlertKind,
-    pub proto: String,
-    pub port: u16,
-    pub start: i64,
-    /// `None` while the alert is ongoing.
-    pub end: Option<i64>,
-    pub triggered_by: Vec<Metric>,
-    pub peak_interval: i64,
-    pub peak_packets: u64,
-    pub peak_sources: u64,
-    pub baseline_packets: f64,
-    pub baseline_sources: f64,
-    pub magnitude: f64,
-    pub score: f64,
-    pub packets: u64,
-    pub unique_sources: u64,
-    pub top_sources: Vec<SourceShare>,
-    /// Unique sources of the alert per label.
-    pub label_mix: Vec<(SourceLabel, u64)>,
-    /// Share of the alert's unique sources per country of registration, largest first;
-    /// `None` when no source had a country.
-    pub top_countries: Option<Vec<(String, f64)>>,
-    /// Share of the alert's unique sources per responsible team, largest first.
-    #[serde(default)]
-    pub top_teams: Vec<(String, f64)>,
 }
 
 /// A filter on sources.

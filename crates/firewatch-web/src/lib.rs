@@ -104,6 +104,11 @@ pub struct AppState {
     idle: Mutex<Vec<SqliteStore>>,
     /// The registry data in force, loaded on first use (routing answers need it).
     geo: Mutex<Option<Arc<firewatch_enrich::geo::GeoData>>>,
+    /// The pipeline's configuration and store: what TAXII add-objects ingests through.
+    pipeline: firewatch_pipeline::Context,
+    /// The feed pipeline of TAXII add-objects, built on first use (it loads the attribution
+    /// data); one add at a time, as one writer is all SQLite has.
+    taxii_feed: Mutex<Option<firewatch_pipeline::feeds::FeedPipeline>>,
     /// Who may read telescope data.
     pub telescope: TelescopeAccess,
     pub metrics: metrics::Metrics,
@@ -112,16 +117,30 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the store once (creating and migrating it) and checks the configuration.
+    /// Opens the store once (creating and migrating it) and checks the configuration; the
+    /// pipeline (for what partners add over TAXII) runs with the default `[feeds]` settings.
     pub fn new(
         db: PathBuf,
         config: &WebConfig,
     ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
+        let pipeline = firewatch_pipeline::Context::new(Default::default(), db);
+        AppState::with_pipeline(pipeline, config)
+    }
+
+    /// As [`AppState::new`], with the pipeline's configuration (experts, deduplication) that
+    /// every other way into the store uses.
+    pub fn with_pipeline(
+        pipeline: firewatch_pipeline::Context,
+        config: &WebConfig,
+    ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
+        let db = pipeline.db.clone();
         let store = SqliteStore::open(&db)?;
         Ok(Arc::new(AppState {
             db,
             idle: Mutex::new(vec![store]),
             geo: Mutex::new(None),
+            pipeline,
+            taxii_feed: Mutex::new(None),
             telescope: config.telescope_access()?,
             metrics: metrics::Metrics::default(),
             pages: pages::PageState {
@@ -146,6 +165,32 @@ impl AppState {
         );
         *slot = Some(Arc::clone(&geo));
         Ok(geo)
+    }
+
+    /// Runs `work` with the feed pipeline of TAXII add-objects (built on first use); blocking.
+    pub fn with_feed_pipeline<T>(
+        &self,
+        work: impl FnOnce(&mut firewatch_pipeline::feeds::FeedPipeline) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut slot = self
+            .taxii_feed
+            .lock()
+            .map_err(|_| ApiError::Internal("feed pipeline lock poisoned".into()))?;
+        if slot.is_none() {
+            let options = firewatch_pipeline::feeds::FeedOptions {
+                format: firewatch_pipeline::feeds::FeedFormat::Stix,
+                schema: None,
+                mapping: None,
+                dry_run: false,
+            };
+            let built = firewatch_pipeline::feeds::FeedPipeline::new(&self.pipeline, &options)
+                .map_err(|e| ApiError::Internal(format!("feed pipeline: {e:#}")))?;
+            *slot = Some(built);
+        }
+        match slot.as_mut() {
+            Some(pipeline) => work(pipeline),
+            None => Err(ApiError::Internal("feed pipeline missing".into())),
+        }
     }
 
     /// Runs blocking store work on the blocking pool with a connection of its own (taken from
@@ -216,16 +261,16 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Serves the API on `listen` from the store at `db` until Ctrl-C or SIGTERM, on a runtime of
+/// Serves the API on `listen` from the pipeline's store until Ctrl-C or SIGTERM, on a runtime of
 /// its own (for callers that are not async, like the `firewatch` binary). `ready` is called
 /// with the bound address once the service accepts connections.
 pub fn run_blocking(
-    db: PathBuf,
+    pipeline: firewatch_pipeline::Context,
     config: &WebConfig,
     listen: &str,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let state = AppState::new(db, config)?;
+    let state = AppState::with_pipeline(pipeline, config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -35,12 +35,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use firewatch_core::TlpLevel;
+use firewatch_core::fields;
 use firewatch_feeds::stix::FEED_NAME;
 use firewatch_share::stix::{Exporter, StixObject, timestamp};
 use firewatch_share::{Finding, finding, ids};
-use firewatch_store::{
-    AlertQuery, DedupeRule, EventQuery, EventStore, FeedInput, IdentityStore, Store,
-};
+use firewatch_store::{AlertQuery, EventQuery, EventStore, IdentityStore, Store};
 use serde_json::{Value as Json, json};
 
 use crate::{ApiError, AppState, auth};
@@ -724,11 +723,12 @@ async fn add_objects(
         .map_err(|e| TaxiiError::bad_request(e.reason))?;
     let collection_tlp = firewatch_share::tlp::event_tlp(level);
     let mut events = Vec::with_capacity(collected.events.len());
-    for (mut event, _) in collected.events {
+    for (mut event, at) in collected.events {
         // Unmarked objects take the collection's level; what a team adds is its own.
         let defaults = [
-            ("tlp", collection_tlp.as_str()),
-            ("extra.owner", team.as_str()),
+            (fields::TLP, collection_tlp.as_str()),
+            (fields::EXTRA_OWNER, team.as_str()),
+            (fields::FEED_NAME, FEED_NAME),
         ];
         for (field, value) in defaults {
             if !event.contains(field) {
@@ -737,27 +737,31 @@ async fn add_objects(
                     .map_err(|e| TaxiiError::from(ApiError::Internal(e.to_string())))?;
             }
         }
-        if !event.contains("feed.name") {
-            let _ = event.set("feed.name", FEED_NAME);
-        }
-        event.fill_taxonomy();
-        events.push(event);
+        events.push((event, at));
     }
-    let record = FeedInput {
-        content_hash: hash.clone(),
-        name: source.clone(),
-        format: "stix".to_owned(),
-        feed: Some(FEED_NAME.to_owned()),
-        ingested_at: request_time.as_second(),
-        records: report.summary.records,
-        events: events.len() as u64,
-        rejected: report.summary.rejected,
-        ..FeedInput::default()
-    };
-    state
-        .app
-        .with_store(move |s| Ok(s.commit_events(&record, &events, &DedupeRule::default())?))
-        .await?;
+    // The same way in as every other input: the experts (rules, taxonomy, attribution and
+    // routing, TLP), the configured deduplication, one transaction.
+    let summary = report.summary;
+    let rejections = collected.errors;
+    let app = Arc::clone(&state.app);
+    let commit_hash = hash.clone();
+    let commit_source = source.clone();
+    tokio::task::spawn_blocking(move || {
+        app.with_feed_pipeline(|pipeline| {
+            pipeline
+                .ingest_events(
+                    &commit_source,
+                    &commit_hash,
+                    "stix",
+                    summary,
+                    events,
+                    rejections,
+                )
+                .map_err(|e| ApiError::Internal(format!("{e:#}")))
+        })
+    })
+    .await
+    .map_err(|e| TaxiiError::from(ApiError::Internal(format!("add task failed: {e}"))))??;
 
     let mut successes = Vec::new();
     let mut failures = Vec::new();

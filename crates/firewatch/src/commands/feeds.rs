@@ -5,446 +5,55 @@
 
 use crate::args::ListArgs;
 use anyhow::{Context as _, Result, anyhow, bail};
-use clap::ValueEnum;
 use clap::{Args, Subcommand};
-use firewatch_core::{Event, EventSink, InputError, Location};
-use firewatch_feeds::csv_mapping::CsvMapping;
-use firewatch_feeds::experts::{Attribute, Experts};
 use firewatch_feeds::shadowserver::Schema;
 use firewatch_pipeline::Context;
-use firewatch_pipeline::attribution::ExpertAttribution;
-use firewatch_store::{DedupeRule, EventStore, FeedInput, SqliteStore};
-use serde::Serialize;
+use firewatch_pipeline::feeds::{
+    CommitProgress, FeedFormat, FeedOptions, FeedPipeline, FeedReport, fetch_one, files_under,
+    read_input,
+};
+use firewatch_store::EventStore;
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Inputs with at least this many events get a spinner while they are written.
 const SPINNER_MIN_EVENTS: usize = 20_000;
 
-/// Rejections printed per input; the rest are counted.
-const SHOWN_REJECTIONS: usize = 20;
+/// A spinner on standard error while a large input is written (a terminal, not --json).
+struct Spinner(Option<indicatif::ProgressBar>);
 
-/// One input as a collector received it: its name (file path, URL or `-`) and raw bytes.
-pub struct RawInput {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
-/// What happened to one input.
-#[derive(Debug, Serialize)]
-pub struct FeedReport {
-    pub name: String,
-    pub content_hash: String,
-    /// ingested, already-ingested, parsed (dry run) or failed
-    pub status: &'static str,
-    /// The format read, e.g. `shadowserver:scan_dns`, `cowrie`, `intelmq`, `csv:partner`.
-    pub format: String,
-    pub records: u64,
-    pub events: u64,
-    /// Events stored; the others duplicated events already stored (see feeds.dedupe).
-    pub inserted: u64,
-    pub duplicates: u64,
-    pub rejected: u64,
-    /// The first rejections, each with file, line, byte offset and reason.
-    pub rejections: Vec<String>,
-    pub seconds: f64,
-    pub events_per_second: f64,
-    pub error: Option<String>,
-}
-
-impl FeedReport {
-    fn failed(name: String, content_hash: String, error: String) -> Self {
-        FeedReport {
-            name,
-            content_hash,
-            status: "failed",
-            format: String::new(),
-            records: 0,
-            events: 0,
-            inserted: 0,
-            duplicates: 0,
-            rejected: 0,
-            rejections: Vec::new(),
-            seconds: 0.0,
-            events_per_second: 0.0,
-            error: Some(error),
+impl CommitProgress for Spinner {
+    fn started(&mut self, name: &str, events: usize) {
+        if events >= SPINNER_MIN_EVENTS {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(format!("{name}: writing {events} events…"));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            self.0 = Some(bar);
+        }
+    }
+    fn finished(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
         }
     }
 }
 
-/// Everything needed to turn raw inputs into stored events, built once per run.
-pub struct FeedPipeline {
-    format: FeedFormat,
-    schema: Option<Schema>,
-    schema_path: Option<PathBuf>,
-    mapping: Option<CsvMapping>,
-    experts: Experts,
-    dedupe: DedupeRule,
-    store: Option<SqliteStore>,
-    /// Show a spinner while large inputs are written (a terminal, not --json).
-    progress: bool,
-}
-
-impl FeedPipeline {
-    pub fn new(ctx: &Context, args: &FeedFormatArgs) -> Result<Self> {
-        let schema_path = args
-            .schema
-            .clone()
-            .or_else(|| ctx.config.feeds.shadowserver_schema.clone());
-        let schema = schema_path
-            .as_deref()
-            .map(|p| {
-                Schema::from_path(p)
-                    .with_context(|| format!("cannot load the Shadowserver schema {}", p.display()))
-            })
-            .transpose()?;
-        let mapping = args
-            .mapping
-            .as_deref()
-            .map(|p| {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read {}", p.display()))?;
-                CsvMapping::from_toml_str(&text).map_err(|e| anyhow!("{}: {e}", p.display()))
-            })
-            .transpose()?;
-        let format = match (args.format, &mapping) {
-            (FeedFormat::Auto, Some(_)) => FeedFormat::Csv,
-            (FeedFormat::Csv, None) => {
-                bail!("--format csv needs --mapping FILE (the column mapping)")
-            }
-            (f, _) => f,
-        };
-        if format == FeedFormat::Shadowserver && schema.is_none() {
-            bail!(
-                "Shadowserver reports need their schema: give --schema FILE or set feeds.shadowserver_schema"
-            );
-        }
-        let store = if args.dry_run {
-            None
-        } else {
-            Some(ctx.store()?)
-        };
-        // A dry run measures parsing and the experts, not the lookups of attribution data.
-        let attribution: Option<Arc<dyn Attribute>> = if args.dry_run {
-            None
-        } else {
-            Some(Arc::new(ExpertAttribution(
-                firewatch_pipeline::attribution::enricher(ctx)?,
-            )))
-        };
-        let experts = Experts::new(&ctx.config.feeds.experts(), attribution)
-            .context("invalid [feeds] configuration")?;
-        Ok(FeedPipeline {
-            format,
-            schema,
-            schema_path,
-            mapping,
-            experts,
-            dedupe: ctx.config.feeds.dedupe.rule(),
-            store,
-            progress: !args.json && std::io::stderr().is_terminal(),
-        })
-    }
-
-    /// Whether an input with this content hash is already stored.
-    pub fn already_ingested(&self, content_hash: &str) -> Result<bool> {
-        Ok(match &self.store {
-            Some(store) => store.feed_input(content_hash)?.is_some(),
-            None => false,
-        })
-    }
-
-    /// Ingests one input; never fails as a whole, the report says what went wrong.
-    pub fn ingest(&mut self, input: RawInput) -> FeedReport {
-        let hash = blake3::hash(&input.bytes).to_hex().to_string();
-        match self.ingest_hashed(&input, &hash) {
-            Ok(report) => report,
-            Err(e) => FeedReport::failed(input.name, hash, format!("{e:#}")),
-        }
-    }
-
-    fn ingest_hashed(&mut self, input: &RawInput, hash: &str) -> Result<FeedReport> {
-        let started = Instant::now();
-        if self.already_ingested(hash)? {
-            let mut report = FeedReport::failed(input.name.clone(), hash.to_owned(), String::new());
-            report.status = "already-ingested";
-            report.error = None;
-            return Ok(report);
-        }
-        let bytes = decompress(&input.name, &input.bytes)?;
-        let (format, parsed) = self.parse(&input.name, &bytes)?;
-        let Parsed {
-            events,
-            accepted,
-            errors,
-            rejected,
-            summary,
-            ..
-        } = parsed;
-        let mut report = FeedReport {
-            name: input.name.clone(),
-            content_hash: hash.to_owned(),
-            status: "parsed",
-            format,
-            records: summary.records,
-            events: accepted,
-            inserted: 0,
-            duplicates: 0,
-            rejected,
-            rejections: errors.iter().map(ToString::to_string).collect(),
-            seconds: 0.0,
-            events_per_second: 0.0,
-            error: None,
-        };
-        if let Some(store) = self.store.as_mut() {
-            let record = FeedInput {
-                content_hash: hash.to_owned(),
-                name: input.name.clone(),
-                format: report.format.clone(),
-                feed: Some(feed_names(&events)).filter(|f| !f.is_empty()),
-                ingested_at: jiff::Timestamp::now().as_second(),
-                records: report.records,
-                events: report.events,
-                inserted: 0,
-                duplicates: 0,
-                rejected: report.rejected,
-            };
-            let spinner = if self.progress && events.len() >= SPINNER_MIN_EVENTS {
-                let spinner = indicatif::ProgressBar::new_spinner();
-                spinner.set_message(format!("{}: writing {} events…", input.name, events.len()));
-                spinner.enable_steady_tick(Duration::from_millis(120));
-                spinner
-            } else {
-                indicatif::ProgressBar::hidden()
-            };
-            let commit = store.commit_events(&record, &events, &self.dedupe);
-            spinner.finish_and_clear();
-            let commit = commit?;
-            report.status = if commit.already_committed {
-                "already-ingested"
-            } else {
-                "ingested"
-            };
-            report.inserted = commit.inserted;
-            report.duplicates = commit.duplicates;
-        }
-        report.seconds = started.elapsed().as_secs_f64();
-        report.events_per_second = if report.seconds > 0.0 {
-            report.events as f64 / report.seconds
-        } else {
-            0.0
-        };
-        Ok(report)
-    }
-
-    fn parse(&self, name: &str, bytes: &[u8]) -> Result<(String, Parsed<'_>)> {
-        let mut sink = Parsed::new(&self.experts, self.store.is_some());
-        let file_name = Path::new(name)
-            .file_name()
-            .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned());
-        let format = match self.format {
-            FeedFormat::Auto => sniff(bytes, &file_name, self.schema.as_ref())?,
-            f => f,
-        };
-        let label = match format {
-            FeedFormat::Shadowserver => {
-                let schema = self.schema.as_ref().ok_or_else(|| {
-                    anyhow!("Shadowserver reports need --schema FILE or feeds.shadowserver_schema")
-                })?;
-                let report = schema.detect(&file_name).map_err(|e| {
-                    let from = self
-                        .schema_path
-                        .as_deref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default();
-                    anyhow!("{e} (schema {from})")
-                })?;
-                let options = firewatch_feeds::shadowserver::ParseOptions::default();
-                sink.summary =
-                    firewatch_feeds::shadowserver::parse(bytes, name, report, &options, &mut sink)?;
-                format!("shadowserver:{}", report.file_name)
-            }
-            FeedFormat::Cowrie => {
-                let options = firewatch_feeds::cowrie::CowrieOptions::default();
-                sink.summary = firewatch_feeds::cowrie::parse(bytes, name, &options, &mut sink)?;
-                "cowrie".to_owned()
-            }
-            FeedFormat::Intelmq => {
-                sink.summary = firewatch_feeds::intelmq_jsonl::parse(bytes, name, &mut sink)?;
-                "intelmq".to_owned()
-            }
-            FeedFormat::Csv => {
-                let mapping = self
-                    .mapping
-                    .as_ref()
-                    .ok_or_else(|| anyhow!("CSV needs --mapping FILE"))?;
-                sink.summary =
-                    firewatch_feeds::csv_mapping::parse(bytes, name, mapping, &mut sink)?;
-                format!("csv:{}", mapping.name())
-            }
-            FeedFormat::Stix => {
-                sink.summary = firewatch_feeds::stix::parse(bytes, name, &mut sink)?;
-                "stix".to_owned()
-            }
-            FeedFormat::Auto => unreachable!("sniff returns a concrete format"),
-        };
-        Ok((label, sink))
-    }
-}
-
-/// The parser's events after the experts, and what was rejected on the way.
-struct Parsed<'a> {
-    experts: &'a Experts,
-    /// Whether the events are kept (for the store) or only counted (a dry run).
-    keep: bool,
-    accepted: u64,
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-    rejected: u64,
-    summary: firewatch_core::ParseSummary,
-}
-
-impl<'a> Parsed<'a> {
-    fn new(experts: &'a Experts, keep: bool) -> Self {
-        Parsed {
-            experts,
-            keep,
-            accepted: 0,
-            events: Vec::new(),
-            errors: Vec::new(),
-            rejected: 0,
-            summary: Default::default(),
-        }
-    }
-}
-
-impl EventSink for Parsed<'_> {
-    fn event(&mut self, mut event: Event, at: &Location) {
-        match self.experts.process(&mut event) {
-            Ok(()) => {
-                self.accepted += 1;
-                if self.keep {
-                    self.events.push(event);
-                }
-            }
-            Err(e) => self.reject(InputError::new(at.clone(), e.to_string())),
-        }
-    }
-
-    fn reject(&mut self, error: InputError) {
-        self.rejected += 1;
-        if self.errors.len() < SHOWN_REJECTIONS {
-            self.errors.push(error);
-        }
-    }
-}
-
-/// The distinct feed names of an input's events, comma-separated.
-fn feed_names(events: &[Event]) -> String {
-    let mut names: Vec<&str> = events
-        .iter()
-        .filter_map(|e| e.get("feed.name").and_then(|v| v.as_str()))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names.join(",")
-}
-
-/// Gzip is recognised by its magic bytes, not by the file name.
-fn decompress(name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 4);
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .with_context(|| format!("{name}: damaged gzip data"))?;
-        Ok(out)
+/// The feed pipeline for these arguments, with a spinner where a person watches.
+fn feed_pipeline(ctx: &Context, args: &FeedFormatArgs) -> Result<FeedPipeline> {
+    let options = FeedOptions {
+        format: args.format,
+        schema: args.schema.clone(),
+        mapping: args.mapping.clone(),
+        dry_run: args.dry_run,
+    };
+    let pipeline = FeedPipeline::new(ctx, &options)?;
+    Ok(if !args.json && std::io::stderr().is_terminal() {
+        pipeline.with_progress(Box::new(Spinner(None)))
     } else {
-        Ok(bytes.to_vec())
-    }
-}
-
-/// Tells the format: JSON lines by their first object (Cowrie's carry `eventid: cowrie.*`),
-/// Shadowserver reports by the report name in the file name.
-fn sniff(bytes: &[u8], file_name: &str, schema: Option<&Schema>) -> Result<FeedFormat> {
-    let first_line = bytes
-        .split(|&b| b == b'\n')
-        .map(|l| l.trim_ascii())
-        .find(|l| !l.is_empty())
-        .unwrap_or_default();
-    if first_line.starts_with(b"{") {
-        if firewatch_feeds::stix::is_bundle(bytes) {
-            return Ok(FeedFormat::Stix);
-        }
-        let cowrie = serde_json::from_slice::<serde_json::Value>(first_line)
-            .ok()
-            .and_then(|v| {
-                v.get("eventid")?
-                    .as_str()
-                    .map(|id| id.starts_with("cowrie."))
-            })
-            .unwrap_or(false);
-        return Ok(if cowrie {
-            FeedFormat::Cowrie
-        } else {
-            FeedFormat::Intelmq
-        });
-    }
-    match schema {
-        Some(schema) if schema.detect(file_name).is_ok() => Ok(FeedFormat::Shadowserver),
-        Some(schema) => Err(anyhow!(
-            "{file_name}: cannot tell the format: {}; for other CSV give --mapping FILE",
-            schema
-                .detect(file_name)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-        )),
-        None => Err(anyhow!(
-            "{file_name}: cannot tell the format: not JSON lines; for a Shadowserver report give --schema FILE (or set feeds.shadowserver_schema), for other CSV --mapping FILE"
-        )),
-    }
-}
-
-/// Files under `path` (itself if a file), in name order, skipping hidden ones.
-fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(path)
-        .with_context(|| format!("cannot list {}", path.display()))?
-        .collect::<std::io::Result<_>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        files.extend(files_under(&entry.path())?);
-    }
-    Ok(files)
-}
-
-fn read_input(path: &Path, stdin_name: &str) -> Result<RawInput> {
-    if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .context("cannot read standard input")?;
-        return Ok(RawInput {
-            name: stdin_name.to_owned(),
-            bytes,
-        });
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(RawInput {
-        name: path.display().to_string(),
-        bytes,
+        pipeline
     })
 }
 
@@ -504,7 +113,7 @@ fn exit_code(reports: &[FeedReport]) -> ExitCode {
 }
 
 pub fn ingest(ctx: &Context, args: &FeedsIngestArgs) -> Result<ExitCode> {
-    let mut pipeline = FeedPipeline::new(ctx, &args.read)?;
+    let mut pipeline = feed_pipeline(ctx, &args.read)?;
     let mut reports = Vec::new();
     for path in &args.paths {
         let files = if path.as_os_str() == "-" {
@@ -539,7 +148,7 @@ pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
             .unwrap_or(ctx.config.feeds.watch_interval_secs)
             .max(0.05),
     );
-    let mut pipeline = FeedPipeline::new(ctx, &args.read)?;
+    let mut pipeline = feed_pipeline(ctx, &args.read)?;
     if !args.dir.is_dir() {
         bail!("{} is not a directory", args.dir.display());
     }
@@ -619,47 +228,6 @@ fn parse_period(text: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The name a fetched body goes by: the server's `Content-Disposition` file name, else the
-/// URL path's last segment (Shadowserver reports are recognised by name).
-fn fetched_name(url: &str, disposition: Option<&str>) -> String {
-    let from_header = disposition.and_then(|d| {
-        d.split(';').find_map(|part| {
-            let value = part.trim().strip_prefix("filename=")?;
-            let value = value.trim_matches('"');
-            let base = value.rsplit(['/', '\\']).next()?;
-            (!base.is_empty()).then(|| base.to_owned())
-        })
-    });
-    from_header.unwrap_or_else(|| {
-        let path = url.split(['?', '#']).next().unwrap_or(url);
-        path.trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .filter(|s| !s.is_empty() && !s.contains(':'))
-            .map_or_else(|| url.to_owned(), str::to_owned)
-    })
-}
-
-/// Largest body accepted from a server, so a broken one cannot exhaust memory.
-const MAX_FETCH_BYTES: u64 = 4 << 30;
-
-fn fetch_one(agent: &ureq::Agent, url: &str) -> Result<RawInput> {
-    let mut response = agent.get(url).call().map_err(|e| anyhow!("{url}: {e}"))?;
-    let disposition = response
-        .headers()
-        .get("content-disposition")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_FETCH_BYTES)
-        .read_to_vec()
-        .map_err(|e| anyhow!("{url}: {e}"))?;
-    let name = fetched_name(url, disposition.as_deref());
-    Ok(RawInput { name, bytes })
-}
-
 pub fn fetch(ctx: &Context, args: &FeedsFetchArgs) -> Result<ExitCode> {
     for url in &args.urls {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -667,7 +235,7 @@ pub fn fetch(ctx: &Context, args: &FeedsFetchArgs) -> Result<ExitCode> {
         }
     }
     let period = args.every.as_deref().map(parse_period).transpose()?;
-    let mut pipeline = FeedPipeline::new(ctx, &args.read)?;
+    let mut pipeline = feed_pipeline(ctx, &args.read)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(args.timeout)))
         .build()
@@ -823,17 +391,6 @@ pub struct FeedFormatArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FeedFormat {
-    Auto,
-    Shadowserver,
-    Cowrie,
-    Intelmq,
-    Csv,
-    /// A STIX 2.1 bundle (JSON).
-    Stix,
-}
-
 #[derive(Debug, Args)]
 pub struct FeedsIngestArgs {
     /// Files or directories; `-` for standard input.
@@ -962,39 +519,5 @@ mod tests {
         for bad in ["", "h", "1w", "0s", "-1h"] {
             assert!(parse_period(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn names_of_fetched_reports() {
-        assert_eq!(
-            fetched_name(
-                "http://127.0.0.1:8000/r/2026-01-01-scan_dns-jp-geo.csv?k=1",
-                None
-            ),
-            "2026-01-01-scan_dns-jp-geo.csv"
-        );
-        assert_eq!(
-            fetched_name(
-                "http://h/download?id=7",
-                Some("attachment; filename=\"2026-01-01-scan_ntp-x.csv\"")
-            ),
-            "2026-01-01-scan_ntp-x.csv"
-        );
-        assert_eq!(
-            fetched_name(
-                "http://h/x",
-                Some("attachment; filename=\"../../etc/passwd\"")
-            ),
-            "passwd"
-        );
-    }
-
-    #[test]
-    fn json_lines_are_told_apart_by_content() {
-        let cowrie = br#"{"eventid":"cowrie.session.connect","src_ip":"192.0.2.1"}"#;
-        let intelmq = br#"{"source.ip":"192.0.2.1"}"#;
-        assert_eq!(sniff(cowrie, "x.log", None).unwrap(), FeedFormat::Cowrie);
-        assert_eq!(sniff(intelmq, "x.json", None).unwrap(), FeedFormat::Intelmq);
-        assert!(sniff(b"a,b\n1,2\n", "x.csv", None).is_err());
     }
 }

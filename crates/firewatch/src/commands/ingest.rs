@@ -281,7 +281,7 @@ pub fn ingest_all(
                 since: Some(first.div_euclid(1_000_000_000)),
                 until: Some(last.div_euclid(1_000_000_000) + 1),
             };
-            super::darknet_events::derive(ctx, &range)?;
+            firewatch_pipeline::findings::derive(ctx, &range)?;
         }
     }
     Ok(reports)

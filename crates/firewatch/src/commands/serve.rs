@@ -21,7 +21,7 @@ pub struct ServeArgs {
 pub fn run(ctx: &Context, web: &firewatch_web::WebConfig, args: &ServeArgs) -> Result<ExitCode> {
     init_logs(web.log_format)?;
     let listen = args.listen.as_deref().unwrap_or(&web.listen);
-    firewatch_web::run_blocking(ctx.db.clone(), web, listen, |addr| {
+    firewatch_web::run_blocking(ctx.clone(), web, listen, |addr| {
         tracing::info!(addr = %addr, "serving http://{addr}/ (Ctrl-C to stop)");
     })
     .map_err(|e| anyhow!("serve: {e}"))?;
