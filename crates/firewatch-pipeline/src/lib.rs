@@ -5,7 +5,10 @@
 //! - [`dataset`]: the registry data in force (IP → country, ASN), replaced atomically.
 //! - [`directory`]: the team directory in the store, read one way, and routing answers.
 //! - [`attribution`]: registry data and directory as one lookup, for the store and the experts.
+//! - [`capture`]: telescope captures decoded, aggregated and committed, one per transaction.
+//! - [`feeds`]: feed inputs parsed, judged by the experts and committed, one per transaction.
 //! - [`alerts`]: port alerts derived from the stored series.
+//! - [`health`]: the Internet-health compute (daily cells, published figures).
 //! - [`findings`]: the telescope's findings (labelled sources, attacks, alerts) as events, once.
 //!
 //! Parsers (`firewatch-feeds`, `firewatch-pcap`), aggregation (`firewatch-darknet`) and the store
@@ -13,12 +16,14 @@
 
 pub mod alerts;
 pub mod attribution;
+pub mod capture;
 pub mod config;
 pub mod context;
 pub mod dataset;
 pub mod directory;
 pub mod feeds;
 pub mod findings;
+pub mod health;
 
 pub use config::{DedupeConfig, FeedsConfig, PipelineConfig};
 pub use context::Context;

@@ -4,9 +4,12 @@
 #[macro_use]
 mod output;
 mod args;
+mod charts;
 mod cli;
 mod commands;
 mod config;
+mod progress;
+mod tables;
 
 use clap::Parser;
 use std::process::ExitCode;

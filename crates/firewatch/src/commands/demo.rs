@@ -1,14 +1,15 @@
 //! `firewatch demo`: a seeded synthetic telescope day, ingested and explained, scored
 //! against its own ground truth.
 
-use super::ingest::{IngestOptions, ingest_all};
-use super::list::{print_alerts, print_attacks};
-use super::plot::plot_port;
+use crate::charts::plot_port;
 use crate::cli::DemoArgs;
 use crate::output::table;
+use crate::progress::Bars;
+use crate::tables::{print_alerts, print_attacks};
 use anyhow::{Context as _, Result};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_pipeline::Context;
+use firewatch_pipeline::capture::{IngestOptions, ingest_all};
 use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, Store, TimeRange};
 use firewatch_synth::{GroundTruth, OutputFormat, SynthConfig, write_capture};
 use std::collections::BTreeMap;
@@ -89,9 +90,8 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         threads,
         aggregation: ctx.config.aggregation.clone(),
         dry_run: false,
-        progress: true,
     };
-    for r in ingest_all(ctx, &[&capture], &opts)? {
+    for r in ingest_all(ctx, &[&capture], &opts, &mut Bars::new(true))? {
         outln!(
             "   {}: {} — {} frames, {} sources, {:.0} packets/s",
             r.name,

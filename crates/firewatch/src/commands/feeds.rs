@@ -4,13 +4,13 @@
 //! arriving twice, by any collector, is ingested once.
 
 use crate::args::ListArgs;
+use crate::progress::Spinner;
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use firewatch_feeds::shadowserver::Schema;
 use firewatch_pipeline::Context;
 use firewatch_pipeline::feeds::{
-    CommitProgress, FeedFormat, FeedOptions, FeedPipeline, FeedReport, fetch_one, files_under,
-    read_input,
+    FeedFormat, FeedOptions, FeedPipeline, FeedReport, fetch_one, files_under, read_input,
 };
 use firewatch_store::EventStore;
 use std::collections::HashMap;
@@ -18,28 +18,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
-
-/// Inputs with at least this many events get a spinner while they are written.
-const SPINNER_MIN_EVENTS: usize = 20_000;
-
-/// A spinner on standard error while a large input is written (a terminal, not --json).
-struct Spinner(Option<indicatif::ProgressBar>);
-
-impl CommitProgress for Spinner {
-    fn started(&mut self, name: &str, events: usize) {
-        if events >= SPINNER_MIN_EVENTS {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_message(format!("{name}: writing {events} events…"));
-            bar.enable_steady_tick(Duration::from_millis(120));
-            self.0 = Some(bar);
-        }
-    }
-    fn finished(&mut self) {
-        if let Some(bar) = self.0.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
 
 /// The feed pipeline for these arguments, with a spinner where a person watches.
 fn feed_pipeline(ctx: &Context, args: &FeedFormatArgs) -> Result<FeedPipeline> {
@@ -51,7 +29,7 @@ fn feed_pipeline(ctx: &Context, args: &FeedFormatArgs) -> Result<FeedPipeline> {
     };
     let pipeline = FeedPipeline::new(ctx, &options)?;
     Ok(if !args.json && std::io::stderr().is_terminal() {
-        pipeline.with_progress(Box::new(Spinner(None)))
+        pipeline.with_progress(Box::new(Spinner::default()))
     } else {
         pipeline
     })

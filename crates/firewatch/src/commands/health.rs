@@ -10,17 +10,10 @@ use crate::args::time_range;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use firewatch_metrics::{
-    AddressSpace, Audience, DailyCell, Day, EventKind, MetricRow, Metrics, Observation, Risk,
-    Scope, Summary, classify, count_daily, write_csv,
+    AddressSpace, Audience, DailyCell, Day, MetricRow, Metrics, Risk, Scope, Summary, write_csv,
 };
-use firewatch_pipeline::Context;
+use firewatch_pipeline::{Context, health};
 use firewatch_store::TimeRange;
-use firewatch_store::health::{
-    AddressSpaceRecord, HealthCellRecord, HealthMeta, HealthPublicRecord, HealthSnapshot,
-    health_days,
-};
-use serde::Serialize;
-use std::net::Ipv4Addr;
 use std::process::ExitCode;
 
 /// `firewatch metrics …`.
@@ -103,28 +96,6 @@ pub struct ViewArgs {
     pub limit: Option<usize>,
 }
 
-/// What `metrics compute` did.
-#[derive(Debug, Default, Serialize)]
-struct ComputeReport {
-    /// Events read that can show a risk.
-    events: u64,
-    /// Of those, events of a measured risk.
-    classified: u64,
-    /// Events of a measured risk with an IPv6 (or unreadable) source: not counted.
-    ipv6_excluded: u64,
-    /// (address, day) observations counted.
-    observations: u64,
-    /// Events without a country / without an ASN (left out of that breakdown only).
-    without_country: u64,
-    without_asn: u64,
-    first_day: Option<Day>,
-    last_day: Option<Day>,
-    cells: u64,
-    published_rows: u64,
-    suppression_threshold: u64,
-    data_version: String,
-}
-
 pub fn run(ctx: &Context, cmd: &MetricsCommand) -> Result<ExitCode> {
     ctx.config.metrics.validate()?;
     match cmd {
@@ -143,110 +114,10 @@ fn whole_days(since: Option<&str>, until: Option<&str>) -> Result<TimeRange> {
     })
 }
 
-fn country_code(cc: Option<&str>) -> Option<[u8; 2]> {
-    match cc?.as_bytes() {
-        &[a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
-            Some([a.to_ascii_uppercase(), b.to_ascii_uppercase()])
-        }
-        _ => None,
-    }
-}
-
 fn compute(ctx: &Context, args: &ComputeArgs) -> Result<ExitCode> {
     let cfg = &ctx.config.metrics;
     let range = whole_days(args.since.as_deref(), args.until.as_deref())?;
-    let mut store = ctx.store()?;
-    let mut report = ComputeReport {
-        suppression_threshold: cfg.suppression_threshold,
-        ..Default::default()
-    };
-    let mut observations = Vec::new();
-    report.events = store.health_events(&range, &mut |f| {
-        let kind = EventKind {
-            classification_type: f.classification_type.as_deref(),
-            identifier: f.identifier.as_deref(),
-            malware: f.malware.as_deref(),
-        };
-        let Some(risk) = classify(&kind) else { return };
-        report.classified += 1;
-        let Ok(ip) = f.source_ip.parse::<Ipv4Addr>() else {
-            report.ipv6_excluded += 1;
-            return;
-        };
-        let country = country_code(f.country.as_deref());
-        let asn = f.asn.and_then(|a| u32::try_from(a).ok()).filter(|a| *a > 0);
-        report.without_country += u64::from(country.is_none());
-        report.without_asn += u64::from(asn.is_none());
-        let public = f.tlp.as_deref() == Some("CLEAR");
-        for day in health_days(&f, &range) {
-            observations.push(Observation {
-                day: Day(day as i32),
-                risk,
-                ip,
-                country,
-                asn,
-                public,
-            });
-        }
-    })?;
-    report.observations = observations.len() as u64;
-    report.first_day = observations.iter().map(|o| o.day).min();
-    report.last_day = observations.iter().map(|o| o.day).max();
-    let fresh = count_daily(&observations);
-    drop(observations);
-    report.cells = fresh.len() as u64;
-
-    let geo =
-        firewatch_pipeline::dataset::load_geo(&ctx.db).context("cannot load the registry data")?;
-    let space = AddressSpace::from_ranges(geo.table().segments_v4().map(|(first, last, v)| {
-        let a = geo.attribution(v);
-        (first, last, a.country.map(|c| c.bytes()), a.asn)
-    }));
-    report.data_version = geo.version().to_owned();
-
-    // The published figures depend on the whole history (base week, ranks per day): merge
-    // the stored cells of the other days with the fresh ones.
-    let days = (
-        range
-            .since
-            .map_or(i64::MIN, |s| i64::from(Day::of_unix(s).0)),
-        range
-            .until
-            .map_or(i64::MAX, |u| i64::from(Day::of_unix(u).0)),
-    );
-    let mut all: Vec<DailyCell> = store
-        .health_cells(None, None, None)?
-        .into_iter()
-        .filter(|c| c.day < days.0 || c.day > days.1)
-        .map(from_record)
-        .collect::<Result<_>>()?;
-    all.extend(fresh.iter().cloned());
-    let published = Metrics::derive(&all, &space, cfg, Audience::Public)?;
-    report.published_rows = published.rows.len() as u64;
-    let snapshot = HealthSnapshot {
-        days,
-        cells: fresh.iter().map(to_record).collect(),
-        address_space: space
-            .entries()
-            .into_iter()
-            .map(|(scope, key, n)| AddressSpaceRecord {
-                scope: scope.id().to_owned(),
-                key,
-                ipv4_addresses: n,
-            })
-            .collect(),
-        public: published.rows.iter().map(to_public).collect(),
-        meta: HealthMeta {
-            computed_at: jiff::Timestamp::now().as_second(),
-            suppression_threshold: cfg.suppression_threshold,
-            base_week: published.base_week.map(|d| d.to_string()),
-            release_all_tlp: cfg.release_all_tlp,
-            data_version: report.data_version.clone(),
-            bandwidth_per_device_mbps: cfg.bandwidth_per_device_mbps,
-            dns_amplification: cfg.dns_amplification,
-        },
-    };
-    store.commit_health(&snapshot)?;
+    let report = health::compute(ctx, &range)?;
     if args.json {
         crate::output::json(&report)?;
     } else {
@@ -272,51 +143,6 @@ fn compute(ctx: &Context, args: &ComputeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn to_record(c: &DailyCell) -> HealthCellRecord {
-    HealthCellRecord {
-        day: i64::from(c.day.0),
-        scope: c.scope.id().to_owned(),
-        key: c.key.clone(),
-        risk: c.risk.id().to_owned(),
-        unique_ips: c.unique_ips,
-        public_unique_ips: c.public_unique_ips,
-    }
-}
-
-fn from_record(r: HealthCellRecord) -> Result<DailyCell> {
-    let (Some(scope), Some(risk)) = (Scope::from_id(&r.scope), Risk::from_id(&r.risk)) else {
-        bail!(
-            "the store holds a health cell of unknown scope {:?} or risk {:?}: recompute with `firewatch metrics compute`",
-            r.scope,
-            r.risk
-        );
-    };
-    let day = i32::try_from(r.day).context("a stored health cell's day is out of range")?;
-    Ok(DailyCell {
-        day: Day(day),
-        scope,
-        key: r.key,
-        risk,
-        unique_ips: r.unique_ips,
-        public_unique_ips: r.public_unique_ips,
-    })
-}
-
-fn to_public(r: &MetricRow) -> HealthPublicRecord {
-    HealthPublicRecord {
-        day: i64::from(r.day.0),
-        scope: r.scope.id().to_owned(),
-        key: r.key.clone(),
-        risk: r.risk.id().to_owned(),
-        unique_ips: r.unique_ips,
-        announced_ipv4: r.announced_ipv4,
-        per_million_addresses: r.per_million_addresses,
-        ddos_potential_gbps: r.ddos_potential_gbps,
-        trend_index: r.trend_index,
-        rank: r.rank,
-    }
-}
-
 /// The figures of the stored cells for `args` (every day: the base week may lie outside the
 /// period), and the period's first and last day.
 fn derive(ctx: &Context, args: &ViewArgs) -> Result<(Metrics, Option<Day>, Option<Day>)> {
@@ -337,7 +163,7 @@ fn derive(ctx: &Context, args: &ViewArgs) -> Result<(Metrics, Option<Day>, Optio
     let cells: Vec<DailyCell> = store
         .health_cells(Some(scope.id()), None, None)?
         .into_iter()
-        .map(from_record)
+        .map(health::from_record)
         .filter(|c| {
             c.as_ref()
                 .map_or(true, |c| risk.is_none_or(|r| c.risk == r))
