@@ -191,6 +191,44 @@ fn names_are_spelled_once() {
     );
 }
 
+/// The store keeps records and answers queries; labels, attacks, attributions and alerts reach
+/// it through the `Derivation` trait and the pipeline, so a second backend copies no rule.
+#[test]
+fn the_store_calls_no_derivation() {
+    const DERIVATIONS: &[&str] = &["classify(", "derive_attacks(", "detect(", "baseline("];
+    let mut violations = Vec::new();
+    for file in rust_files(&workspace_root().join("crates/firewatch-store/src")) {
+        let code = code_only(non_test_part(&read(&file)));
+        for call in DERIVATIONS {
+            if code.contains(call) {
+                violations.push(format!("{}: calls {call}", relative(&file)));
+            }
+        }
+    }
+    assert_none("derivation in the store", &violations);
+}
+
+/// A command module of the binary owns its arguments and printing and imports no other
+/// command module: what two commands share lives in a module of its own (args, tables, charts,
+/// progress) or in a library crate.
+#[test]
+fn command_modules_import_no_other_command() {
+    let dir = workspace_root().join("crates/firewatch/src/commands");
+    let mut violations = Vec::new();
+    for file in rust_files(&dir) {
+        if file.file_name().is_some_and(|n| n == "mod.rs") {
+            continue;
+        }
+        let code = code_only(non_test_part(&read(&file)));
+        for reach in ["super::", "crate::commands"] {
+            if code.contains(reach) {
+                violations.push(format!("{}: uses {reach}", relative(&file)));
+            }
+        }
+    }
+    assert_none("command modules importing each other", &violations);
+}
+
 /// The lists above are core's own spellings, so a typo in them cannot switch a check off.
 #[test]
 fn spelling_lists_match_core() {

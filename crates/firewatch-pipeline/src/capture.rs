@@ -3,10 +3,11 @@
 //! alerts are re-derived and the findings stored as events.
 
 use crate::Context;
+use crate::derivation::TelescopeDerivation;
 use anyhow::{Context as _, Result};
 use firewatch_darknet::{AggregationConfig, aggregate_capture};
 use firewatch_pcap::{Capture, DecodeCounters};
-use firewatch_store::{DeriveRules, InputRecord, SqliteStore, Store, TimeRange, crash_point};
+use firewatch_store::{InputRecord, SqliteStore, Store, TimeRange, crash_point};
 use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
@@ -88,7 +89,7 @@ fn hash_file(path: &Path) -> Result<String> {
 pub fn ingest_one(
     path: &Path,
     store: Option<&mut SqliteStore>,
-    rules: &DeriveRules,
+    rules: &TelescopeDerivation,
     opts: &IngestOptions,
     progress: &mut dyn CaptureProgress,
 ) -> Result<InputReport> {
@@ -221,7 +222,7 @@ pub fn ingest_all(
         Some(ctx.store()?)
     };
     // Attribution data is loaded once per run; a dry run attributes nothing.
-    let mut rules = DeriveRules {
+    let mut rules = TelescopeDerivation {
         labels: ctx.config.labels.clone(),
         attacks: ctx.config.attacks.clone(),
         enricher: if opts.dry_run {

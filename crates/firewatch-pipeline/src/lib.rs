@@ -7,6 +7,7 @@
 //! - [`attribution`]: registry data and directory as one lookup, for the store and the experts.
 //! - [`capture`]: telescope captures decoded, aggregated and committed, one per transaction.
 //! - [`feeds`]: feed inputs parsed, judged by the experts and committed, one per transaction.
+//! - [`derivation`]: labels, attacks and attribution the store keeps beside a capture's facts.
 //! - [`alerts`]: port alerts derived from the stored series.
 //! - [`health`]: the Internet-health compute (daily cells, published figures).
 //! - [`findings`]: the telescope's findings (labelled sources, attacks, alerts) as events, once.
@@ -20,6 +21,7 @@ pub mod capture;
 pub mod config;
 pub mod context;
 pub mod dataset;
+pub mod derivation;
 pub mod directory;
 pub mod feeds;
 pub mod findings;

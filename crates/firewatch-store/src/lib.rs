@@ -33,8 +33,9 @@ pub use records::*;
 pub use sessions::{SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
 
+use firewatch_core::SourceLabel;
 use firewatch_core::telescope::{Detection, SeriesPoint};
-use firewatch_darknet::{Aggregate, AttackThresholds, LabelRules};
+use firewatch_darknet::{Aggregate, BackscatterAttack, BackscatterMinute, SourceCounters};
 use std::net::IpAddr;
 
 /// Why the store could not do what was asked.
@@ -81,24 +82,17 @@ pub trait Enricher: Send + Sync {
     fn enrich(&self, addr: IpAddr) -> Enrichment;
 }
 
-/// Parameters that turn base facts into labels, attacks and attributions when a capture is
-/// committed.
-#[derive(Clone, Default)]
-pub struct DeriveRules {
-    pub labels: LabelRules,
-    pub attacks: AttackThresholds,
-    /// Attribution of sources and victims; none leaves those fields empty.
-    pub enricher: Option<std::sync::Arc<dyn Enricher>>,
-}
-
-impl std::fmt::Debug for DeriveRules {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeriveRules")
-            .field("labels", &self.labels)
-            .field("attacks", &self.attacks)
-            .field("enricher", &self.enricher.is_some())
-            .finish()
-    }
+/// What the store asks of its caller while it merges a capture's facts with what it holds:
+/// the label of a merged source profile, the attacks in a victim's merged minutes, and the
+/// attribution of an address. The store keeps the answers beside the facts; the rules behind
+/// them (labelling, attack thresholds, registry data and directory) are the pipeline's.
+pub trait Derivation: Send + Sync {
+    /// The label of a source with these merged counters and distinct destinations.
+    fn label(&self, counters: &SourceCounters, distinct_destinations: u64) -> SourceLabel;
+    /// The attacks in a victim's merged backscatter minutes, in time order.
+    fn attacks(&self, minutes: &[BackscatterMinute]) -> Vec<BackscatterAttack>;
+    /// The attribution of an address (empty when none is known).
+    fn enrich(&self, addr: IpAddr) -> Enrichment;
 }
 
 /// A store of telescope data. Implemented by [`SqliteStore`]; a PostgreSQL backend follows
@@ -115,7 +109,7 @@ pub trait Store {
         &mut self,
         input: &InputRecord,
         aggregate: &Aggregate,
-        rules: &DeriveRules,
+        derive: &dyn Derivation,
     ) -> Result<bool>;
     /// The ports whose busiest interval reaches either floor (the others cannot alert), with
     /// the store's time span; `None` before the first capture.

@@ -2,13 +2,13 @@
 
 use crate::migrations::MIGRATIONS;
 use crate::records::*;
-use crate::{DeriveRules, Result, Store, StoreError};
+use crate::{Derivation, Result, Store, StoreError};
 use firewatch_core::telescope::{Detection, SeriesPoint};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_darknet::aggregate::{PortTally, TtlSet};
 use firewatch_darknet::{
-    Aggregate, BackscatterMinute, DistinctSet, PortCell, SourceCounters, SourceProfile, classify,
-    derive_attacks, source_counts,
+    Aggregate, BackscatterMinute, DistinctSet, PortCell, SourceCounters, SourceProfile,
+    source_counts,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -195,11 +195,11 @@ fn save_profile(
     tx: &Transaction<'_>,
     key: &str,
     p: &SourceProfile,
-    rules: &DeriveRules,
+    derive: &dyn Derivation,
 ) -> Result<()> {
     let distinct_destinations = p.destinations.count();
-    let label = classify(&p.counters, distinct_destinations, &rules.labels);
-    let e = enrich(rules, p.addr);
+    let label = derive.label(&p.counters, distinct_destinations);
+    let e = derive.enrich(p.addr);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO sources (addr, label, first_ns, last_ns, packets, bytes, distinct_destinations,
          distinct_ports, counters, ttls, destinations, ports, top_ports, country, asn, as_name, team, data_version)
@@ -226,15 +226,6 @@ fn save_profile(
         e.data_version,
     ])?;
     Ok(())
-}
-
-/// The attribution of an address under the rules' enricher, or nothing.
-fn enrich(rules: &DeriveRules, addr: IpAddr) -> Enrichment {
-    rules
-        .enricher
-        .as_ref()
-        .map(|e| e.enrich(addr))
-        .unwrap_or_default()
 }
 
 /// Reads the five attribution columns starting at `first`.
@@ -371,7 +362,11 @@ fn commit_cells(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
     Ok(())
 }
 
-fn commit_backscatter(tx: &Transaction<'_>, agg: &Aggregate, rules: &DeriveRules) -> Result<()> {
+fn commit_backscatter(
+    tx: &Transaction<'_>,
+    agg: &Aggregate,
+    derive: &dyn Derivation,
+) -> Result<()> {
     let mut touched = HashSet::new();
     {
         let mut get = tx.prepare_cached(
@@ -420,11 +415,11 @@ fn commit_backscatter(tx: &Transaction<'_>, agg: &Aggregate, rules: &DeriveRules
         let minutes = load_minutes(tx, victim)?;
         tx.prepare_cached("DELETE FROM attacks WHERE victim = ?")?
             .execute([victim.to_string()])?;
-        let attacks = derive_attacks(&minutes, &rules.attacks);
+        let attacks = derive.attacks(&minutes);
         let e = if attacks.is_empty() {
             Enrichment::default()
         } else {
-            enrich(rules, victim)
+            derive.enrich(victim)
         };
         for a in attacks {
             tx.prepare_cached(
@@ -688,7 +683,7 @@ impl Store for SqliteStore {
         &mut self,
         input: &InputRecord,
         agg: &Aggregate,
-        rules: &DeriveRules,
+        derive: &dyn Derivation,
     ) -> Result<bool> {
         let tx = self.conn.transaction()?;
         let seen: bool = tx.query_row(
@@ -746,12 +741,12 @@ impl Store for SqliteStore {
             match load_profile(&tx, &key, s.addr)? {
                 Some(mut old) => {
                     old.merge(s);
-                    save_profile(&tx, &key, &old, rules)?;
+                    save_profile(&tx, &key, &old, derive)?;
                 }
-                None => save_profile(&tx, &key, s, rules)?,
+                None => save_profile(&tx, &key, s, derive)?,
             }
         }
-        commit_backscatter(&tx, agg, rules)?;
+        commit_backscatter(&tx, agg, derive)?;
         commit_flowtuples(&tx, agg)?;
         set_meta(&tx, "alerts_stale", "1")?;
         tx.commit()?;

@@ -9,7 +9,7 @@ use firewatch_core::TlpLevel;
 use firewatch_darknet::{AggregationConfig, Aggregator};
 use firewatch_pcap::{Fragment, PacketFacts};
 use firewatch_store::{
-    DedupeRule, DeriveRules, EventStore, FeedInput, IdentityStore, InputRecord, SqliteStore, Store,
+    DedupeRule, EventStore, FeedInput, IdentityStore, InputRecord, SqliteStore, Store,
 };
 use firewatch_web::{AppState, WebConfig, auth};
 use http_body_util::BodyExt;
@@ -144,7 +144,11 @@ impl Fixture {
             counters: serde_json::json!({}),
         };
         store
-            .commit_capture(&record, &aggregate, &DeriveRules::default())
+            .commit_capture(
+                &record,
+                &aggregate,
+                &firewatch_pipeline::derivation::TelescopeDerivation::default(),
+            )
             .unwrap();
 
         let mut tokens = BTreeMap::new();

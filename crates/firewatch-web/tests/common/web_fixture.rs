@@ -9,8 +9,8 @@ use firewatch_darknet::{AggregationConfig, Aggregator};
 use firewatch_detect::DetectConfig;
 use firewatch_pcap::{Fragment, PacketFacts};
 use firewatch_store::{
-    DedupeRule, DeriveRules, Enricher, Enrichment, EventStore, FeedInput, IdentityStore,
-    InputRecord, SqliteStore, Store,
+    DedupeRule, Enricher, Enrichment, EventStore, FeedInput, IdentityStore, InputRecord,
+    SqliteStore, Store,
 };
 use firewatch_web::{AppState, WebConfig, auth};
 use std::net::{IpAddr, Ipv4Addr};
@@ -174,7 +174,7 @@ impl WebFixture {
             error: None,
             counters: serde_json::json!({}),
         };
-        let rules = DeriveRules {
+        let rules = firewatch_pipeline::derivation::TelescopeDerivation {
             enricher: Some(Arc::new(ByOctet)),
             ..Default::default()
         };
