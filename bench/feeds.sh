@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-100000}
-SHARED=${FIREWATCH_SHARED:-/work/shared}
+SHARED=${FIREWATCH_SHARED:-../shared}
 SCHEMA=$SHARED/data/shadowserver/intelmq.json
 PY=${FIREWATCH_PYTHON:-target/py-venv/bin/python}
 OUT=bench/out

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-1000000}
 DURATION=${DURATION:-15s}
 RATE=${RATE:-1000}
-SHARED=${FIREWATCH_SHARED:-/work/shared}
+SHARED=${FIREWATCH_SHARED:-../shared}
 OUT=${OUT:-bench/out/web}
 OHA=${OHA:-$(command -v oha || echo target/tools/bin/oha)}
 mkdir -p "$OUT"

@@ -1,5 +1,5 @@
 //! Shadowserver CSV → validated IntelMQ events, in memory: a generated `scan_dns` report (the
-//! column layout and value kinds of `/work/shared/bench/make_shadowserver_csv.py`) parsed with the
+//! column layout and value kinds of `../shared/bench/make_shadowserver_csv.py`) parsed with the
 //! report's mapping from Shadowserver's schema. Reports rows (= events) per second.
 //!
 //! `cargo bench -p firewatch-feeds --bench shadowserver`

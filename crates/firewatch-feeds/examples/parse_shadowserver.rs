@@ -1,5 +1,5 @@
 //! Parses one Shadowserver CSV report and prints one JSON line with the throughput, in the same
-//! shape as the IntelMQ harness (`/work/shared/bench/intelmq_shadowserver.py`).
+//! shape as the IntelMQ harness (`../shared/bench/intelmq_shadowserver.py`).
 //!
 //! ```sh
 //! cargo run --release -p firewatch-feeds --example parse_shadowserver -- \

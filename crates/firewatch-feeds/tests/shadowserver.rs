@@ -7,7 +7,11 @@ use firewatch_core::Collected;
 use firewatch_feeds::shadowserver::{ParseOptions, Report, Schema, parse};
 use serde_json::{Value as Json, json};
 
-const SCHEMA: &str = "/work/shared/data/shadowserver/intelmq.json";
+/// Shadowserver's schema in ../shared beside the repository (a clone may live anywhere).
+const SCHEMA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/shadowserver/intelmq.json"
+);
 const FILE: &str = "2026-01-01-scan_dns-test-geo.csv";
 
 const HEADER: &str = "timestamp,ip,port,min_amplification,severity,protocol,hostname,tag,asn,geo,\

@@ -9,8 +9,15 @@ use firewatch_core::Collected;
 use firewatch_feeds::shadowserver::{ParseOptions, Schema, parse};
 use serde_json::Value as Json;
 
-const SCHEMA: &str = "/work/shared/data/shadowserver/intelmq.json";
-const MAKE_CSV: &str = "/work/shared/bench/make_shadowserver_csv.py";
+/// Shadowserver's schema in ../shared beside the repository (a clone may live anywhere).
+const SCHEMA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/shadowserver/intelmq.json"
+);
+const MAKE_CSV: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/bench/make_shadowserver_csv.py"
+);
 
 /// Documented differences (see docs/feeds.md): `convert_date` in IntelMQ falls back to
 /// dateutil's *fuzzy* parser, which reads generated values such as "v37" as a date in the

@@ -3,7 +3,7 @@
 
 Usage: shadowserver_intelmq_driver.py SCHEMA.json CSV...
 For each CSV writes CSV + ".intelmq.jsonl": one event a line, keys sorted (as the shared harness
-/work/shared/bench/intelmq_shadowserver.py does). The report's feed.name and time.observation are
+../shared/bench/intelmq_shadowserver.py does). The report's feed.name and time.observation are
 fixed ("Shadowserver", 2026-01-01T00:00:00+00:00) so that the Rust side can use the same values.
 """
 import base64, json, logging, os, sys, tempfile
