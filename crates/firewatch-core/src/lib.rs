@@ -36,6 +36,7 @@
 //! ```
 
 pub mod access;
+pub mod attribution;
 pub mod event;
 pub mod fields;
 pub mod filter;

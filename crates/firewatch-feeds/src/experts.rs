@@ -38,22 +38,7 @@ use serde_json::Value as Json;
 use firewatch_core::filter::Filter;
 use firewatch_core::{Event, FieldError};
 
-/// Who is behind an address, as the attribution data says.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Attribution {
-    /// ISO 3166-1 alpha-2 country code.
-    pub country: Option<String>,
-    pub asn: Option<u32>,
-    pub as_name: Option<String>,
-    /// Id of the team whose constituency holds the address.
-    pub team: Option<String>,
-}
-
-/// Looks addresses up; implemented by the caller over its registry data and team directory,
-/// so this crate does not depend on where attribution comes from.
-pub trait Attribute: Send + Sync {
-    fn attribute(&self, addr: IpAddr) -> Attribution;
-}
+pub use firewatch_core::attribution::{Attribute, Attribution};
 
 /// The event field that carries the responsible team's id (IntelMQ has no field for it).
 pub use firewatch_core::fields::EXTRA_TEAM as TEAM_FIELD;
@@ -258,6 +243,7 @@ mod tests {
                     asn: Some(64496),
                     as_name: Some("EXAMPLE-NET".into()),
                     team: Some("jpcert".into()),
+                    data_version: None,
                 }
             } else {
                 Attribution::default()

@@ -3,13 +3,12 @@
 
 use crate::{Context, dataset, directory};
 use anyhow::Result;
+use firewatch_core::attribution::{Attribute, Attribution};
 use firewatch_enrich::attribute::Attributor;
-use firewatch_feeds::experts::{Attribute, Attribution};
-use firewatch_store::{Enricher, Enrichment};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The registry data and the directory as one lookup; what the store's enrichment and the
+/// The registry data and the directory as one lookup: what the store's derivation and the
 /// feed experts both ask.
 pub struct DirectoryEnricher {
     attributor: Attributor,
@@ -17,10 +16,10 @@ pub struct DirectoryEnricher {
     version: String,
 }
 
-impl Enricher for DirectoryEnricher {
-    fn enrich(&self, addr: IpAddr) -> Enrichment {
+impl Attribute for DirectoryEnricher {
+    fn attribute(&self, addr: IpAddr) -> Attribution {
         let found = self.attributor.attribute(addr);
-        Enrichment {
+        Attribution {
             country: found.country.map(|cc| cc.as_str().to_string()),
             asn: found.asn,
             as_name: found.as_name.map(str::to_string),
@@ -31,7 +30,7 @@ impl Enricher for DirectoryEnricher {
 }
 
 /// Builds the enricher from the dataset in force and the store's directory.
-pub fn enricher(ctx: &Context) -> Result<Arc<dyn Enricher>> {
+pub fn enricher(ctx: &Context) -> Result<Arc<dyn Attribute>> {
     let geo = dataset::load_geo(&ctx.db)?;
     let store = ctx.store()?;
     let directory = directory::stored_directory(&store)?;
@@ -44,19 +43,4 @@ pub fn enricher(ctx: &Context) -> Result<Arc<dyn Enricher>> {
         attributor: Attributor::new(&geo, &directory),
         version,
     }))
-}
-
-/// The store's enrichment as the feed experts ask for it.
-pub struct ExpertAttribution(pub Arc<dyn Enricher>);
-
-impl Attribute for ExpertAttribution {
-    fn attribute(&self, addr: IpAddr) -> Attribution {
-        let found = self.0.enrich(addr);
-        Attribution {
-            country: found.country,
-            asn: found.asn,
-            as_name: found.as_name,
-            team: found.team,
-        }
-    }
 }

@@ -3,11 +3,12 @@
 //! attribution of both (registry data and directory).
 
 use firewatch_core::SourceLabel;
+use firewatch_core::attribution::{Attribute, Attribution};
 use firewatch_darknet::{
     AttackThresholds, BackscatterAttack, BackscatterMinute, LabelRules, SourceCounters, classify,
     derive_attacks,
 };
-use firewatch_store::{Derivation, Enricher, Enrichment};
+use firewatch_store::Derivation;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ pub struct TelescopeDerivation {
     /// `[attacks]`: when backscatter minutes make an attack.
     pub attacks: AttackThresholds,
     /// Attribution of sources and victims; none leaves those fields empty.
-    pub enricher: Option<Arc<dyn Enricher>>,
+    pub enricher: Option<Arc<dyn Attribute>>,
 }
 
 impl Derivation for TelescopeDerivation {
@@ -31,10 +32,10 @@ impl Derivation for TelescopeDerivation {
         derive_attacks(minutes, &self.attacks)
     }
 
-    fn enrich(&self, addr: IpAddr) -> Enrichment {
+    fn attribute(&self, addr: IpAddr) -> Attribution {
         self.enricher
             .as_ref()
-            .map(|e| e.enrich(addr))
+            .map(|e| e.attribute(addr))
             .unwrap_or_default()
     }
 }

@@ -4,7 +4,6 @@
 //! by any collector, is ingested once.
 
 use crate::Context;
-use crate::attribution::ExpertAttribution;
 use anyhow::{Context as _, Result, anyhow, bail};
 use firewatch_core::{Event, EventSink, InputError, Location, ParseSummary};
 use firewatch_feeds::csv_mapping::CsvMapping;
@@ -174,9 +173,7 @@ impl FeedPipeline {
         let attribution: Option<Arc<dyn Attribute>> = if args.dry_run {
             None
         } else {
-            Some(Arc::new(ExpertAttribution(crate::attribution::enricher(
-                ctx,
-            )?)))
+            Some(crate::attribution::enricher(ctx)?)
         };
         let experts = Experts::new(&ctx.config.feeds.experts(), attribution)
             .context("invalid [feeds] configuration")?;

@@ -14,7 +14,7 @@ use firewatch_core::SourceLabel;
 use firewatch_core::fields::EXTRA_TEAM as TEAM_FIELD;
 use firewatch_feeds::experts::Experts;
 use firewatch_store::{
-    AlertQuery, AlertRecord, AttackQuery, AttackRecord, Enrichment, EventCommit, EventStore,
+    AlertQuery, AlertRecord, AttackQuery, AttackRecord, Attribution, EventCommit, EventStore,
     FeedInput, SourceQuery, SourceRecord, Store, TimeRange,
 };
 
@@ -34,7 +34,7 @@ fn base(time_ns_or_s: i64, is_ns: bool) -> Result<Event> {
     Ok(e)
 }
 
-fn attribute(e: &mut Event, side: &str, a: &Enrichment) -> Result<()> {
+fn attribute(e: &mut Event, side: &str, a: &Attribution) -> Result<()> {
     if let Some(cc) = &a.country {
         e.set(&format!("{side}.geolocation.cc"), cc.as_str())?;
     }

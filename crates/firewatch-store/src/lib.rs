@@ -76,12 +76,6 @@ pub fn crash_point(point: &str) {
 /// Result alias of this crate.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Attributes addresses (country, network, team) when captures are committed. Implemented
-/// by the caller, so the store does not depend on where attribution data comes from.
-pub trait Enricher: Send + Sync {
-    fn enrich(&self, addr: IpAddr) -> Enrichment;
-}
-
 /// What the store asks of its caller while it merges a capture's facts with what it holds:
 /// the label of a merged source profile, the attacks in a victim's merged minutes, and the
 /// attribution of an address. The store keeps the answers beside the facts; the rules behind
@@ -92,7 +86,7 @@ pub trait Derivation: Send + Sync {
     /// The attacks in a victim's merged backscatter minutes, in time order.
     fn attacks(&self, minutes: &[BackscatterMinute]) -> Vec<BackscatterAttack>;
     /// The attribution of an address (empty when none is known).
-    fn enrich(&self, addr: IpAddr) -> Enrichment;
+    fn attribute(&self, addr: IpAddr) -> Attribution;
 }
 
 /// A store of telescope data. Implemented by [`SqliteStore`]; a PostgreSQL backend follows

@@ -1,6 +1,7 @@
 //! What the store hands back: plain, serialisable records.
 
 use firewatch_core::SourceLabel;
+pub use firewatch_core::attribution::Attribution;
 pub use firewatch_core::telescope::{AlertRecord, SourceShare};
 use firewatch_darknet::SourceCounters;
 use serde::{Deserialize, Serialize};
@@ -80,7 +81,7 @@ pub struct SourceRecord {
     pub top_ports: Vec<(String, u16, u64)>,
     /// Country, network and team of the source.
     #[serde(flatten)]
-    pub attribution: Enrichment,
+    pub attribution: Attribution,
 }
 
 /// A filter on attacks.
@@ -104,7 +105,7 @@ pub struct AttackRecord {
     pub ports: Vec<u16>,
     /// Country, network and team of the victim.
     #[serde(flatten)]
-    pub attribution: Enrichment,
+    pub attribution: Attribution,
 }
 
 /// One stored flowtuple.
@@ -133,18 +134,6 @@ pub struct StoredDirectory {
     /// Whether nested prefixes of different teams were accepted.
     pub allow_nested_prefixes: bool,
     pub imported_at: i64,
-}
-
-/// Who an address belongs to: country of registration, network, responsible team, and the
-/// data that said so. Empty when no attribution was available at commit time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Enrichment {
-    pub country: Option<String>,
-    pub asn: Option<u32>,
-    pub as_name: Option<String>,
-    pub team: Option<String>,
-    /// The dataset (and directory) version that produced this attribution.
-    pub data_version: Option<String>,
 }
 
 /// What alert derivation scans: the store's interval span and the ports that may alert.

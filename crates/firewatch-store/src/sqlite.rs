@@ -199,7 +199,7 @@ fn save_profile(
 ) -> Result<()> {
     let distinct_destinations = p.destinations.count();
     let label = derive.label(&p.counters, distinct_destinations);
-    let e = derive.enrich(p.addr);
+    let e = derive.attribute(p.addr);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO sources (addr, label, first_ns, last_ns, packets, bytes, distinct_destinations,
          distinct_ports, counters, ttls, destinations, ports, top_ports, country, asn, as_name, team, data_version)
@@ -229,8 +229,8 @@ fn save_profile(
 }
 
 /// Reads the five attribution columns starting at `first`.
-fn read_enrichment(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Enrichment> {
-    Ok(Enrichment {
+fn read_enrichment(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Attribution> {
+    Ok(Attribution {
         country: r.get(first)?,
         asn: r.get(first + 1)?,
         as_name: r.get(first + 2)?,
@@ -417,9 +417,9 @@ fn commit_backscatter(
             .execute([victim.to_string()])?;
         let attacks = derive.attacks(&minutes);
         let e = if attacks.is_empty() {
-            Enrichment::default()
+            Attribution::default()
         } else {
-            derive.enrich(victim)
+            derive.attribute(victim)
         };
         for a in attacks {
             tx.prepare_cached(

@@ -9,8 +9,7 @@ use firewatch_darknet::{AggregationConfig, Aggregator};
 use firewatch_detect::DetectConfig;
 use firewatch_pcap::{Fragment, PacketFacts};
 use firewatch_store::{
-    DedupeRule, Enricher, Enrichment, EventStore, FeedInput, IdentityStore, InputRecord,
-    SqliteStore, Store,
+    Attribution, DedupeRule, EventStore, FeedInput, IdentityStore, InputRecord, SqliteStore, Store,
 };
 use firewatch_web::{AppState, WebConfig, auth};
 use std::net::{IpAddr, Ipv4Addr};
@@ -82,13 +81,13 @@ fn packet(src: IpAddr, dport: u16, ts_s: i64) -> PacketFacts {
 /// Attributes 10.0.x.y to a country by x (so that the telescope map has colours).
 struct ByOctet;
 
-impl Enricher for ByOctet {
-    fn enrich(&self, addr: IpAddr) -> Enrichment {
+impl firewatch_core::attribution::Attribute for ByOctet {
+    fn attribute(&self, addr: IpAddr) -> Attribution {
         let country = match addr {
             IpAddr::V4(v4) => ["BR", "DE", "US", "CN", "IN"][v4.octets()[2] as usize % 5],
             IpAddr::V6(_) => "FR",
         };
-        Enrichment {
+        Attribution {
             country: Some(country.to_owned()),
             ..Default::default()
         }
