@@ -208,6 +208,25 @@ fn the_store_calls_no_derivation() {
     assert_none("derivation in the store", &violations);
 }
 
+/// Only the store crate names its SQLite backend: everything else holds a `dyn Backend`
+/// (`firewatch_store::open`), so a second backend needs no change above the store.
+#[test]
+fn only_the_store_names_its_backend() {
+    let mut violations = Vec::new();
+    for dir in crate_dirs() {
+        if dir.ends_with("firewatch-store") {
+            continue;
+        }
+        for file in rust_files(&dir.join("src")) {
+            let code = code_only(non_test_part(&read(&file)));
+            if code.contains("SqliteStore") {
+                violations.push(format!("{}: names SqliteStore", relative(&file)));
+            }
+        }
+    }
+    assert_none("the backend named outside the store", &violations);
+}
+
 /// A command module of the binary owns its arguments and printing and imports no other
 /// command module: what two commands share lives in a module of its own (args, tables, charts,
 /// progress) or in a library crate.

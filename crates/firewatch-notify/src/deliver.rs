@@ -95,7 +95,7 @@ impl<'a> Courier<'a> {
     /// Sends every due notice; failures are rescheduled with backoff (or marked failed once
     /// `retry.max_attempts` is reached). Keeps going for up to `wait` while retries come due
     /// within it, sleeping until the next one.
-    pub fn deliver<S: OutboxStore>(
+    pub fn deliver<S: OutboxStore + ?Sized>(
         &self,
         store: &mut S,
         wait: Duration,

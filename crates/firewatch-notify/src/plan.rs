@@ -81,7 +81,7 @@ fn candidates<S>(
     now: i64,
 ) -> Result<Vec<(NoticeItem, Schedule)>, NotifyError>
 where
-    S: Store + EventStore,
+    S: Store + EventStore + ?Sized,
 {
     let range = TimeRange {
         since: Some(now - i64::from(cfg.lookback_days) * 86_400),
@@ -155,7 +155,7 @@ impl Planner<'_> {
     /// deferred with its reason; the others go on.
     pub fn plan<S>(&self, store: &S) -> Result<Plan, NotifyError>
     where
-        S: Store + EventStore + OutboxStore,
+        S: Store + EventStore + OutboxStore + ?Sized,
     {
         let mut plan = Plan::default();
         for policy in &self.cfg.teams {
@@ -173,7 +173,7 @@ impl Planner<'_> {
         plan: &mut Plan,
     ) -> Result<(), NotifyError>
     where
-        S: Store + EventStore + OutboxStore,
+        S: Store + EventStore + OutboxStore + ?Sized,
     {
         let team = self.directory.team(&policy.team).ok_or_else(|| {
             NotifyError::Config("no such team in the directory (firewatch teams import)".into())
@@ -390,7 +390,7 @@ impl Planner<'_> {
 
 /// Records a plan: withheld records, then each notice (those already queued are skipped).
 /// Returns the number of notices queued.
-pub fn queue<S: OutboxStore>(store: &mut S, plan: &Plan) -> Result<usize, NotifyError> {
+pub fn queue<S: OutboxStore + ?Sized>(store: &mut S, plan: &Plan) -> Result<usize, NotifyError> {
     for w in &plan.withheld {
         store.record_withheld(w)?;
     }

@@ -6,7 +6,7 @@ use firewatch_detect::{DetectConfig, detect};
 use firewatch_store::Store;
 
 /// Re-derives every port alert from the port series (idempotent); returns how many there are.
-pub fn refresh_alerts(store: &mut impl Store, cfg: &DetectConfig) -> Result<usize> {
+pub fn refresh_alerts(store: &mut (impl Store + ?Sized), cfg: &DetectConfig) -> Result<usize> {
     let mut records = Vec::new();
     // A port whose busiest interval is under every floor cannot alert: the store skips it.
     let floor_sources = cfg.min_sources.min(cfg.new_campaign_min_sources);
@@ -24,7 +24,7 @@ pub fn refresh_alerts(store: &mut impl Store, cfg: &DetectConfig) -> Result<usiz
 
 /// Re-derives the alerts if captures came in since they were last derived (e.g. an ingest was
 /// killed between its commit and its alert refresh).
-pub fn refresh_if_stale(store: &mut impl Store, cfg: &DetectConfig) -> Result<()> {
+pub fn refresh_if_stale(store: &mut (impl Store + ?Sized), cfg: &DetectConfig) -> Result<()> {
     if store.alerts_stale()? {
         refresh_alerts(store, cfg)?;
     }

@@ -33,8 +33,8 @@ impl Attribute for DirectoryEnricher {
 pub fn enricher(ctx: &Context) -> Result<Arc<dyn Attribute>> {
     let geo = dataset::load_geo(&ctx.db)?;
     let store = ctx.store()?;
-    let directory = directory::stored_directory(&store)?;
-    let imported = firewatch_store::Store::team_directory(&store)?.map(|d| d.imported_at);
+    let directory = directory::stored_directory(store.as_ref())?;
+    let imported = store.team_directory()?.map(|d| d.imported_at);
     let version = match imported {
         Some(t) => format!("{}+teams@{t}", geo.version()),
         None => geo.version().to_string(),

@@ -7,7 +7,7 @@ use crate::derivation::TelescopeDerivation;
 use anyhow::{Context as _, Result};
 use firewatch_darknet::{AggregationConfig, aggregate_capture};
 use firewatch_pcap::{Capture, DecodeCounters};
-use firewatch_store::{InputRecord, SqliteStore, Store, TimeRange, crash_point};
+use firewatch_store::{Backend, InputRecord, TimeRange, crash_point};
 use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
@@ -88,7 +88,7 @@ fn hash_file(path: &Path) -> Result<String> {
 /// Ingests one input into `store` (or nowhere, for a dry run).
 pub fn ingest_one(
     path: &Path,
-    store: Option<&mut SqliteStore>,
+    store: Option<&mut (dyn Backend + 'static)>,
     rules: &TelescopeDerivation,
     opts: &IngestOptions,
     progress: &mut dyn CaptureProgress,
@@ -240,7 +240,7 @@ pub fn ingest_all(
             loaded_dataset = crate::dataset::current_dataset(&ctx.db)?;
             rules.enricher = Some(crate::attribution::enricher(ctx)?);
         }
-        match ingest_one(path, store.as_mut(), &rules, opts, progress) {
+        match ingest_one(path, store.as_deref_mut(), &rules, opts, progress) {
             Ok(r) => reports.push(r),
             Err(e) => reports.push(InputReport {
                 name: path.display().to_string(),
@@ -257,7 +257,7 @@ pub fn ingest_all(
         }
     }
     if let Some(store) = store.as_mut() {
-        crate::alerts::refresh_if_stale(store, &ctx.config.detect)?;
+        crate::alerts::refresh_if_stale(store.as_mut(), &ctx.config.detect)?;
         crash_point("after-alerts");
         // The findings of these captures become events; re-run for already ingested ones too,
         // so a run killed before this point completes it when started again.

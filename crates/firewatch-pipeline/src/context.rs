@@ -2,7 +2,7 @@
 
 use crate::config::PipelineConfig;
 use anyhow::{Context as _, Result};
-use firewatch_store::SqliteStore;
+use firewatch_store::Backend;
 use std::path::PathBuf;
 
 /// The configuration and the store's path, as a command or the service has them.
@@ -21,16 +21,16 @@ impl Context {
     }
 
     /// Opens the store.
-    pub fn store(&self) -> Result<SqliteStore> {
-        SqliteStore::open(&self.db)
+    pub fn store(&self) -> Result<Box<dyn Backend>> {
+        firewatch_store::open(&self.db)
             .with_context(|| format!("cannot open the store {}", self.db.display()))
     }
 
     /// Opens the store for reading, re-deriving alerts first if captures came in since
     /// (e.g. an ingest was killed between its commit and its alert refresh).
-    pub fn fresh_store(&self) -> Result<SqliteStore> {
+    pub fn fresh_store(&self) -> Result<Box<dyn Backend>> {
         let mut store = self.store()?;
-        crate::alerts::refresh_if_stale(&mut store, &self.config.detect)?;
+        crate::alerts::refresh_if_stale(store.as_mut(), &self.config.detect)?;
         Ok(store)
     }
 }

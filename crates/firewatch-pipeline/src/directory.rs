@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// The directory in the store, or an empty one if none was imported. It is validated with the
 /// policy it was imported under (`--allow-nested-prefixes`), so every reader routes alike.
-pub fn stored_directory(store: &impl Store) -> Result<Directory> {
+pub fn stored_directory(store: &(impl Store + ?Sized)) -> Result<Directory> {
     let Some(stored) = store.team_directory()? else {
         return Ok(Directory::default());
     };
@@ -166,7 +166,7 @@ fn rule_text(rule: &RouteRule<'_>) -> String {
 
 /// Stores `directory` as the one in force, with the policy it was validated under.
 pub fn replace_directory(
-    store: &mut impl Store,
+    store: &mut (impl Store + ?Sized),
     directory: &Directory,
     origin: &str,
     allow_nested_prefixes: bool,

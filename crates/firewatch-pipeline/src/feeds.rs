@@ -9,7 +9,7 @@ use firewatch_core::{Event, EventSink, InputError, Location, ParseSummary};
 use firewatch_feeds::csv_mapping::CsvMapping;
 use firewatch_feeds::experts::{Attribute, Experts};
 use firewatch_feeds::shadowserver::Schema;
-use firewatch_store::{DedupeRule, EventStore, FeedInput, SqliteStore};
+use firewatch_store::{Backend, DedupeRule, FeedInput};
 use serde::Serialize;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -123,7 +123,7 @@ pub struct FeedPipeline {
     mapping: Option<CsvMapping>,
     experts: Experts,
     dedupe: DedupeRule,
-    store: Option<SqliteStore>,
+    store: Option<Box<dyn Backend>>,
     /// Told while large inputs are written.
     progress: Box<dyn CommitProgress>,
 }

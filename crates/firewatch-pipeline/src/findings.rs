@@ -14,8 +14,8 @@ use firewatch_core::SourceLabel;
 use firewatch_core::fields::EXTRA_TEAM as TEAM_FIELD;
 use firewatch_feeds::experts::Experts;
 use firewatch_store::{
-    AlertQuery, AlertRecord, AttackQuery, AttackRecord, Attribution, EventCommit, EventStore,
-    FeedInput, SourceQuery, SourceRecord, Store, TimeRange,
+    AlertQuery, AlertRecord, AttackQuery, AttackRecord, Attribution, EventCommit, FeedInput,
+    SourceQuery, SourceRecord, Store, TimeRange,
 };
 
 /// `feed.name` of the telescope's events.
@@ -117,7 +117,7 @@ pub fn alert_event(a: &AlertRecord) -> Event {
 }
 
 /// Every darknet finding in `range` as events.
-pub fn findings(store: &impl Store, range: &TimeRange) -> Result<Vec<Event>> {
+pub fn findings(store: &(impl Store + ?Sized), range: &TimeRange) -> Result<Vec<Event>> {
     let mut events = Vec::new();
     // Label by label: most sources of a telescope are unlabelled and need no event.
     for label in [
@@ -156,7 +156,7 @@ pub fn derive(ctx: &Context, range: &TimeRange) -> Result<EventCommit> {
     let mut store = ctx.fresh_store()?;
     let experts =
         Experts::new(&ctx.config.feeds.experts(), None).context("invalid [feeds] configuration")?;
-    let mut events = findings(&store, range)?;
+    let mut events = findings(store.as_ref(), range)?;
     for e in &mut events {
         experts.process(e)?;
     }

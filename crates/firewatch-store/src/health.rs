@@ -121,11 +121,47 @@ fn to_u64(v: i64, what: &str) -> Result<u64> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} is negative: {v}")))
 }
 
-impl SqliteStore {
+/// The Internet-health figures a store keeps: the facts of the events that can show a risk, the
+/// daily cells, the address space and the published figures of the last computation.
+pub trait HealthStore {
     /// Hands `visit` the facts of every event that can show a health risk and touches `range`:
     /// events in the range, and telescope findings that began earlier but were still seen in
     /// it. Returns the number of events visited.
-    pub fn health_events(
+    fn health_events(
+        &self,
+        range: &TimeRange,
+        visit: &mut dyn FnMut(HealthEventFacts),
+    ) -> Result<u64>;
+    /// Stores one computation: replaces the cells of its days, the address space, every
+    /// published figure and the metadata, in one transaction.
+    fn commit_health(&mut self, snapshot: &HealthSnapshot) -> Result<()>;
+    /// Stored cells of one scope (or all), days `from..=to` (days since 1970-01-01; None =
+    /// open), ordered by scope, day, risk and key.
+    fn health_cells(
+        &self,
+        scope: Option<&str>,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Vec<HealthCellRecord>>;
+    /// The stored address space.
+    fn health_address_space(&self) -> Result<Vec<AddressSpaceRecord>>;
+    /// Published figures of one scope, days `from..=to` (None = open), ordered by day, risk,
+    /// rank and key.
+    fn health_public(
+        &self,
+        scope: &str,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> Result<Vec<HealthPublicRecord>>;
+    /// How the stored metrics were made; None before the first `metrics compute`.
+    fn health_meta(&self) -> Result<Option<HealthMeta>>;
+}
+
+impl HealthStore for SqliteStore {
+    /// Hands `visit` the facts of every event that can show a health risk and touches `range`:
+    /// events in the range, and telescope findings that began earlier but were still seen in
+    /// it. Returns the number of events visited.
+    fn health_events(
         &self,
         range: &TimeRange,
         visit: &mut dyn FnMut(HealthEventFacts),
@@ -186,7 +222,7 @@ impl SqliteStore {
 
     /// Stores one computation: replaces the cells of its days, the address space, every
     /// published figure and the metadata, in one transaction.
-    pub fn commit_health(&mut self, snapshot: &HealthSnapshot) -> Result<()> {
+    fn commit_health(&mut self, snapshot: &HealthSnapshot) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "DELETE FROM health_cells WHERE day BETWEEN ?1 AND ?2",
@@ -248,7 +284,7 @@ impl SqliteStore {
 
     /// Stored cells of one scope (or all), days `from..=to` (days since 1970-01-01; None =
     /// open), ordered by scope, day, risk and key.
-    pub fn health_cells(
+    fn health_cells(
         &self,
         scope: Option<&str>,
         from: Option<i64>,
@@ -279,7 +315,7 @@ impl SqliteStore {
     }
 
     /// The stored address space.
-    pub fn health_address_space(&self) -> Result<Vec<AddressSpaceRecord>> {
+    fn health_address_space(&self) -> Result<Vec<AddressSpaceRecord>> {
         let mut stmt = self.conn.prepare(
             "SELECT scope, key, ipv4_addresses FROM health_address_space ORDER BY scope, key",
         )?;
@@ -297,7 +333,7 @@ impl SqliteStore {
 
     /// Published figures of one scope, days `from..=to` (None = open), ordered by day, risk,
     /// rank and key.
-    pub fn health_public(
+    fn health_public(
         &self,
         scope: &str,
         from: Option<i64>,
@@ -334,7 +370,7 @@ impl SqliteStore {
     }
 
     /// How the stored metrics were made; None before the first `metrics compute`.
-    pub fn health_meta(&self) -> Result<Option<HealthMeta>> {
+    fn health_meta(&self) -> Result<Option<HealthMeta>> {
         let text: Option<String> = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'health'", [], |r| {

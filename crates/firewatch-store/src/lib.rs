@@ -5,8 +5,11 @@
 //! source profiles, victim-minutes, flowtuples) are written per capture in one transaction
 //! together with the capture's content hash, so a capture is either wholly in the store or
 //! not at all, and the same capture is never counted twice. Everything else (labels, attacks,
-//! alerts) is derived from the base facts by pure functions, so a run killed at any moment
-//! and started again ends with the same data as one that never stopped.
+//! attributions, alerts) is derived from the base facts by pure functions the store does not
+//! hold: it asks its caller through [`Derivation`] while it merges a capture, and takes the
+//! alerts whole ([`Store::replace_alerts`]); `firewatch-pipeline` implements both. So a run
+//! killed at any moment and started again ends with the same data as one that never stopped,
+//! and a second backend copies no rule.
 //!
 //! ```
 //! use firewatch_store::{SqliteStore, Store, TimeRange};
@@ -28,10 +31,29 @@ pub use events::{
     DedupeRule, EventCommit, EventGroup, EventQuery, EventStore, EventVisibility, FeedInput,
     StoredDoc, StoredEvent,
 };
+pub use health::HealthStore;
 pub use identity::{IdentityStore, TokenRecord, UserRecord};
+pub use outbox::OutboxStore;
 pub use records::*;
 pub use sessions::{SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
+
+/// Everything a store keeps, as one object: what the pipeline, the web service and the
+/// commands hold, so that only this crate and the wiring name a backend.
+pub trait Backend:
+    Store + EventStore + IdentityStore + SessionStore + OutboxStore + HealthStore + Send
+{
+}
+
+impl<T> Backend for T where
+    T: Store + EventStore + IdentityStore + SessionStore + OutboxStore + HealthStore + Send
+{
+}
+
+/// Opens (creating and migrating) the store at `path`: the embedded SQLite file.
+pub fn open(path: &std::path::Path) -> Result<Box<dyn Backend>> {
+    Ok(Box::new(SqliteStore::open(path)?))
+}
 
 use firewatch_core::SourceLabel;
 use firewatch_core::telescope::{Detection, SeriesPoint};

@@ -18,8 +18,8 @@ use firewatch_core::time::parse_time_bound;
 use firewatch_enrich::directory::Directory;
 use firewatch_enrich::directory::{Team, TlpLevel};
 use firewatch_store::{
-    AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, EventStore, PortTotal,
-    SourceQuery, SourceRecord, Store, TimeRange,
+    AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, PortTotal, SourceQuery,
+    SourceRecord, TimeRange,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -1284,7 +1284,7 @@ async fn attacks(
     }))
 }
 
-fn load_directory(s: &firewatch_store::SqliteStore) -> Result<Directory, ApiError> {
+fn load_directory(s: &dyn firewatch_store::Backend) -> Result<Directory, ApiError> {
     firewatch_pipeline::directory::stored_directory(s)
         .map_err(|e| ApiError::Internal(format!("{e:#}")))
 }
@@ -1369,7 +1369,7 @@ async fn metrics(State(state): State<Shared>) -> Result<Response, ApiError> {
 
 /// The store's side of the metrics.
 fn store_figures(
-    s: &firewatch_store::SqliteStore,
+    s: &dyn firewatch_store::Backend,
 ) -> firewatch_store::Result<crate::metrics::StoreFigures> {
     let captures = s.inputs()?;
     let feeds = s.feed_inputs()?;

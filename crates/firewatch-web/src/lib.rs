@@ -1,6 +1,10 @@
 //! The Firewatch web service: a JSON API over the store with an OpenAPI 3 document, team
 //! identities and API tokens, TLP 2.0 enforced on every read path, `/healthz` and `/metrics`.
 //!
+//! Reading applies `firewatch_core::access` (one rule for every path); writing (TAXII
+//! add-objects) and routing answers go through `firewatch-pipeline`, so a partner's objects meet
+//! the same experts, routing and deduplication as a file, and the API routes as the CLI does.
+//!
 //! The shape follows axum's examples: shared state in an `Arc` passed with `State`, one error
 //! type ([`ApiError`]) that implements `IntoResponse`, a router built by small functions, and
 //! tests that call the router with `tower::ServiceExt::oneshot`.
@@ -28,7 +32,7 @@ pub use error::{ApiError, ErrorBody};
 
 use firewatch_core::TlpLevel;
 use firewatch_core::access::TelescopeAccess;
-use firewatch_store::SqliteStore;
+use firewatch_store::Backend;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -101,7 +105,7 @@ const POOL_IDLE: usize = 8;
 /// What every handler shares.
 pub struct AppState {
     db: PathBuf,
-    idle: Mutex<Vec<SqliteStore>>,
+    idle: Mutex<Vec<Box<dyn Backend>>>,
     /// The registry data in force, loaded on first use (routing answers need it).
     geo: Mutex<Option<Arc<firewatch_enrich::geo::GeoData>>>,
     /// The pipeline's configuration and store: what TAXII add-objects ingests through.
@@ -134,7 +138,7 @@ impl AppState {
         config: &WebConfig,
     ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
         let db = pipeline.db.clone();
-        let store = SqliteStore::open(&db)?;
+        let store = firewatch_store::open(&db)?;
         Ok(Arc::new(AppState {
             db,
             idle: Mutex::new(vec![store]),
@@ -198,16 +202,16 @@ impl AppState {
     pub async fn with_store<T, F>(self: &Arc<Self>, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut dyn Backend) -> Result<T, ApiError> + Send + 'static,
     {
         let state = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let taken = state.idle.lock().ok().and_then(|mut idle| idle.pop());
             let mut store = match taken {
                 Some(s) => s,
-                None => SqliteStore::open(&state.db)?,
+                None => firewatch_store::open(&state.db)?,
             };
-            let result = work(&mut store);
+            let result = work(store.as_mut());
             if let Ok(mut idle) = state.idle.lock()
                 && idle.len() < POOL_IDLE
             {

@@ -25,7 +25,7 @@ use crate::error::ApiError;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use firewatch_core::access::{Role, Viewer};
-use firewatch_store::{SessionRecord, SessionStore};
+use firewatch_store::SessionRecord;
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -39,7 +39,7 @@ use firewatch_core::fields;
 use firewatch_feeds::stix::FEED_NAME;
 use firewatch_share::stix::{Exporter, StixObject, timestamp};
 use firewatch_share::{Finding, finding, ids};
-use firewatch_store::{AlertQuery, EventQuery, EventStore, IdentityStore, Store};
+use firewatch_store::{AlertQuery, EventQuery};
 use serde_json::{Value as Json, json};
 
 use crate::{ApiError, AppState, auth};

@@ -8,7 +8,6 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use firewatch_core::access::Viewer;
-use firewatch_store::IdentityStore;
 use std::sync::Arc;
 
 type Shared = Arc<AppState>;

@@ -4,6 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use firewatch_store::HealthStore;
 use firewatch_store::SqliteStore;
 use firewatch_store::health::{HealthMeta, HealthPublicRecord, HealthSnapshot};
 use firewatch_web::WebConfig;

@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use firewatch_core::Protocol;
 use firewatch_detect::{SeriesPoint, baseline};
 use firewatch_pipeline::Context;
-use firewatch_store::{AlertQuery, AlertRecord, Store, TimeRange};
+use firewatch_store::{AlertQuery, AlertRecord, TimeRange};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;

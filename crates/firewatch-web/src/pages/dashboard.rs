@@ -12,8 +12,8 @@ use firewatch_core::access::Viewer;
 use firewatch_core::filter::Filter;
 use firewatch_detect::{Baseline, DetectConfig, SeriesPoint};
 use firewatch_store::{
-    AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, EventStore, PortTotal,
-    SourceQuery, Store, StoredEvent, TimeRange,
+    AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, PortTotal, SourceQuery,
+    StoredEvent, TimeRange,
 };
 use maud::{Markup, html};
 use serde::Deserialize;

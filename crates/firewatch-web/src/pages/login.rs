@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use firewatch_store::{IdentityStore, SessionStore};
 use maud::html;
 use serde::Deserialize;
 

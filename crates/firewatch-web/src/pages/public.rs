@@ -14,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use firewatch_core::TlpLevel;
 use firewatch_core::access::Viewer;
-use firewatch_store::{EventGroup, EventQuery, EventStore, Store, TimeRange};
+use firewatch_store::{EventGroup, EventQuery, TimeRange};
 use maud::html;
 use std::collections::BTreeMap;
 

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_pipeline::Context;
 use firewatch_pipeline::capture::{IngestOptions, ingest_all};
-use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, Store, TimeRange};
+use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, TimeRange};
 use firewatch_synth::{GroundTruth, OutputFormat, SynthConfig, write_capture};
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow};
 use firewatch_core::Event;
 use firewatch_core::filter::Filter;
 use firewatch_pipeline::Context;
-use firewatch_store::{EventQuery, EventStore};
+use firewatch_store::EventQuery;
 use std::process::ExitCode;
 
 /// Rows shown when --limit is not given.
@@ -129,7 +129,7 @@ pub fn export(ctx: &Context, args: &crate::cli::EventsExportArgs) -> Result<Exit
     let options = firewatch_feeds::intelmq_jsonl::WriteOptions {
         intelmq_tlp_1: args.intelmq_tlp1,
     };
-    match write_pages(&store, &mut q, &options) {
+    match write_pages(store.as_ref(), &mut q, &options) {
         // A reader that stops early (`| head`) is not an error.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -142,7 +142,7 @@ pub fn export(ctx: &Context, args: &crate::cli::EventsExportArgs) -> Result<Exit
 }
 
 fn write_pages(
-    store: &firewatch_store::SqliteStore,
+    store: &dyn firewatch_store::Backend,
     q: &mut EventQuery,
     options: &firewatch_feeds::intelmq_jsonl::WriteOptions,
 ) -> Result<()> {

@@ -12,7 +12,6 @@ use firewatch_pipeline::Context;
 use firewatch_pipeline::feeds::{
     FeedFormat, FeedOptions, FeedPipeline, FeedReport, fetch_one, files_under, read_input,
 };
-use firewatch_store::EventStore;
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;

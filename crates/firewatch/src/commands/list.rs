@@ -7,7 +7,7 @@ use crate::tables::{asn_text, print_alerts, print_attacks};
 use anyhow::{Result, bail};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_pipeline::Context;
-use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, Store};
+use firewatch_store::{AlertQuery, AttackQuery, SourceQuery};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;

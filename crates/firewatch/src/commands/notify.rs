@@ -7,7 +7,7 @@ use firewatch_notify::openpgp::SenderKey;
 use firewatch_notify::{Courier, NotifyConfig, Planner, queue};
 use firewatch_pipeline::Context;
 use firewatch_pipeline::directory::stored_directory;
-use firewatch_store::outbox::{OutboxState, OutboxStore};
+use firewatch_store::outbox::OutboxState;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, notify: Option<&NotifyConfig>, cmd: &NotifyCommand) ->
 fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> Result<ExitCode> {
     let cfg = config(notify)?;
     let sender = sender_key(cfg)?;
-    let directory = stored_directory(&ctx.store()?)?;
+    let directory = stored_directory(ctx.store()?.as_ref())?;
     let mut store = ctx.fresh_store()?;
     let planner = Planner {
         cfg,
@@ -89,7 +89,7 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
         sender: &sender,
         now: jiff::Timestamp::now().as_second(),
     };
-    let plan = planner.plan(&store)?;
+    let plan = planner.plan(store.as_ref())?;
     for reason in &plan.deferred {
         eprintln!("notify: {reason}");
     }
@@ -123,7 +123,7 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let queued = queue(&mut store, &plan)?;
+    let queued = queue(store.as_mut(), &plan)?;
     firewatch_store::crash_point("notify-after-queue");
     if args.retry_failed {
         store.requeue_failed(jiff::Timestamp::now().as_millisecond())?;
@@ -131,7 +131,7 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
     let courier = Courier::new(cfg)?;
     let wait = Duration::try_from_secs_f64(args.wait.max(0.0))
         .map_err(|e| anyhow!("--wait {}: {e}", args.wait))?;
-    let report = courier.deliver(&mut store, wait)?;
+    let report = courier.deliver(store.as_mut(), wait)?;
     if args.json {
         print_json(&serde_json::json!({
             "queued": queued,

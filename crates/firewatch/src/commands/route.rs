@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, args: &RouteArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow!("--country: {e}"))
         })
         .transpose()?;
-    let directory = directory::stored_directory(&ctx.store()?)?;
+    let directory = directory::stored_directory(ctx.store()?.as_ref())?;
     if directory.teams.is_empty() {
         eprintln!("note: no team directory in the store yet (firewatch teams import FILE)");
     }

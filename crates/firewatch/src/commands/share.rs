@@ -8,7 +8,7 @@ use firewatch_core::TlpLevel;
 use firewatch_core::access::{Role, Viewer, may_read_event};
 use firewatch_pipeline::Context;
 use firewatch_share::{Finding, finding, misp, stix::Exporter};
-use firewatch_store::{AlertQuery, EventQuery, EventStore, EventVisibility, Store};
+use firewatch_store::{AlertQuery, EventQuery, EventVisibility};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 /// The directory in the store, or an empty one if none was imported.
 fn stored_directory(ctx: &Context) -> Result<Directory> {
-    directory::stored_directory(&ctx.store()?)
+    directory::stored_directory(ctx.store()?.as_ref())
 }
 
 pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
@@ -27,7 +27,12 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
             for row in &rejected {
                 eprintln!("{origin}:{}: row left out: {}", row.line, row.message);
             }
-            directory::replace_directory(&mut ctx.store()?, &dir, &origin, *allow_nested_prefixes)?;
+            directory::replace_directory(
+                ctx.store()?.as_mut(),
+                &dir,
+                &origin,
+                *allow_nested_prefixes,
+            )?;
             outln!("imported {} teams from {}", dir.teams.len(), file.display());
             Ok(if !rejected.is_empty() {
                 ExitCode::from(1)

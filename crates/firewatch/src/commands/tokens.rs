@@ -5,7 +5,6 @@ use crate::output::json as print_json;
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use firewatch_pipeline::Context;
-use firewatch_store::IdentityStore;
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]

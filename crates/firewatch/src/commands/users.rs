@@ -5,7 +5,6 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use firewatch_core::access::Role;
 use firewatch_pipeline::Context;
-use firewatch_store::IdentityStore;
 use std::io::Read;
 use std::process::ExitCode;
 
