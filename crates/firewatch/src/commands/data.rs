@@ -1,9 +1,31 @@
 //! `firewatch data`: the registry data behind attribution, replaced atomically.
 
-use crate::cli::DataCommand;
 use anyhow::{Result, bail};
+use clap::Subcommand;
 use firewatch_pipeline::{Context, dataset};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Build a dataset from files and put it in force atomically: ip→ASN CSV or TSV (gzip or
+    /// not), RIR delegated-extended statistics, MaxMind-format .mmdb. Running ingests switch to
+    /// it between inputs.
+    #[command(
+        after_help = "Example:\n  firewatch data update ip2asn-v4.tsv.gz ip2asn-v6.tsv.gz delegated-apnic-extended-latest"
+    )]
+    Update {
+        /// The data files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The dataset in force, its size and its credits.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
     match cmd {

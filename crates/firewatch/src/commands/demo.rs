@@ -2,17 +2,18 @@
 //! against its own ground truth.
 
 use crate::charts::plot_port;
-use crate::cli::DemoArgs;
 use crate::output::table;
 use crate::progress::Bars;
 use crate::tables::{print_alerts, print_attacks};
 use anyhow::{Context as _, Result};
+use clap::Args;
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_pipeline::Context;
 use firewatch_pipeline::capture::{IngestOptions, ingest_all};
 use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, TimeRange};
 use firewatch_synth::{GroundTruth, OutputFormat, SynthConfig, write_capture};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -49,6 +50,19 @@ impl Score {
             self.truth_found as f64 / self.truth as f64
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the synthetic capture, its ground truth and the charts.
+    #[arg(long, default_value = "firewatch-demo", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Approximate number of packets to generate.
+    #[arg(long, default_value_t = 1_500_000)]
+    pub packets: u64,
+    /// Seed of the generator (the same seed gives the same capture).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
 }
 
 pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {

@@ -1,8 +1,8 @@
 //! `firewatch events list|stats`: the event store, read back with a filter.
 
 use crate::args::ListArgs;
-use crate::cli::{EventsListArgs, EventsStatsArgs};
 use anyhow::{Result, anyhow};
+use clap::{Args, Subcommand};
 use firewatch_core::Event;
 use firewatch_core::filter::Filter;
 use firewatch_pipeline::Context;
@@ -11,6 +11,70 @@ use std::process::ExitCode;
 
 /// Rows shown when --limit is not given.
 const DEFAULT_LIMIT: usize = 100;
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Events matching a filter, newest first.
+    #[command(
+        after_help = "Filter: FIELD OP VALUE joined by and / or / not and parentheses; OP is = != < <= > >= ~ (contains),\n`FIELD in (a, b)` or `FIELD exists`; `source.ip = 192.0.2.0/24` matches a network.\n\nExamples:\n  firewatch events list --where 'classification.type = scanner and source.geolocation.cc = JP' --since 7d --json\n  firewatch events list --where 'source.asn = 64496 or extra.team = jpcert' --limit 20"
+    )]
+    List(EventsListArgs),
+    /// Event counts grouped by one or more fields.
+    #[command(
+        after_help = "Examples:\n  firewatch events stats --by source.asn\n  firewatch events stats --by source.geolocation.cc,classification.type --since 30d --json"
+    )]
+    Stats(EventsStatsArgs),
+    /// Turn the telescope's findings (labelled sources, DoS victims, port alerts) into events;
+    /// `ingest pcap` does this for what it ingested.
+    FromDarknet(ListArgs),
+    /// Write events as IntelMQ JSON lines (one event a line, keys sorted), oldest first, for
+    /// IntelMQ or any tool that reads its format.
+    #[command(
+        after_help = "Examples:\n  firewatch events export --since 1d > events.jsonl\n  firewatch events export --where 'tlp = CLEAR' --intelmq-tlp1 | intelmq-bot-input"
+    )]
+    Export(EventsExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsExportArgs {
+    /// Only what happened at or after this time (same forms as every listing).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only what happened at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only events matching this filter (see `events list --help`).
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Write TLP 1.0 levels, which IntelMQ 3.5 requires: CLEAR as WHITE, AMBER+STRICT as AMBER
+    /// (lossy: the recipient no longer sees the "strict").
+    #[arg(long)]
+    pub intelmq_tlp1: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsListArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only events matching this filter (see below).
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Oldest first instead of newest first.
+    #[arg(long)]
+    pub oldest_first: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsStatsArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Fields to group by, comma-separated.
+    #[arg(long, required = true, value_delimiter = ',', value_name = "FIELD,...")]
+    pub by: Vec<String>,
+    /// Only events matching this filter.
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
+}
 
 fn query(list: &ListArgs, filter: Option<&str>, newest_first: bool) -> Result<EventQuery> {
     let filter = filter
@@ -117,7 +181,7 @@ pub fn stats(ctx: &Context, args: &EventsStatsArgs) -> Result<ExitCode> {
 /// Events per store query while exporting (keyset paging keeps memory flat).
 const EXPORT_PAGE: usize = 10_000;
 
-pub fn export(ctx: &Context, args: &crate::cli::EventsExportArgs) -> Result<ExitCode> {
+pub fn export(ctx: &Context, args: &EventsExportArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let list = ListArgs {
         since: args.since.clone(),

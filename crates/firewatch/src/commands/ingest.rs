@@ -1,11 +1,41 @@
 //! `firewatch ingest pcap`: captures in, base facts committed one capture per transaction.
 
-use crate::cli::IngestPcapArgs;
 use crate::progress::Bars;
 use anyhow::Result;
+use clap::{Args, Subcommand};
 use firewatch_pipeline::Context;
 use firewatch_pipeline::capture::{IngestOptions, ingest_all};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Read pcap or pcapng files (optionally gzip-compressed); `-` reads standard input.
+    #[command(
+        after_help = "Examples:\n  firewatch ingest pcap capture.pcap\n  zcat day.pcap.gz | firewatch ingest pcap -\n  firewatch ingest pcap big.pcapng --dry-run --threads 1"
+    )]
+    Pcap(IngestPcapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestPcapArgs {
+    /// Capture files; `-` for standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Worker threads for decoding and aggregation (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Keep corsaro-style flowtuples (overrides aggregation.flowtuples).
+    #[arg(long)]
+    pub flowtuples: bool,
+    /// Decode, label and aggregate, report the rate, but write nothing to the store (and skip
+    /// the content hash, which only serves deduplication: `content_hash` is empty).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the ingest report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub fn run(ctx: &Context, args: &IngestPcapArgs) -> Result<ExitCode> {
     let mut aggregation = ctx.config.aggregation.clone();

@@ -1,16 +1,100 @@
 //! The read-back listings: ports, alerts, sources, attacks, flowtuples, inputs.
 
 use crate::args::ListArgs;
-use crate::cli::{AlertsListArgs, LabelArg, SourcesListArgs};
 use crate::output::{json, ns_time, table};
 use crate::tables::{asn_text, print_alerts, print_attacks};
 use anyhow::{Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_pipeline::Context;
 use firewatch_store::{AlertQuery, AttackQuery, SourceQuery};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum PortsCommand {
+    /// Ports with the most packets.
+    Top(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Alerts overlapping the time range, oldest first.
+    List(AlertsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only this destination port.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Only this protocol (tcp, udp, icmp, icmpv6).
+    #[arg(long)]
+    pub proto: Option<String>,
+    /// Only alerts still ongoing.
+    #[arg(long)]
+    pub open: bool,
+    /// Only alerts with sources attributed to this team (see `firewatch teams list`).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Only alerts with sources in this country (ISO 3166 alpha-2).
+    #[arg(long)]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LabelArg {
+    Mirai,
+    Zmap,
+    Masscan,
+    Backscatter,
+    Scanner,
+    Other,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Sources active in the time range, busiest first.
+    List(SourcesListArgs),
+    /// One source's profile.
+    Show {
+        /// The source address (IPv4 or IPv6).
+        ip: std::net::IpAddr,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesListArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only sources with this label.
+    #[arg(long, value_enum)]
+    pub label: Option<LabelArg>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttacksCommand {
+    /// Attacks overlapping the time range, largest first.
+    List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// Write flowtuples as CSV (or JSON lines with --json) to standard output.
+    Export(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InputsCommand {
+    /// Every capture ingested, with its content hash and decode tallies.
+    List(ListArgs),
+}
 
 pub fn ports_top(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;

@@ -1,20 +1,20 @@
 //! One module per noun; `run` dispatches.
 
 mod darknet_events;
-mod data;
-mod demo;
-mod events;
+pub mod data;
+pub mod demo;
+pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod ingest;
-mod list;
+pub mod list;
 pub mod notify;
-mod plot;
-mod route;
+pub mod plot;
+pub mod route;
 pub mod serve;
 pub mod share;
-mod synth;
-mod teams;
+pub mod synth;
+pub mod teams;
 pub mod tokens;
 pub mod users;
 
@@ -30,17 +30,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = Context::new(config.pipeline(), cli.db.unwrap_or_else(default_db));
     match cli.command {
         Command::Demo(args) => demo::run(&ctx, &args),
-        Command::Ingest(crate::cli::IngestCommand::Pcap(args)) => ingest::run(&ctx, &args),
-        Command::Ports(crate::cli::PortsCommand::Top(args)) => list::ports_top(&ctx, &args),
-        Command::Alerts(crate::cli::AlertsCommand::List(args)) => list::alerts(&ctx, &args),
-        Command::Sources(crate::cli::SourcesCommand::List(args)) => list::sources(&ctx, &args),
-        Command::Sources(crate::cli::SourcesCommand::Show { ip, json }) => {
+        Command::Ingest(ingest::IngestCommand::Pcap(args)) => ingest::run(&ctx, &args),
+        Command::Ports(list::PortsCommand::Top(args)) => list::ports_top(&ctx, &args),
+        Command::Alerts(list::AlertsCommand::List(args)) => list::alerts(&ctx, &args),
+        Command::Sources(list::SourcesCommand::List(args)) => list::sources(&ctx, &args),
+        Command::Sources(list::SourcesCommand::Show { ip, json }) => {
             list::source_show(&ctx, ip, json)
         }
-        Command::Attacks(crate::cli::AttacksCommand::List(args)) => list::attacks(&ctx, &args),
-        Command::Plot(crate::cli::PlotCommand::Port(args)) => plot::run(&ctx, &args),
-        Command::Flows(crate::cli::FlowsCommand::Export(args)) => list::flows(&ctx, &args),
-        Command::Inputs(crate::cli::InputsCommand::List(args)) => list::inputs(&ctx, &args),
+        Command::Attacks(list::AttacksCommand::List(args)) => list::attacks(&ctx, &args),
+        Command::Plot(plot::PlotCommand::Port(args)) => plot::run(&ctx, &args),
+        Command::Flows(list::FlowsCommand::Export(args)) => list::flows(&ctx, &args),
+        Command::Inputs(list::InputsCommand::List(args)) => list::inputs(&ctx, &args),
         Command::Teams(cmd) => teams::run(&ctx, &cmd),
         Command::Route(args) => route::run(&ctx, &args),
         Command::Feeds(cmd) => match cmd {
@@ -51,10 +51,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::commands::feeds::FeedsCommand::Inputs(args) => feeds::inputs(&ctx, &args),
         },
         Command::Events(cmd) => match cmd {
-            crate::cli::EventsCommand::List(args) => events::list(&ctx, &args),
-            crate::cli::EventsCommand::Stats(args) => events::stats(&ctx, &args),
-            crate::cli::EventsCommand::FromDarknet(args) => darknet_events::run(&ctx, &args),
-            crate::cli::EventsCommand::Export(args) => events::export(&ctx, &args),
+            events::EventsCommand::List(args) => events::list(&ctx, &args),
+            events::EventsCommand::Stats(args) => events::stats(&ctx, &args),
+            events::EventsCommand::FromDarknet(args) => darknet_events::run(&ctx, &args),
+            events::EventsCommand::Export(args) => events::export(&ctx, &args),
         },
         Command::Data(cmd) => data::run(&ctx, &cmd),
         Command::Synth(args) => synth::run(&args),

@@ -1,11 +1,29 @@
 //! `firewatch route IP`: the responsible team for an address, with the rule and data behind it.
 
-use crate::cli::RouteArgs;
 use anyhow::{Result, anyhow};
+use clap::Args;
 use firewatch_enrich::directory::CountryCode;
 use firewatch_pipeline::directory::{self, RouteQuery};
 use firewatch_pipeline::{Context, dataset};
 use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    /// The address to route.
+    pub ip: std::net::IpAddr,
+    /// Use this ASN instead of the one the embedded data gives.
+    #[arg(long)]
+    pub asn: Option<u32>,
+    /// Use this country (ISO 3166 alpha-2) instead of the one the embedded data gives.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// A DNS name tied to the event, for domain claims.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub fn run(ctx: &Context, args: &RouteArgs) -> Result<ExitCode> {
     let geo = dataset::load_geo(&ctx.db)?;

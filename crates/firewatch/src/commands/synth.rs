@@ -1,10 +1,41 @@
 //! `firewatch synth`: write a synthetic telescope capture and its ground truth.
 
-use crate::cli::{CaptureFormatArg, SynthArgs};
 use anyhow::{Context as _, Result};
+use clap::{Args, ValueEnum};
 use firewatch_synth::{OutputFormat, SynthConfig, write_capture};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CaptureFormatArg {
+    Pcap,
+    PcapBe,
+    PcapNs,
+    Pcapng,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output capture file.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Approximate number of packets.
+    #[arg(long, default_value_t = 1_500_000)]
+    pub packets: u64,
+    /// Generator seed.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Capture format.
+    #[arg(long, value_enum, default_value = "pcap")]
+    pub format: CaptureFormatArg,
+    /// Compress with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Also write the ground truth as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+}
 
 pub fn run(args: &SynthArgs) -> Result<ExitCode> {
     let mut cfg = SynthConfig::with_packets(args.packets);

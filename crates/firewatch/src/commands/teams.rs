@@ -1,12 +1,47 @@
 //! `firewatch teams`: import, export and read the team directory kept in the store.
 
-use crate::cli::TeamsCommand;
 use crate::output::{json, table};
 use anyhow::{Result, anyhow};
+use clap::Subcommand;
 use firewatch_enrich::directory::{Directory, ValidationPolicy};
 use firewatch_pipeline::Context;
 use firewatch_pipeline::directory;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum TeamsCommand {
+    /// Validate a directory and make it the store's: TOML (see examples/teams.toml), JSON, or a
+    /// Trusted-Introducer-style CSV listing. A directory with problems is refused whole, with
+    /// every problem and its line, and the stored one stays.
+    Import {
+        /// teams.toml, teams.json or a .csv listing.
+        file: PathBuf,
+        /// Accept a team's prefix nested inside another team's (the longest prefix then wins).
+        #[arg(long)]
+        allow_nested_prefixes: bool,
+    },
+    /// Print the stored directory as TOML (or JSON).
+    Export {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The teams, one line each.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One team in full.
+    Show {
+        /// The team id (slug).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 /// The directory in the store, or an empty one if none was imported.
 fn stored_directory(ctx: &Context) -> Result<Directory> {
