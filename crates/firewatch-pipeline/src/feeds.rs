@@ -11,10 +11,11 @@ use firewatch_feeds::experts::{Attribute, Experts};
 use firewatch_feeds::shadowserver::Schema;
 use firewatch_store::{Backend, DedupeRule, FeedInput};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Rejections kept per input for the report; the rest are counted.
 const SHOWN_REJECTIONS: usize = 20;
@@ -551,6 +552,66 @@ pub fn read_input(path: &Path, stdin_name: &str) -> Result<RawInput> {
         name: path.display().to_string(),
         bytes,
     })
+}
+
+/// A watched directory: hands out each file once its size and modification time were the same
+/// at two looks, or it has not changed for two intervals (so files still being written wait),
+/// and each content (size, time) once, even when a file is rewritten in place. Names ending in
+/// `.tmp` or `.part` are left alone: writers rename them when they are done.
+#[derive(Debug)]
+pub struct WatchedDirectory {
+    dir: PathBuf,
+    interval: Duration,
+    done: HashMap<PathBuf, (u64, SystemTime)>,
+    last_look: HashMap<PathBuf, (u64, SystemTime)>,
+}
+
+impl WatchedDirectory {
+    /// Watches `dir`, looked at every `interval`.
+    pub fn new(dir: &Path, interval: Duration) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!("{} is not a directory", dir.display());
+        }
+        Ok(WatchedDirectory {
+            dir: dir.to_path_buf(),
+            interval,
+            done: HashMap::new(),
+            last_look: HashMap::new(),
+        })
+    }
+
+    /// The files ready now, in name order, each handed out once; with `unsettled`, also the
+    /// files still changing (a one-off look).
+    pub fn ready(&mut self, unsettled: bool) -> Result<Vec<PathBuf>> {
+        let mut ready = Vec::new();
+        for file in files_under(&self.dir)? {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| n.ends_with(".tmp") || n.ends_with(".part")) {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue; // gone since the listing
+            };
+            let Ok(modified) = meta.modified() else {
+                continue;
+            };
+            let seen = (meta.len(), modified);
+            if self.done.get(&file) == Some(&seen) {
+                continue;
+            }
+            let quiet = modified
+                .elapsed()
+                .is_ok_and(|age| age >= self.interval.saturating_mul(2));
+            if !(unsettled || quiet || self.last_look.get(&file) == Some(&seen)) {
+                self.last_look.insert(file, seen);
+                continue;
+            }
+            self.last_look.remove(&file);
+            self.done.insert(file.clone(), seen);
+            ready.push(file);
+        }
+        Ok(ready)
+    }
 }
 
 /// The name a fetched body goes by: the server's `Content-Disposition` file name, else the

@@ -10,13 +10,13 @@ use clap::{Args, Subcommand};
 use firewatch_feeds::shadowserver::Schema;
 use firewatch_pipeline::Context;
 use firewatch_pipeline::feeds::{
-    FeedFormat, FeedOptions, FeedPipeline, FeedReport, fetch_one, files_under, read_input,
+    FeedFormat, FeedOptions, FeedPipeline, FeedReport, WatchedDirectory, fetch_one, files_under,
+    read_input,
 };
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// The feed pipeline for these arguments, with a spinner where a person watches.
 fn feed_pipeline(ctx: &Context, args: &FeedFormatArgs) -> Result<FeedPipeline> {
@@ -117,8 +117,7 @@ pub fn ingest(ctx: &Context, args: &FeedsIngestArgs) -> Result<ExitCode> {
     Ok(exit_code(&reports))
 }
 
-/// Files still being written wait: a file is taken once its size and modification time were
-/// the same at two looks, or it has not changed for two intervals.
+/// Files still being written wait (see [`WatchedDirectory`]).
 pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
     let interval = Duration::from_secs_f64(
         args.interval
@@ -126,9 +125,7 @@ pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
             .max(0.05),
     );
     let mut pipeline = feed_pipeline(ctx, &args.read)?;
-    if !args.dir.is_dir() {
-        bail!("{} is not a directory", args.dir.display());
-    }
+    let mut watched = WatchedDirectory::new(&args.dir, interval)?;
     if !args.read.json {
         eprintln!(
             "watching {} every {:.1} s (Ctrl-C to stop)",
@@ -136,32 +133,9 @@ pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
             interval.as_secs_f64()
         );
     }
-    let mut done: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
-    let mut last_look: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
     let mut reports = Vec::new();
     loop {
-        for file in files_under(&args.dir)? {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            if name.is_some_and(|n| n.ends_with(".tmp") || n.ends_with(".part")) {
-                continue;
-            }
-            let Ok(meta) = std::fs::metadata(&file) else {
-                continue; // gone since the listing
-            };
-            let Ok(modified) = meta.modified() else {
-                continue;
-            };
-            let seen = (meta.len(), modified);
-            if done.get(&file) == Some(&seen) {
-                continue;
-            }
-            let quiet = modified
-                .elapsed()
-                .is_ok_and(|age| age >= interval.saturating_mul(2));
-            if !(args.once || quiet || last_look.get(&file) == Some(&seen)) {
-                last_look.insert(file, seen);
-                continue;
-            }
+        for file in watched.ready(args.once)? {
             let report = match read_input(&file, "-") {
                 Ok(input) => pipeline.ingest(input),
                 Err(e) => {
@@ -170,8 +144,6 @@ pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
             };
             print_report(&report, args.read.json);
             reports.push(report);
-            last_look.remove(&file);
-            done.insert(file, seen);
         }
         if args.once {
             return Ok(exit_code(&reports));
