@@ -1,7 +1,7 @@
 #![no_main]
 //! Any bytes as a Cowrie JSON log: the parser must not panic, and its counts must add up.
 
-use firewatch_feeds::Collected;
+use firewatch_core::Collected;
 use firewatch_feeds::cowrie::{self, CowrieOptions};
 use libfuzzer_sys::fuzz_target;
 

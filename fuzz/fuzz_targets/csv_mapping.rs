@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use firewatch_feeds::Collected;
+use firewatch_core::Collected;
 use firewatch_feeds::csv_mapping::{self, CsvMapping};
 use libfuzzer_sys::fuzz_target;
 

@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 const LINKS: [u32; 11] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147];
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(mut cap) = Capture::from_reader("fuzz", Box::new(std::io::Cursor::new(data.to_vec()))) {
+    if let Ok(mut cap) = Capture::from_reader("fuzz", Box::new(std::io::Cursor::new(data.to_vec())))
+    {
         let _ = cap.format().to_string();
         let mut counters = DecodeCounters::default();
         let mut last_offset = None;

@@ -1,7 +1,8 @@
 #![no_main]
 //! Any bytes as IntelMQ JSON lines: no panic, and every event read writes and reads back equal.
 
-use firewatch_feeds::{Collected, intelmq_jsonl};
+use firewatch_core::Collected;
+use firewatch_feeds::intelmq_jsonl;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 #![no_main]
 //! Arbitrary bytes as a Shadowserver scan_dns CSV: the parser must never panic.
 
-use firewatch_feeds::Collected;
+use firewatch_core::Collected;
 use firewatch_feeds::shadowserver::{ParseOptions, Schema, parse};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -21,5 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let schema = S.get_or_init(|| Schema::from_json_str(SCHEMA).unwrap());
     let report = schema.report("scan_dns").unwrap();
     let mut sink = Collected::default();
-    let _ = parse(data, "fuzz.csv", report, &ParseOptions::default(), &mut sink);
+    let _ = parse(
+        data,
+        "fuzz.csv",
+        report,
+        &ParseOptions::default(),
+        &mut sink,
+    );
 });

@@ -2,7 +2,8 @@
 //! Any bytes as a STIX 2.1 bundle: no panic; every object is accounted for exactly once
 //! (an event, used by others, kept raw, or rejected with its path).
 
-use firewatch_feeds::{Collected, stix};
+use firewatch_core::Collected;
+use firewatch_feeds::stix;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,11 +12,22 @@ fuzz_target!(|data: &[u8]| {
     let (timestamp, signature, key) = (field(), field(), field());
     let body = lines.next().unwrap_or_default();
     let mut guard = ReplayGuard::default();
-    let headers = Headers { timestamp: &timestamp, signature: &signature, idempotency_key: &key };
+    let headers = Headers {
+        timestamp: &timestamp,
+        signature: &signature,
+        idempotency_key: &key,
+    };
     let _ = webhook::verify(b"secret", &headers, body, 1_700_000_000, 300, &mut guard);
 
     let good = webhook::signature(b"secret", 1_700_000_000, body);
-    let headers = Headers { timestamp: "1700000000", signature: &good, idempotency_key: "k" };
+    let headers = Headers {
+        timestamp: "1700000000",
+        signature: &good,
+        idempotency_key: "k",
+    };
     let mut fresh = ReplayGuard::default();
-    assert_eq!(webhook::verify(b"secret", &headers, body, 1_700_000_000, 300, &mut fresh), Ok(()));
+    assert_eq!(
+        webhook::verify(b"secret", &headers, body, 1_700_000_000, 300, &mut fresh),
+        Ok(())
+    );
 });

@@ -21,6 +21,9 @@
 //! * Ordering compares numbers numerically and text byte-wise (date-times are stored in one
 //!   ISO 8601 form, so they order chronologically). `extra.*` values are JSON: bare words that
 //!   read as numbers or `true`/`false` are taken as such, anything else as a string.
+//! * Limits: groups and `not`s nest at most [`MAX_NESTING`] (32) deep, and a filter holds at most
+//!   [`MAX_TERMS`] (4,096) comparisons and listed values; past either, the filter is refused with
+//!   the column where it went over, as any other mistake.
 //!
 //! ```
 //! use firewatch_core::{Event, filter::Filter};
@@ -129,6 +132,8 @@ impl Filter {
             tokens,
             pos: 0,
             end,
+            depth: 0,
+            terms: 0,
         };
         let expr = p.or_expr()?;
         if let Some(t) = p.peek() {
@@ -446,10 +451,23 @@ fn lex(text: &str) -> Result<Vec<Token>, FilterError> {
 // ---------------------------------------------------------------------------------------------
 // Parser
 
+/// How deeply groups and `not`s may nest: far beyond what a person writes, and low enough that
+/// parsing, evaluating or compiling a filter never exhausts a stack (a `where=` of thousands of
+/// parentheses is one anonymous request).
+pub const MAX_NESTING: usize = 32;
+
+/// How many comparisons and listed values one filter may hold: each becomes one or two SQL
+/// parameters, and SQLite takes at most 32,766.
+pub const MAX_TERMS: usize = 4096;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     end: usize,
+    /// Groups and `not`s open around the current position.
+    depth: usize,
+    /// Comparisons and listed values read so far.
+    terms: usize,
 }
 
 fn is_keyword(t: &Token, kw: &str) -> bool {
@@ -499,14 +517,52 @@ impl Parser {
         Ok(one_or(list, Expr::And))
     }
 
+    /// One more group or `not` opens at `column`.
+    fn enter(&mut self, column: usize) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(FilterError {
+                column,
+                message: format!(
+                    "groups and `not`s nest more than {MAX_NESTING} deep; write the filter flatter"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// One more comparison or listed value, at `column`.
+    fn term(&mut self, column: usize) -> Result<(), FilterError> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(FilterError {
+                column,
+                message: format!(
+                    "more than {MAX_TERMS} comparisons and listed values; split the filter"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Expr, FilterError> {
-        if self.eat_keyword("not") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+        if let Some(column) = self
+            .peek()
+            .filter(|t| is_keyword(t, "not"))
+            .map(|t| t.column)
+        {
+            self.pos += 1;
+            self.enter(column)?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         let t = self.next("a field name, `not` or `(`")?;
         match t.kind {
             Kind::LParen => {
+                self.enter(t.column)?;
                 let e = self.or_expr()?;
+                self.depth -= 1;
                 let close = self.next("`)`")?;
                 if close.kind != Kind::RParen {
                     return Err(FilterError {
@@ -547,7 +603,10 @@ impl Parser {
     fn predicate(&mut self, field: String) -> Result<Expr, FilterError> {
         let t = self.next("an operator, `in` or `exists`")?;
         match &t.kind {
-            Kind::Word(w) if w.eq_ignore_ascii_case("exists") => Ok(Expr::Exists { field }),
+            Kind::Word(w) if w.eq_ignore_ascii_case("exists") => {
+                self.term(t.column)?;
+                Ok(Expr::Exists { field })
+            }
             Kind::Word(w) if w.eq_ignore_ascii_case("in") => {
                 let open = self.next("`(`")?;
                 if open.kind != Kind::LParen {
@@ -560,6 +619,7 @@ impl Parser {
                 let mut networks = Vec::new();
                 loop {
                     let (raw, column) = self.value()?;
+                    self.term(column)?;
                     match operand(&field, &raw, column, true)? {
                         Operand::Value(v) => values.push(v),
                         Operand::Network(n) => networks.push(n),
@@ -593,6 +653,7 @@ impl Parser {
             }
             Kind::Op("~") => {
                 let (raw, column) = self.value()?;
+                self.term(column)?;
                 let (RawValue::Text(s) | RawValue::Bare(s)) = raw;
                 if s.is_empty() {
                     return Err(FilterError {
@@ -615,6 +676,7 @@ impl Parser {
                     _ => CmpOp::Ge,
                 };
                 let (raw, column) = self.value()?;
+                self.term(column)?;
                 let allow_net = matches!(op, CmpOp::Eq | CmpOp::Ne);
                 Ok(match operand(&field, &raw, column, allow_net)? {
                     Operand::Value(value) => Expr::Compare { field, op, value },

@@ -190,3 +190,36 @@ fn quoted_strings_and_escapes() {
     let err = Filter::parse("extra.note = 'é' and zz = 1").unwrap_err();
     assert_eq!(err.column, 22);
 }
+
+/// Issue 22: thousands of nested parentheses (a 6 KB URL) overflowed the parser's stack and
+/// aborted the server; `not`s nest the same way. Past the limit the filter is refused with the
+/// column of the group that goes too deep; at the limit it parses and evaluates.
+#[test]
+fn issue_22_deep_nesting_is_an_error_not_a_stack_overflow() {
+    use firewatch_core::filter::{MAX_NESTING, MAX_TERMS};
+    // (opening text, closing text, nesting levels each opening adds)
+    for (open, close, levels) in [("(", ")", 1), ("not (", ")", 2), ("not ", "", 1)] {
+        let text = format!(
+            "{}source.ip exists{}",
+            open.repeat(3000),
+            close.repeat(3000)
+        );
+        let err = Filter::parse(&text).unwrap_err();
+        assert!(err.message.contains("nest more than"), "{err}");
+        // The first opening past the limit: the (MAX_NESTING + 1)-th level.
+        assert_eq!(err.column, MAX_NESTING / levels * open.len() + 1, "{err}");
+        let ok = format!(
+            "{}source.ip exists{}",
+            open.repeat(MAX_NESTING / 2),
+            close.repeat(MAX_NESTING / 2)
+        );
+        let filter = Filter::parse(&ok).unwrap();
+        let mut e = Event::new();
+        e.set("source.ip", "192.0.2.1").unwrap();
+        let _ = filter.matches(&e);
+    }
+    let values = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    assert!(Filter::parse(&format!("source.port in ({})", values(MAX_TERMS))).is_ok());
+    let err = Filter::parse(&format!("source.port in ({})", values(MAX_TERMS + 1))).unwrap_err();
+    assert!(err.message.contains("more than 4096"), "{err}");
+}

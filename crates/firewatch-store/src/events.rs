@@ -460,13 +460,9 @@ fn compile(out: &mut Sql, expr: &Expr, neg: bool) {
                 out.push(if is_and { "1" } else { "0" });
                 return;
             }
+            let op = if is_and { " AND " } else { " OR " };
             out.push("(");
-            for (i, e) in list.iter().enumerate() {
-                if i > 0 {
-                    out.push(if is_and { " AND " } else { " OR " });
-                }
-                compile(out, e, neg);
-            }
+            balanced(out, list, op, &mut |out, e| compile(out, e, neg));
             out.push(")");
         }
         Expr::Not(e) => compile(out, e, !neg),
@@ -478,6 +474,24 @@ fn compile(out: &mut Sql, expr: &Expr, neg: bool) {
             } else {
                 compile_leaf(out, leaf);
             }
+        }
+    }
+}
+
+/// Joins `items` with `op` as a balanced tree of parenthesised halves, so the SQL expression's
+/// depth grows with the logarithm of their number: SQLite refuses expressions deeper than
+/// 1,000, and a flat `a OR b OR …` is as deep as it is long. Writes nothing for no items.
+fn balanced<T>(out: &mut Sql, items: &[T], op: &str, each: &mut dyn FnMut(&mut Sql, &T)) {
+    match items {
+        [] => {}
+        [one] => each(out, one),
+        _ => {
+            let (left, right) = items.split_at(items.len() / 2);
+            out.push("(");
+            balanced(out, left, op, each);
+            out.push(op);
+            balanced(out, right, op, each);
+            out.push(")");
         }
     }
 }
@@ -497,15 +511,12 @@ fn compile_leaf(out: &mut Sql, leaf: &Expr) {
         },
         Expr::In { field, values } => {
             out.push("(");
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push(" OR ");
-                }
-                compile_compare(out, field, "=", v);
-            }
             if values.is_empty() {
                 out.push("0");
             }
+            balanced(out, values, " OR ", &mut |out, v| {
+                compile_compare(out, field, "=", v)
+            });
             out.push(")");
         }
         Expr::Contains { field, needle } => match kind_of(field) {
