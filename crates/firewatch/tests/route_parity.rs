@@ -6,9 +6,6 @@ mod common;
 
 use common::Sandbox;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
 /// Real addresses whose country and origin AS the embedded registry data knows (the JP pair is
 /// the one the issue reported), plus documentation addresses for prefix claims.
@@ -99,37 +96,6 @@ default = true
     )
 }
 
-/// Starts `firewatch serve` on a free loopback port; returns the child and its base URL.
-fn serve(sb: &Sandbox) -> (Child, String) {
-    let mut child = sb
-        .background("fw.db")
-        .arg("serve")
-        .env("FIREWATCH__WEB__LISTEN", "127.0.0.1:0")
-        .env("FIREWATCH__WEB__LOG_FORMAT", "json")
-        .env("FIREWATCH__WEB__SECURE_COOKIES", "false")
-        .env("FIREWATCH_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Ok(log) = serde_json::from_str::<Value>(&line)
-            && let Some(addr) = log.get("addr").and_then(Value::as_str)
-        {
-            // Keep draining stderr so the service never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (child, format!("http://{addr}"));
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("serve printed no address");
-}
-
 fn check_parity(nested: bool) {
     let sb = Sandbox::new();
     let google_asn = cli_route(&sb, "8.8.8.8")["asn"]
@@ -166,7 +132,7 @@ fn check_parity(nested: bool) {
     .trim()
     .to_owned();
 
-    let (mut child, base) = serve(&sb);
+    let (mut child, base) = sb.serve("fw.db");
     let mut rules = Vec::new();
     for ip in PROBES {
         let cli = cli_route(&sb, ip);

@@ -7,9 +7,6 @@ mod common;
 use common::Sandbox;
 use firewatch_core::TlpLevel;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
 const TEAMS: &str = r#"
 [[teams]]
@@ -82,33 +79,6 @@ fn events(sb: &Sandbox, db: &str) -> Vec<Value> {
     events
 }
 
-fn serve(sb: &Sandbox, db: &str) -> (Child, String) {
-    let mut child = sb
-        .background(db)
-        .arg("serve")
-        .env("FIREWATCH__WEB__LISTEN", "127.0.0.1:0")
-        .env("FIREWATCH__WEB__LOG_FORMAT", "json")
-        .env("FIREWATCH_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Ok(log) = serde_json::from_str::<Value>(&line)
-            && let Some(addr) = log.get("addr").and_then(Value::as_str)
-        {
-            std::thread::spawn(move || for _ in lines {});
-            return (child, format!("http://{addr}"));
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("serve printed no address");
-}
-
 /// POSTs `objects` to the GREEN collection; returns the TAXII status.
 fn add(base: &str, token: &str, objects: Vec<Value>) -> Value {
     let url = format!(
@@ -163,7 +133,7 @@ fn issue_15_taxii_added_objects_go_through_the_pipeline() {
         .output()
         .unwrap();
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let (mut child, base) = serve(&sb, "taxii.db");
+    let (mut child, base) = sb.serve("taxii.db");
     for salt in [1, 2] {
         let status = add(&base, &token, indicators(salt));
         assert_eq!(status["status"], "complete", "{status}");

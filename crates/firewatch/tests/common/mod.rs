@@ -43,6 +43,39 @@ impl Sandbox {
         c
     }
 
+    /// `firewatch serve` on a free loopback port with JSON logs; returns the child and its base
+    /// URL once it listens (a bounded wait). The log keeps being drained, so the service never
+    /// blocks on a full pipe.
+    pub fn serve(&self, db: &str) -> (std::process::Child, String) {
+        use std::io::BufRead;
+        let mut child = self
+            .background(db)
+            .arg("serve")
+            .env("FIREWATCH__WEB__LISTEN", "127.0.0.1:0")
+            .env("FIREWATCH__WEB__LOG_FORMAT", "json")
+            .env("FIREWATCH__WEB__SECURE_COOKIES", "false")
+            .env("FIREWATCH_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            if let Ok(log) = serde_json::from_str::<Value>(&line)
+                && let Some(addr) = log.get("addr").and_then(Value::as_str)
+            {
+                std::thread::spawn(move || for _ in lines {});
+                return (child, format!("http://{addr}"));
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("serve printed no address");
+    }
+
     /// Writes a synthetic capture and returns the ground truth.
     pub fn synth(&self, name: &str, packets: u64, extra: &[&str]) -> Value {
         let truth = self.path(&format!("{name}.truth.json"));
