@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use firewatch_core::filter::{Expr, Filter};
 use firewatch_enrich::directory::{ContactKind, Directory, Team, TlpLevel};
 use firewatch_store::outbox::{NewNotice, OutboxStore, WithheldRecord};
-use firewatch_store::{AlertQuery, EventQuery, EventStore, Store, TimeRange};
+use firewatch_store::{AlertQuery, EventQuery, EventStore, EventVisibility, Store, TimeRange};
 
 use crate::NotifyError;
 use crate::config::{AttachmentFormat, NotifyConfig, Schedule, TeamPolicy};
@@ -89,9 +89,13 @@ where
     };
     let mut out = Vec::new();
     if policy.events {
+        // Only what the team may read (the access rule every read path applies: another
+        // owner's AMBER+STRICT, RED it is not named for) is a candidate; its TLP cap then
+        // holds back what it may read but not receive.
         let q = EventQuery {
             filter: Some(team_filter(&policy.team, policy.filter.as_deref())?),
             range,
+            visibility: Some(EventVisibility::Team(policy.team.clone())),
             ..Default::default()
         };
         for e in store.events(&q)? {

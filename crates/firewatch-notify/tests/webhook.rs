@@ -271,3 +271,115 @@ max_tlp = "green"
     tampered[pos] = b' ';
     assert_eq!(replay(&url, &tampered), 401);
 }
+
+/// Issue 22, item 2: notices chose records by routed team and checked only the team's TLP cap,
+/// so another owner's AMBER+STRICT record and a RED record naming other teams went out to the
+/// team they were routed to. Now only what the team may read is planned (the rule of every
+/// read path); what it may read above its cap is held back, as before.
+#[test]
+fn issue_22_notify_plans_only_what_the_team_may_read() {
+    // SAFETY: set before any thread reads the environment in this test binary.
+    unsafe { std::env::set_var("TEAM_V_HOOK_SECRET", SECRET) };
+    let cfg = NotifyConfig::from_toml_str(
+        r#"
+[notify]
+sender_team = "sender-cert"
+from = "cert@sender.example"
+signing_key = "unused.asc"
+[[notify.teams]]
+team = "team-v"
+email = []
+events_schedule = "immediate"
+webhook = { url = "http://127.0.0.1:9/", secret_env = "TEAM_V_HOOK_SECRET" }
+"#,
+    )
+    .unwrap();
+    let dir = Directory::from_toml_str(
+        r#"
+[[teams]]
+id = "team-v"
+name = "Team V"
+kind = "soc"
+max_tlp = "amber+strict"
+
+[[teams]]
+id = "team-x"
+name = "Team X"
+kind = "soc"
+max_tlp = "red"
+"#,
+        "dir",
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&work.path().join("s.db")).unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    // (address, tlp, owner, recipients): every record is routed to team V.
+    let records: [(&str, &str, Option<&str>, &[&str]); 5] = [
+        ("192.0.2.1", "GREEN", None, &[]),
+        ("192.0.2.2", "AMBER+STRICT", Some("team-x"), &[]),
+        ("192.0.2.3", "RED", Some("team-x"), &["team-x"]),
+        ("192.0.2.4", "AMBER+STRICT", Some("team-v"), &[]),
+        ("192.0.2.5", "RED", Some("team-x"), &["team-v"]),
+    ];
+    let events: Vec<Event> = records
+        .iter()
+        .map(|(ip, tlp, owner, recipients)| {
+            let mut e = Event::new();
+            e.set("classification.type", "vulnerable-system").unwrap();
+            e.set("source.ip", *ip).unwrap();
+            e.set("tlp", *tlp).unwrap();
+            e.set("extra.team", "team-v").unwrap();
+            if let Some(owner) = owner {
+                e.set("extra.owner", *owner).unwrap();
+            }
+            if !recipients.is_empty() {
+                e.set("extra.recipients", serde_json::json!(recipients))
+                    .unwrap();
+            }
+            e.set(
+                "time.source",
+                jiff::Timestamp::from_second(now - 60).unwrap().to_string(),
+            )
+            .unwrap();
+            e
+        })
+        .collect();
+    let input = FeedInput {
+        content_hash: "v".into(),
+        ingested_at: now,
+        ..Default::default()
+    };
+    store
+        .commit_events(&input, &events, &DedupeRule::default())
+        .unwrap();
+    let sender = sender_key();
+    let plan = Planner {
+        cfg: &cfg,
+        directory: &dir,
+        sender: &sender,
+        now,
+    }
+    .plan(&store)
+    .unwrap();
+    assert!(plan.deferred.is_empty(), "{:?}", plan.deferred);
+    let sent: String = plan
+        .notices
+        .iter()
+        .map(|n| String::from_utf8_lossy(&n.notice.payload).into_owned())
+        .collect();
+    // Team V reads its GREEN record and its own AMBER+STRICT one (both within its cap) and the
+    // RED one naming it (above its cap: held back); never team X's AMBER+STRICT record nor the
+    // RED one naming only team X, which it is not even told are held back.
+    for (ip, expected) in [
+        ("192.0.2.1", true),
+        ("192.0.2.4", true),
+        ("192.0.2.2", false),
+        ("192.0.2.3", false),
+        ("192.0.2.5", false),
+    ] {
+        assert_eq!(sent.contains(ip), expected, "{ip} in {sent}");
+    }
+    let held: Vec<&str> = plan.withheld.iter().map(|w| w.tlp.as_str()).collect();
+    assert_eq!(held, ["TLP:RED"], "{:?}", plan.withheld);
+}
