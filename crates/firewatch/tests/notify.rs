@@ -125,11 +125,15 @@ contacts = [{ kind = "email", value = "soc@team-r.example" }]
     ]
     .iter()
     .map(|(ip, tlp)| {
-        serde_json::json!({
+        let mut e = serde_json::json!({
             "feed.name": "Partner", "classification.type": "scanner",
             "source.ip": ip, "tlp": tlp, "time.source": time.to_string(),
-        })
-        .to_string()
+        });
+        // TLP:RED goes to the teams it names only (the access rule of every read path).
+        if *tlp == "RED" {
+            e["extra.recipients"] = serde_json::json!(["team-r"]);
+        }
+        e.to_string()
     })
     .collect();
     std::fs::write(work.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
