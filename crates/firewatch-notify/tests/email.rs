@@ -25,6 +25,15 @@ fn event(team: &str, ip: &str, tlp: &str, severity: &str, time: i64) -> Event {
     e.set("tlp", tlp).unwrap();
     e.set("severity", severity).unwrap();
     e.set("extra.team", team).unwrap();
+    // The access rule: AMBER+STRICT reaches its owner only, RED the teams it names only; these
+    // records are the team's own.
+    match tlp {
+        "AMBER+STRICT" => e.set("extra.owner", team).unwrap(),
+        "RED" => e
+            .set("extra.recipients", serde_json::json!([team]))
+            .unwrap(),
+        _ => {}
+    }
     e.set(
         "time.source",
         jiff::Timestamp::from_second(time).unwrap().to_string(),
