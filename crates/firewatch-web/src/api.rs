@@ -1095,9 +1095,21 @@ async fn alerts(
         limit: Some(limit(p.limit)?),
     };
     telescope_aggregates(&state, &viewer)?;
+    // Released aggregates are counts, not records: who may not read the telescope's records
+    // gets each alert without its individual source addresses.
+    let records = state.telescope.may_read_records(&viewer);
     let found = state.with_store(move |s| Ok(s.alerts(&q)?)).await?;
     Ok(Json(AlertList {
-        items: found.into_iter().map(AlertItem::from).collect(),
+        items: found
+            .into_iter()
+            .map(|a| {
+                let mut item = AlertItem::from(a);
+                if !records {
+                    item.top_sources.clear();
+                }
+                item
+            })
+            .collect(),
     }))
 }
 

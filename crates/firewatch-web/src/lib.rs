@@ -230,6 +230,21 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
         .merge(pages::router(state.clone()))
         .merge(taxii::router(state.clone()))
         .layer(axum::middleware::from_fn_with_state(state, api::observe))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Every response: no MIME sniffing, and nothing kept by browsers or proxies unless a route
+/// says otherwise, since answers carry TLP-marked data.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.

@@ -448,3 +448,34 @@ async fn pages_send_security_headers() {
     assert!(!page.body.contains("<script"), "no script on pages");
     assert!(!page.body.contains(" style=\""), "no inline styles (CSP)");
 }
+
+/// Issue 22, item 6: with `public_darknet_aggregates`, anonymous `/api/v1/alerts` listed each
+/// alert's top source addresses, which are records, not aggregates. The public now gets the
+/// counts without the addresses; a signed-in member (ana, team a) still gets them.
+#[tokio::test]
+async fn issue_22_released_alerts_name_no_source_to_the_public() {
+    let fx = WebFixture::new();
+    let app = fx.app(&WebConfig {
+        public_darknet_aggregates: true,
+        ..plain_http()
+    });
+    let sources = |answer: &Answer| -> (usize, usize) {
+        let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        let items = body["items"].as_array().unwrap();
+        let named = items
+            .iter()
+            .map(|a| a["top_sources"].as_array().unwrap().len())
+            .sum();
+        (items.len(), named)
+    };
+    let public = get(&app, "/api/v1/alerts", None).await;
+    assert_eq!(public.status, StatusCode::OK, "{}", public.body);
+    let cookie = login(&app, "ana").await;
+    let member = get(&app, "/api/v1/alerts", Some(&cookie)).await;
+    assert_eq!(member.status, StatusCode::OK, "{}", member.body);
+    let (public_alerts, public_named) = sources(&public);
+    let (member_alerts, member_named) = sources(&member);
+    assert!(public_alerts > 0 && public_alerts == member_alerts);
+    assert_eq!(public_named, 0, "{}", public.body);
+    assert!(member_named > 0, "{}", member.body);
+}

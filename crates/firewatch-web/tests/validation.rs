@@ -185,3 +185,34 @@ async fn issue_22_deep_and_wide_filters_never_crash_the_service() {
     );
     assert_eq!(wide_body, all, "every fixture event is in 198.51.100.0/24");
 }
+
+/// Issue 22, item 17: API and TAXII responses (errors too) lacked `X-Content-Type-Options:
+/// nosniff` and `Cache-Control: no-store`, so a browser could sniff them and a proxy keep them.
+#[tokio::test]
+async fn issue_22_responses_say_nosniff_and_no_store() {
+    let fx = Fixture::new();
+    let app = fx.app(&WebConfig::default());
+    let t = fx.token("a-member");
+    for (uri, token) in [
+        ("/api/v1/events", t),
+        ("/api/v1/events?limit=0", t),
+        ("/api/v1/events", None),
+        ("/api/v1/nothing-here", t),
+        ("/taxii2/", None),
+        ("/taxii2/", t),
+        ("/healthz", None),
+    ] {
+        let mut req = Request::get(uri);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let r = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{uri}");
+        assert_eq!(h["cache-control"], "no-store", "{uri}");
+    }
+}
