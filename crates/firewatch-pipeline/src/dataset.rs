@@ -27,18 +27,22 @@ pub fn current_dataset(db: &Path) -> Result<Option<String>> {
     }
 }
 
-/// Builds a dataset from files. Country comes from the files when they carry it (RIR
-/// delegated statistics, MMDB); otherwise from the embedded RIR data.
-pub fn build(files: &[PathBuf]) -> Result<GeoData> {
-    let mut builder = GeoBuilder::new();
-    let brings_countries = files.iter().any(|f| {
+/// Whether `files` carry countries themselves (RIR delegated statistics, MMDB).
+fn brings_countries(files: &[PathBuf]) -> bool {
+    files.iter().any(|f| {
         let name = f
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         name.ends_with(".mmdb") || name.contains("delegated")
-    });
-    if !brings_countries {
+    })
+}
+
+/// Builds a dataset from files. Country comes from the files when they carry it (RIR
+/// delegated statistics, MMDB); otherwise from the embedded RIR data.
+pub fn build(files: &[PathBuf]) -> Result<GeoData> {
+    let mut builder = GeoBuilder::new();
+    if !brings_countries(files) {
         builder.iptocc_countries();
     }
     for f in files {
@@ -61,6 +65,18 @@ pub fn load_geo(db: &Path) -> Result<GeoData> {
         .collect();
     files.sort();
     build(&files)
+}
+
+/// Whether a dataset built from files can stand in for the one in force: some range carries an
+/// ASN, or the files brought countries of their own (RIR statistics, MMDB) and some range has
+/// one. A dataset built from an empty or all-bad file would drop every attribution.
+pub fn usable(geo: &GeoData, files: &[PathBuf]) -> bool {
+    let has = |v| {
+        let a = geo.attribution(v);
+        a.asn.is_some() || (brings_countries(files) && a.country.is_some())
+    };
+    geo.table().segments_v4().any(|(_, _, v)| has(v))
+        || geo.table().segments_v6().any(|(_, _, v)| has(v))
 }
 
 /// Puts the dataset built from `files` in force under `name` (see the module doc).

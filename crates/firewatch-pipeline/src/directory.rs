@@ -164,13 +164,21 @@ fn rule_text(rule: &RouteRule<'_>) -> String {
     }
 }
 
-/// Stores `directory` as the one in force, with the policy it was validated under.
+/// Stores `directory` as the one in force, with the policy it was validated under. A directory
+/// without a single team (an empty file, `{}`, a CSV whose every row was left out) would route
+/// nothing to anyone: it is refused, and the one in force kept, unless `force`.
 pub fn replace_directory(
     store: &mut (impl Store + ?Sized),
     directory: &Directory,
     origin: &str,
     allow_nested_prefixes: bool,
+    force: bool,
 ) -> Result<()> {
+    if directory.teams.is_empty() && !force {
+        anyhow::bail!(
+            "{origin} holds no team; the directory in force is kept (--force replaces it with an empty one)"
+        );
+    }
     let stored = StoredDirectory {
         toml: directory.to_toml()?,
         origin: origin.to_string(),

@@ -298,3 +298,77 @@ fn data_update_puts_a_new_dataset_in_force_atomically() {
             .all(|s| s["data_version"] == version)
     );
 }
+
+/// Issue 22, item 11: an empty file, `{}`, a header-only or an all-bad CSV replaced the
+/// directory with zero teams, and `data update` put in force a dataset built from an empty or
+/// all-bad file, dropping every ASN. Both are now refused (the one in force stays) unless
+/// `--force`.
+#[test]
+fn issue_22_an_empty_directory_or_dataset_keeps_the_one_in_force() {
+    let sb = Sandbox::new();
+    sb.cmd("s.db")
+        .args(["teams", "import"])
+        .arg(sample())
+        .assert()
+        .success();
+    let team_count = |sb: &Sandbox| {
+        sb.json("s.db", &["teams", "list"])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(team_count(&sb), 5);
+    let header = "Team Name,Official Team Name,Country,Constituency\n";
+    for (name, text) in [
+        ("empty.toml", ""),
+        ("empty.json", "{}"),
+        ("header.csv", header),
+        ("bad.csv", &*format!("{header}\"\",,ZZ,\n")),
+    ] {
+        std::fs::write(sb.path(name), text).unwrap();
+        let out = sb
+            .cmd("s.db")
+            .args(["teams", "import"])
+            .arg(sb.path(name))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} was accepted");
+        assert!(
+            stderr.contains("--force") || stderr.contains("error"),
+            "{name}: {stderr}"
+        );
+        assert_eq!(team_count(&sb), 5, "{name} replaced the directory");
+    }
+    sb.cmd("s.db")
+        .args(["teams", "import", "--force"])
+        .arg(sb.path("empty.json"))
+        .assert()
+        .success();
+    assert_eq!(
+        team_count(&sb),
+        0,
+        "--force puts an empty directory in force"
+    );
+
+    let before = sb.json("s.db", &["data", "show"]);
+    for (name, text) in [
+        ("empty.csv", ""),
+        ("junk.csv", "not,an,asn,file\nx,y,z,w\n"),
+    ] {
+        std::fs::write(sb.path(name), text).unwrap();
+        let out = sb
+            .cmd("s.db")
+            .args(["data", "update"])
+            .arg(sb.path(name))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} was put in force");
+        assert_eq!(
+            sb.json("s.db", &["data", "show"]),
+            before,
+            "{name}: {stderr}"
+        );
+    }
+}

@@ -18,6 +18,10 @@ pub enum DataCommand {
         /// The data files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Put the dataset in force even if no range of it carries an ASN or a country of its own
+        /// (otherwise refused: it would drop every attribution).
+        #[arg(long)]
+        force: bool,
     },
     /// The dataset in force, its size and its credits.
     Show {
@@ -29,13 +33,19 @@ pub enum DataCommand {
 
 pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
     match cmd {
-        DataCommand::Update { files } => {
+        DataCommand::Update { files, force } => {
             if files.is_empty() {
                 bail!("name at least one data file");
             }
             let geo = dataset::build(files)?;
             for p in geo.problems().iter().take(20) {
                 eprintln!("{p}");
+            }
+            if !*force && !dataset::usable(&geo, files) {
+                bail!(
+                    "the files give no range with an ASN or a country of their own ({} bad lines); the dataset in force is kept (--force puts it in force anyway)",
+                    geo.bad_lines()
+                );
             }
             let (v4, v6) = geo.table().segment_counts();
             let name = blake3::hash(geo.version().as_bytes()).to_hex()[..16].to_string();

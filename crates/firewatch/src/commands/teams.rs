@@ -20,6 +20,9 @@ pub enum TeamsCommand {
         /// Accept a team's prefix nested inside another team's (the longest prefix then wins).
         #[arg(long)]
         allow_nested_prefixes: bool,
+        /// Put a directory without any team in force (otherwise refused: it routes nothing).
+        #[arg(long)]
+        force: bool,
     },
     /// Print the stored directory as TOML (or JSON).
     Export {
@@ -53,6 +56,7 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
         TeamsCommand::Import {
             file,
             allow_nested_prefixes,
+            force,
         } => {
             let policy = ValidationPolicy {
                 allow_nested_prefixes: *allow_nested_prefixes,
@@ -67,6 +71,7 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
                 &dir,
                 &origin,
                 *allow_nested_prefixes,
+                *force,
             )?;
             outln!("imported {} teams from {}", dir.teams.len(), file.display());
             Ok(if !rejected.is_empty() {
