@@ -17,6 +17,7 @@ use std::str::FromStr;
 /// assert_eq!("tlp:amber+strict".parse::<TlpLevel>().unwrap(), TlpLevel::AmberStrict);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Tlp))]
 pub enum TlpLevel {
     /// `TLP:CLEAR`: no limit on disclosure.
     #[serde(rename = "clear")]

@@ -41,7 +41,7 @@ use firewatch_core::{Event, FieldError};
 pub use firewatch_core::attribution::{Attribute, Attribution};
 
 /// The event field that carries the responsible team's id (IntelMQ has no field for it).
-pub use firewatch_core::fields::EXTRA_TEAM as TEAM_FIELD;
+use firewatch_core::fields::EXTRA_TEAM;
 
 /// TLP per feed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -221,9 +221,9 @@ fn enrich(event: &mut Event, attribution: &dyn Attribute, side: &str) -> Result<
     }
     if side == "source" {
         match found.team {
-            Some(team) => event.set(TEAM_FIELD, team)?,
+            Some(team) => event.set(EXTRA_TEAM, team)?,
             None => {
-                event.remove(TEAM_FIELD);
+                event.remove(EXTRA_TEAM);
             }
         }
     }
@@ -270,13 +270,13 @@ mod tests {
             e.get("source.as_name").unwrap().as_str(),
             Some("EXAMPLE-NET")
         );
-        assert_eq!(e.get(TEAM_FIELD).unwrap().to_json(), "jpcert");
+        assert_eq!(e.get(EXTRA_TEAM).unwrap().to_json(), "jpcert");
         assert_eq!(e.get("tlp").unwrap().as_str(), Some("AMBER"));
 
         let mut outside = event(&[("source.ip", "198.51.100.1")]);
         experts.process(&mut outside).unwrap();
         assert!(!outside.contains("source.geolocation.cc"));
-        assert!(!outside.contains(TEAM_FIELD));
+        assert!(!outside.contains(EXTRA_TEAM));
     }
 
     #[test]

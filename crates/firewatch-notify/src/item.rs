@@ -47,7 +47,7 @@ pub struct NoticeItem {
     pub record: Json,
 }
 
-pub use firewatch_core::tlp::event_level as event_tlp;
+use firewatch_core::tlp::event_level;
 
 fn text(event: &Event, field: &str) -> Option<String> {
     match event.get(field)? {
@@ -60,7 +60,7 @@ impl NoticeItem {
     /// The record of a stored event.
     pub fn from_event(stored: &StoredEvent) -> NoticeItem {
         let e = &stored.event;
-        let tlp = event_tlp(e);
+        let tlp = event_level(e);
         let severity = text(e, "severity")
             .map(|s| Severity::from_intelmq(&s))
             .unwrap_or_default();
@@ -200,11 +200,11 @@ mod tests {
     #[test]
     fn events_without_a_tlp_count_as_red_and_white_as_clear() {
         let mut e = Event::new();
-        assert_eq!(event_tlp(&e), TlpLevel::Red);
+        assert_eq!(event_level(&e), TlpLevel::Red);
         e.set("tlp", "AMBER+STRICT").unwrap();
-        assert_eq!(event_tlp(&e), TlpLevel::AmberStrict);
+        assert_eq!(event_level(&e), TlpLevel::AmberStrict);
         e.set("tlp", "WHITE").unwrap();
-        assert_eq!(event_tlp(&e), TlpLevel::Clear);
+        assert_eq!(event_level(&e), TlpLevel::Clear);
     }
 
     #[test]

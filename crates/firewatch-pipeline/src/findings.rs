@@ -11,15 +11,14 @@ use crate::Context;
 use anyhow::{Context as _, Result};
 use firewatch_core::Event;
 use firewatch_core::SourceLabel;
-use firewatch_core::fields::EXTRA_TEAM as TEAM_FIELD;
+use firewatch_core::fields::EXTRA_TEAM;
 use firewatch_feeds::experts::Experts;
 use firewatch_store::{
-    AlertQuery, AlertRecord, AttackQuery, AttackRecord, Attribution, EventCommit, FeedInput,
-    SourceQuery, SourceRecord, Store, TimeRange,
+    AlertQuery, AttackQuery, AttackRecord, Attribution, EventCommit, FeedInput, SourceQuery,
+    SourceRecord, Store, TimeRange,
 };
 
-/// `feed.name` of the telescope's events.
-use firewatch_core::telescope::DARKNET_FEED as FEED_NAME;
+use firewatch_core::telescope::{DARKNET_FEED, alert_event};
 
 fn base(time_ns_or_s: i64, is_ns: bool) -> Result<Event> {
     let secs = if is_ns {
@@ -28,7 +27,7 @@ fn base(time_ns_or_s: i64, is_ns: bool) -> Result<Event> {
         time_ns_or_s
     };
     let mut e = Event::new();
-    e.set(firewatch_core::fields::FEED_NAME, FEED_NAME)?;
+    e.set(firewatch_core::fields::FEED_NAME, DARKNET_FEED)?;
     e.set("feed.provider", "Firewatch")?;
     e.set("time.source", firewatch_core::time::format_unix(secs))?;
     Ok(e)
@@ -45,7 +44,7 @@ fn attribute(e: &mut Event, side: &str, a: &Attribution) -> Result<()> {
         e.set(&format!("{side}.as_name"), name.as_str())?;
     }
     if let (Some(team), "source") = (&a.team, side) {
-        e.set(TEAM_FIELD, team.as_str())?;
+        e.set(EXTRA_TEAM, team.as_str())?;
     }
     Ok(())
 }
@@ -111,11 +110,6 @@ pub fn attack_event(a: &AttackRecord) -> Result<Event> {
     Ok(e)
 }
 
-/// A port spike or new campaign: about a port, not an address (core's one translation).
-pub fn alert_event(a: &AlertRecord) -> Event {
-    firewatch_core::telescope::alert_event(a)
-}
-
 /// Every darknet finding in `range` as events.
 pub fn findings(store: &(impl Store + ?Sized), range: &TimeRange) -> Result<Vec<Event>> {
     let mut events = Vec::new();
@@ -178,7 +172,7 @@ pub fn derive(ctx: &Context, range: &TimeRange) -> Result<EventCommit> {
                 .map_or("end".into(), firewatch_core::time::format_unix)
         ),
         format: "darknet".to_owned(),
-        feed: Some(FEED_NAME.to_owned()),
+        feed: Some(DARKNET_FEED.to_owned()),
         ingested_at: jiff::Timestamp::now().as_second(),
         records: events.len() as u64,
         events: events.len() as u64,

@@ -4,9 +4,6 @@ use firewatch_core::TlpLevel;
 use firewatch_core::telescope::AlertRecord;
 use firewatch_core::{Event, Value};
 
-/// The `feed.name` of the telescope's findings (as `firewatch events from-darknet` writes it).
-pub use firewatch_core::telescope::DARKNET_FEED;
-
 /// What a finding is about, which decides its STIX shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingKind {

@@ -625,33 +625,6 @@ pub struct AttackList {
     pub items: Vec<AttackItem>,
 }
 
-/// A TLP 2.0 level.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub enum Tlp {
-    #[serde(rename = "clear")]
-    Clear,
-    #[serde(rename = "green")]
-    Green,
-    #[serde(rename = "amber")]
-    Amber,
-    #[serde(rename = "amber+strict")]
-    AmberStrict,
-    #[serde(rename = "red")]
-    Red,
-}
-
-impl From<TlpLevel> for Tlp {
-    fn from(t: TlpLevel) -> Tlp {
-        match t {
-            TlpLevel::Clear => Tlp::Clear,
-            TlpLevel::Green => Tlp::Green,
-            TlpLevel::Amber => Tlp::Amber,
-            TlpLevel::AmberStrict => Tlp::AmberStrict,
-            TlpLevel::Red => Tlp::Red,
-        }
-    }
-}
-
 /// What a team is responsible for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConstituencyItem {
@@ -699,7 +672,7 @@ pub struct TeamItem {
     pub contacts: Vec<ContactItem>,
     pub openpgp: Option<OpenPgpItem>,
     /// The most restrictive TLP level the team may receive.
-    pub max_tlp: Tlp,
+    pub max_tlp: TlpLevel,
     pub memberships: Vec<String>,
     pub national_poc: bool,
     /// Countries (ISO 3166 alpha-2) the team coordinates for.
@@ -743,7 +716,7 @@ impl From<&Team> for TeamItem {
                 fingerprint: k.fingerprint.clone(),
                 armored: k.armored.clone(),
             }),
-            max_tlp: t.max_tlp.into(),
+            max_tlp: t.max_tlp,
             memberships: t.memberships.clone(),
             national_poc: t.national_poc,
             regional_coordinator_for: codes(&t.regional_coordinator_for),
@@ -1438,7 +1411,7 @@ impl utoipa::Modify for BearerAuth {
 #[openapi(
     info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing; TLP 2.0 applied to every read."),
     paths(events, event_stats, export_events, alerts, top_ports, sources, source, attacks, teams, route, openapi, healthz, metrics),
-    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, Tlp, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health)),
+    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, TlpLevel, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
