@@ -139,11 +139,23 @@ pub fn may_read(
     routed_to: Option<&str>,
     recipients: &[&str],
 ) -> bool {
+    team_may_read(viewer.team(), tlp, owner, routed_to, recipients)
+}
+
+/// [`may_read`] for a team (`None`: the public), where no user asks: what a notice may tell
+/// a team.
+pub fn team_may_read(
+    team: Option<&str>,
+    tlp: Option<TlpLevel>,
+    owner: Option<&str>,
+    routed_to: Option<&str>,
+    recipients: &[&str],
+) -> bool {
     let tlp = tlp.unwrap_or(TlpLevel::Red);
     if tlp == TlpLevel::Clear {
         return true;
     }
-    let Some(team) = viewer.team() else {
+    let Some(team) = team else {
         return false;
     };
     match tlp {
@@ -223,6 +235,30 @@ impl TelescopeAccess {
     /// Aggregates (top ports, alerts): the telescope's TLP, or the explicit public release.
     pub fn may_read_aggregates(&self, viewer: &Viewer) -> bool {
         self.public_aggregates || self.may_read_records(viewer)
+    }
+
+    /// Whether `team` may be told of a finding about its own constituency (a finding routed
+    /// to it), as the finding stored as an event would let it read: AMBER allows the routed
+    /// team, AMBER+STRICT only the owner, RED no one unnamed.
+    pub fn may_tell_routed_team(&self, team: &str) -> bool {
+        team_may_read(
+            Some(team),
+            Some(self.tlp),
+            self.owner.as_deref(),
+            Some(team),
+            &[],
+        )
+    }
+}
+
+impl Default for TelescopeAccess {
+    /// GREEN (the community), no owner, nothing released to the public.
+    fn default() -> Self {
+        TelescopeAccess {
+            tlp: TlpLevel::Green,
+            owner: None,
+            public_aggregates: false,
+        }
     }
 }
 

@@ -57,6 +57,19 @@ impl InputError {
     }
 }
 
+/// The largest record (a report row, a JSON line) a parser accepts, in bytes. No real report
+/// row comes near it, and every stored event keeps its record as evidence (`raw`), so a larger
+/// one is rejected with its place rather than stored at several times its size.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// Why a record over [`MAX_RECORD_BYTES`] is rejected.
+pub fn oversized_record(len: usize) -> String {
+    format!(
+        "the record is {len} bytes, more than the {} KiB a record may be",
+        MAX_RECORD_BYTES / 1024
+    )
+}
+
 /// Receives a parser's output in input order.
 pub trait EventSink {
     /// A valid event read from the record at `at`.

@@ -57,6 +57,17 @@ impl TlpLevel {
         }
     }
 
+    /// The value of an event's `tlp` field, as IntelMQ writes it, e.g. `"AMBER+STRICT"`.
+    pub fn event_value(self) -> &'static str {
+        match self {
+            TlpLevel::Clear => "CLEAR",
+            TlpLevel::Green => "GREEN",
+            TlpLevel::Amber => "AMBER",
+            TlpLevel::AmberStrict => "AMBER+STRICT",
+            TlpLevel::Red => "RED",
+        }
+    }
+
     /// The short name used in TOML, JSON and the CLI, e.g. `"amber+strict"`.
     pub fn as_str(self) -> &'static str {
         match self {

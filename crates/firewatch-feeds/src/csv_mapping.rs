@@ -55,7 +55,9 @@ use serde_json::Value as Json;
 
 use firewatch_core::Event;
 use firewatch_core::harmonization::{self, FieldType};
-use firewatch_core::input::{EventSink, InputError, Location, ParseSummary};
+use firewatch_core::input::{
+    EventSink, InputError, Location, MAX_RECORD_BYTES, ParseSummary, oversized_record,
+};
 
 /// A mapping that could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -458,7 +460,11 @@ pub fn parse<R: Read>(
         }
         first = false;
         summary.records += 1;
-        let outcome = row_event(&record, &raw, mapping, &mut resolved, &mut width);
+        let outcome = if raw.len() > MAX_RECORD_BYTES {
+            Err(oversized_record(raw.len()))
+        } else {
+            row_event(&record, &raw, mapping, &mut resolved, &mut width)
+        };
         match outcome {
             Ok(event) => {
                 summary.events += 1;

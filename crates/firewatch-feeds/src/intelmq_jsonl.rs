@@ -65,9 +65,10 @@ fn line_to_event(text: &str) -> Result<Event, String> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteOptions {
     /// Write `tlp` with TLP 1.0 levels only, for IntelMQ (3.5 knows WHITE, GREEN, AMBER, RED):
-    /// `CLEAR` becomes `WHITE` and `AMBER+STRICT` becomes `AMBER`. Lossy: `AMBER+STRICT`
-    /// (share only within the recipient's organisation) widens to `AMBER` (also its clients),
-    /// and reading the output back gives `AMBER`. Default `false`: Firewatch's TLP 2.0 levels.
+    /// `CLEAR` becomes `WHITE` and `AMBER+STRICT` becomes `RED`. TLP 1.0 has no level for
+    /// "the recipient's organisation only"; its `AMBER` also allows the organisation's clients,
+    /// so the one level that never widens what the source allowed is `RED`. Lossy (reading the
+    /// output back gives `RED`), never leaky. Default `false`: Firewatch's TLP 2.0 levels.
     pub intelmq_tlp_1: bool,
 }
 
@@ -89,7 +90,7 @@ pub fn write<'a, W: Write>(events: impl IntoIterator<Item = &'a Event>, out: W) 
 /// event.set("tlp", "AMBER+STRICT").unwrap();
 /// let mut out = Vec::new();
 /// write_with([&event], &mut out, &WriteOptions { intelmq_tlp_1: true }).unwrap();
-/// assert_eq!(out, b"{\"tlp\":\"AMBER\"}\n");
+/// assert_eq!(out, b"{\"tlp\":\"RED\"}\n");
 /// ```
 pub fn write_with<'a, W: Write>(
     events: impl IntoIterator<Item = &'a Event>,
@@ -104,7 +105,8 @@ pub fn write_with<'a, W: Write>(
             if let Some(tlp) = json.get_mut("tlp") {
                 let level = match tlp.as_str() {
                     Some("CLEAR") => Some("WHITE"),
-                    Some("AMBER+STRICT") => Some("AMBER"),
+                    // Never wider than the source allowed (see `WriteOptions`).
+                    Some("AMBER+STRICT") => Some("RED"),
                     _ => None,
                 };
                 if let Some(level) = level {

@@ -3,7 +3,9 @@
 use std::io::BufRead;
 
 use firewatch_core::Event;
-use firewatch_core::input::{EventSink, InputError, Location, ParseSummary};
+use firewatch_core::input::{
+    EventSink, InputError, Location, MAX_RECORD_BYTES, ParseSummary, oversized_record,
+};
 
 /// Reads a line-per-record input (JSON lines): skips blank lines and a leading byte-order mark,
 /// rejects lines that are not UTF-8, and hands every other line, without its line ending, to
@@ -36,6 +38,12 @@ pub(crate) fn parse_lines<R: BufRead>(
         let mut bytes = buf.as_slice();
         if line_no == 1 {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        }
+        if bytes.len() > MAX_RECORD_BYTES {
+            summary.records += 1;
+            summary.rejected += 1;
+            sink.reject(InputError::new(location, oversized_record(bytes.len())));
+            continue;
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
             summary.records += 1;

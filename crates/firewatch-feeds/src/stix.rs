@@ -155,6 +155,8 @@ pub struct ObjectOutcome {
     pub id: Option<String>,
     /// The object's `type`, when it has a string one.
     pub object_type: Option<String>,
+    /// The object's version (its `modified`, else its `created`), when it has one.
+    pub version: Option<String>,
     pub outcome: Outcome,
 }
 
@@ -234,7 +236,7 @@ pub fn parse_report(
             format!("not a STIX bundle: not valid JSON ({e})"),
         )
     })?;
-    let Json::Object(top) = top else {
+    let Json::Object(mut top) = top else {
         return Err(whole_error(
             "(bundle)",
             "not a STIX bundle: not a JSON object",
@@ -260,12 +262,17 @@ pub fn parse_report(
         }
         None => return Err(whole_error("id", "missing")),
     }
-    let raw_objects: Vec<Json> = match top.get("objects") {
+    // Taken, not cloned: a large envelope is held once.
+    let raw_objects: Vec<Json> = match top.remove("objects") {
         None => Vec::new(),
-        Some(Json::Array(items)) => items.clone(),
+        Some(Json::Array(items)) => items,
         Some(_) => return Err(whole_error("objects", "not an array of objects")),
     };
-    let offsets = element_offsets(text, "objects").unwrap_or_default();
+    let offsets = element_offsets(text, "objects")
+        .filter(|o| o.len() == raw_objects.len())
+        .unwrap_or_default();
+    // Lines are counted once over the input, not from its start for every object.
+    let mut lines = LineCounter::new(input);
 
     // Every object, validated, with where it starts.
     let objects: Vec<Checked> = raw_objects
@@ -273,8 +280,8 @@ pub fn parse_report(
         .enumerate()
         .map(|(i, value)| {
             let location = match offsets.get(i) {
-                Some(&offset) if offsets.len() == top_len(&top) => location_at(file, input, offset),
-                _ => Location::new(file, 1, 0),
+                Some(&offset) => Location::new(file, lines.line_of(offset), offset as u64),
+                None => Location::new(file, 1, 0),
             };
             let parsed = match value {
                 Json::Object(map) => validate(i, &map).map(|()| map),
@@ -296,6 +303,9 @@ pub fn parse_report(
         let object = parsed.as_ref().ok();
         let id = object.and_then(|o| text_of(o, "id")).map(str::to_owned);
         let object_type = object.and_then(|o| text_of(o, "type")).map(str::to_owned);
+        let version = object
+            .and_then(|o| text_of(o, "modified").or_else(|| text_of(o, "created")))
+            .map(str::to_owned);
         let outcome = match parsed {
             Err(reason) => Outcome::Rejected(reason.clone()),
             Ok(object) => match context.event_of(index, object) {
@@ -316,6 +326,7 @@ pub fn parse_report(
             index,
             id,
             object_type,
+            version,
             outcome,
         });
     }
@@ -325,11 +336,32 @@ pub fn parse_report(
 /// An object of the bundle, where it starts, and the object if it is valid (else why not).
 type Checked = (Location, Result<Map<String, Json>, String>);
 
-/// The number of objects in the bundle.
-fn top_len(top: &Map<String, Json>) -> usize {
-    top.get("objects")
-        .and_then(Json::as_array)
-        .map_or(0, Vec::len)
+/// Line numbers of ascending byte offsets, counted in one pass over the input.
+struct LineCounter<'a> {
+    input: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        LineCounter {
+            input,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of `offset`; offsets must not decrease between calls.
+    fn line_of(&mut self, offset: usize) -> u64 {
+        let offset = offset.min(self.input.len()).max(self.offset);
+        self.line += self.input[self.offset..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = offset;
+        self.line
+    }
 }
 
 /// The byte offsets of the elements of the array under `key` of the top-level object: a

@@ -155,7 +155,7 @@ fn writes_sorted_lines_and_round_trips() {
 }
 
 #[test]
-fn tlp_1_output_is_lossy_for_amber_strict() {
+fn issue_22_item_19_tlp_1_output_never_widens_amber_strict() {
     let (_, sink) = parse(SAMPLE);
     let events: Vec<&Event> = sink.events.iter().map(|(e, _)| e).collect();
     let out = written(
@@ -170,10 +170,10 @@ fn tlp_1_output_is_lossy_for_amber_strict() {
         .iter()
         .map(|(e, _)| e.get("tlp").unwrap().to_json())
         .collect();
-    // WHITE reads back as CLEAR; AMBER+STRICT stays AMBER.
+    // WHITE reads back as CLEAR; AMBER+STRICT becomes RED, never the wider AMBER.
     assert_eq!(
         tlp,
-        [json!("CLEAR"), json!("AMBER"), json!("AMBER"), json!("RED")]
+        [json!("CLEAR"), json!("RED"), json!("AMBER"), json!("RED")]
     );
     let raw: Vec<_> = out
         .lines()
@@ -181,7 +181,7 @@ fn tlp_1_output_is_lossy_for_amber_strict() {
         .collect();
     assert_eq!(
         raw,
-        [json!("WHITE"), json!("AMBER"), json!("AMBER"), json!("RED")]
+        [json!("WHITE"), json!("RED"), json!("AMBER"), json!("RED")]
     );
 }
 
@@ -313,4 +313,23 @@ fn intelmq_accepts_cowrie_events() {
         report.contains("checked 15 events, 0 rejected fields"),
         "{report}"
     );
+}
+
+/// Issue 22, item 19: a JSON line over `MAX_RECORD_BYTES` is rejected with its place, not
+/// stored; the lines around it are kept.
+#[test]
+fn issue_22_item_19_an_oversized_line_is_rejected_with_its_place() {
+    let small = r#"{"source.ip": "192.0.2.1", "classification.type": "scanner"}"#;
+    let huge = format!(
+        r#"{{"source.ip": "192.0.2.2", "comment": "{}"}}"#,
+        "x".repeat(firewatch_core::input::MAX_RECORD_BYTES)
+    );
+    let text = format!("{small}\n{huge}\n{small}\n");
+    let (summary, sink) = parse(&text);
+    assert_eq!(
+        (summary.records, summary.events, summary.rejected),
+        (3, 2, 1)
+    );
+    assert_eq!(sink.errors[0].location.line, 2);
+    assert_eq!(sink.errors[0].location.byte, small.len() as u64 + 1);
 }

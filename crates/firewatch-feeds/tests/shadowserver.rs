@@ -338,3 +338,26 @@ fn bad_rows_are_rejected_with_location_and_good_rows_kept() {
         format!("{FILE}: line 5 (byte {}): {}", starts[3], errors[2].3)
     );
 }
+
+/// Issue 22, item 19: a 50 MB field once became a 122 MB stored event (the field plus `raw`).
+/// A row over `MAX_RECORD_BYTES` is rejected with its place; the rows around it are kept.
+#[test]
+fn issue_22_item_19_an_oversized_row_is_rejected_with_its_place() {
+    let Some(schema) = schema() else { return };
+    let report = schema.detect(FILE).unwrap();
+    let huge = "x".repeat(firewatch_core::input::MAX_RECORD_BYTES + 1);
+    let good = "2026-01-01 00:00:01,192.0.2.1,53,1.5,high,udp,a.example,t,64496,JP,R,C,0,,,";
+    let oversized =
+        format!("2026-01-01 00:00:02,192.0.2.2,53,1.5,high,udp,{huge},t,64496,JP,R,C,0,,,");
+    let csv = format!("{HEADER}\n{good}\n{oversized}\n{good}\n");
+    let (summary, sink) = run(report, csv.as_bytes());
+    let summary = summary.unwrap();
+    assert_eq!(
+        (summary.records, summary.events, summary.rejected),
+        (3, 2, 1)
+    );
+    let error = &sink.errors[0];
+    assert_eq!(error.location.line, 3);
+    assert_eq!(error.location.byte, (HEADER.len() + good.len() + 2) as u64);
+    assert!(error.reason.contains("more than the 1024 KiB"), "{error}");
+}

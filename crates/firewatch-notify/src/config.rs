@@ -25,9 +25,6 @@ pub struct NotifyConfig {
     /// Records older than this many days are never sent (the first run does not mail history).
     #[serde(default = "default_lookback_days")]
     pub lookback_days: u32,
-    /// TLP of darknet alerts (telescope data), as `web.darknet_tlp`.
-    #[serde(default = "default_alerts_tlp")]
-    pub alerts_tlp: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpConfig>,
     #[serde(default)]
@@ -42,10 +39,6 @@ pub struct NotifyConfig {
 
 fn default_lookback_days() -> u32 {
     7
-}
-
-fn default_alerts_tlp() -> String {
-    "green".into()
 }
 
 fn default_timeout_secs() -> u64 {
@@ -274,12 +267,6 @@ impl NotifyConfig {
     /// Checks what the types cannot: filters parse, TLP names, no team twice, URLs.
     pub fn validate(&self) -> Result<(), NotifyError> {
         let mut problems = Vec::new();
-        if self.alerts_tlp.parse::<firewatch_core::TlpLevel>().is_err() {
-            problems.push(format!(
-                "alerts_tlp: {:?} is not a TLP 2.0 level",
-                self.alerts_tlp
-            ));
-        }
         if crate::mail::parse_mailbox(&self.from).is_err() {
             problems.push(format!("from: {:?} is not an e-mail address", self.from));
         }

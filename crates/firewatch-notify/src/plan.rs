@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use firewatch_core::access::TelescopeAccess;
 use firewatch_core::filter::{Expr, Filter};
 use firewatch_enrich::directory::{ContactKind, Directory, Team, TlpLevel};
 use firewatch_store::outbox::{NewNotice, OutboxStore, WithheldRecord};
@@ -77,6 +78,7 @@ fn team_filter(team: &str, extra: Option<&str>) -> Result<Filter, NotifyError> {
 fn candidates<S>(
     store: &S,
     cfg: &NotifyConfig,
+    telescope: &TelescopeAccess,
     policy: &TeamPolicy,
     now: i64,
 ) -> Result<Vec<(NoticeItem, Schedule)>, NotifyError>
@@ -102,11 +104,10 @@ where
             out.push((NoticeItem::from_event(&e), policy.events_schedule));
         }
     }
-    if policy.alerts {
-        let tlp: TlpLevel = cfg
-            .alerts_tlp
-            .parse()
-            .map_err(|e| NotifyError::Config(format!("alerts_tlp: {e}")))?;
+    // Alerts are telescope findings: the telescope's one TLP and owner decide whether the team
+    // they are routed to may be told (as the same finding stored as an event would).
+    if policy.alerts && telescope.may_tell_routed_team(&policy.team) {
+        let tlp = telescope.tlp;
         let q = AlertQuery {
             range,
             team: Some(policy.team.clone()),
@@ -150,6 +151,9 @@ pub struct Planner<'a> {
     pub cfg: &'a NotifyConfig,
     pub directory: &'a Directory,
     pub sender: &'a SenderKey,
+    /// The telescope's one TLP and owner (`[web] darknet_tlp`, `darknet_owner`), which its
+    /// alerts carry.
+    pub telescope: &'a TelescopeAccess,
     /// Unix seconds.
     pub now: i64,
 }
@@ -192,7 +196,7 @@ impl Planner<'_> {
             .map(|w| w.item)
             .collect();
         let mut withheld = 0;
-        for (item, schedule) in candidates(store, self.cfg, policy, self.now)? {
+        for (item, schedule) in candidates(store, self.cfg, self.telescope, policy, self.now)? {
             if team.may_receive(item.tlp_level) {
                 allowed.push((item, schedule));
             } else {

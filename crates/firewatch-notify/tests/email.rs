@@ -194,6 +194,7 @@ fn signed_and_encrypted_digests_arrive_exactly_once_across_a_server_outage() {
         cfg: &cfg,
         directory: &dir,
         sender: &sender,
+        telescope: &Default::default(),
         now,
     };
     let plan = planner.plan(&store).unwrap();

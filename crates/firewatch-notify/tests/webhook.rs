@@ -208,6 +208,7 @@ max_tlp = "green"
         cfg: &cfg,
         directory: &dir,
         sender: &sender,
+        telescope: &Default::default(),
         now,
     };
     let plan = planner.plan(&store).unwrap();
@@ -358,6 +359,7 @@ max_tlp = "red"
         cfg: &cfg,
         directory: &dir,
         sender: &sender,
+        telescope: &Default::default(),
         now,
     }
     .plan(&store)

@@ -1,18 +1,35 @@
 //! Capture ingest: each capture decoded, labelled and aggregated, then committed in one
 //! transaction (known by its content hash, so a capture is ingested once); then the port
 //! alerts are re-derived and the findings stored as events.
+//!
+//! A capture is also known by its packets, so that no packet is counted twice when the bytes
+//! differ but the traffic does not (issue 22, item 12). Each committed capture keeps its
+//! [`CaptureExtent`]: the time of its first frame and a fingerprint of its first
+//! [`FINGERPRINT_FRAMES`] frames as decoded (timestamp, wire length, bytes), which a `.pcap`,
+//! its `.pcap.gz` and a pcapng conversion that keeps the packets share. Before a capture is
+//! read:
+//! - the same start as a stored capture, and no more frames than it counted: already ingested;
+//! - the same start and more frames (the stored one was partial, cut while being written):
+//!   only the frames after those already counted are aggregated and committed;
+//! - otherwise, packets whose time range meets a stored input's: a different capture of the
+//!   same time, refused (naming the other input) unless overlaps are allowed.
 
 use crate::Context;
 use crate::derivation::TelescopeDerivation;
 use anyhow::{Context as _, Result};
-use firewatch_darknet::{AggregationConfig, aggregate_capture};
-use firewatch_pcap::{Capture, DecodeCounters};
-use firewatch_store::{Backend, InputRecord, TimeRange, crash_point};
+use firewatch_darknet::{AggregationConfig, Aggregator, IngestOutcome, aggregate_capture};
+use firewatch_pcap::{Capture, DecodeCounters, decode};
+use firewatch_store::{Backend, CaptureExtent, InputRecord, TimeRange, crash_point};
 use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+/// Frames a capture's fingerprint covers: enough that two different captures never share
+/// them (a telescope's first 64 packets, to the nanosecond), few enough to read at once.
+pub const FINGERPRINT_FRAMES: usize = 64;
 
 /// What happened to one input.
 #[derive(Debug, Serialize)]
@@ -29,6 +46,31 @@ pub struct InputReport {
     pub seconds: f64,
     pub packets_per_second: f64,
     pub error: Option<String>,
+    /// Frames at the start that a stored input of the same capture had counted already
+    /// (a partial version of it): this input counted only those after them.
+    pub skipped_frames: u64,
+    /// The stored input holding the same capture (already ingested, or continued), as
+    /// `name (content hash)`.
+    pub same_capture_as: Option<String>,
+}
+
+impl InputReport {
+    fn already(name: String, content_hash: String, same_capture_as: Option<String>) -> Self {
+        InputReport {
+            name,
+            content_hash,
+            status: "already-ingested",
+            frames: 0,
+            ip_packets: 0,
+            counters: DecodeCounters::default(),
+            sources: 0,
+            seconds: 0.0,
+            packets_per_second: 0.0,
+            error: None,
+            skipped_frames: 0,
+            same_capture_as,
+        }
+    }
 }
 
 /// Options of one ingest run.
@@ -39,6 +81,9 @@ pub struct IngestOptions {
     pub aggregation: AggregationConfig,
     /// Decode, label and aggregate; write nothing (and skip the content hash).
     pub dry_run: bool,
+    /// Commit a capture whose packets' time range meets a stored input's (a different
+    /// capture of the same time, e.g. from a second sensor) instead of refusing it.
+    pub allow_overlap: bool,
 }
 
 /// Told how an ingest goes, so a caller can show it (the command line draws bars on a
@@ -85,6 +130,194 @@ fn hash_file(path: &Path) -> Result<String> {
     Ok(hasher.finalize().to_hex().to_string())
 }
 
+/// Passes reads through until told to stop, then reports the end of the stream; keeps a copy
+/// of what it passed when asked to (standard input, which cannot be read twice).
+struct StoppableReader<R> {
+    inner: R,
+    stop: Arc<AtomicBool>,
+    copy: Option<Arc<Mutex<Vec<u8>>>>,
+}
+
+impl<R: Read> Read for StoppableReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        if let Some(copy) = &self.copy
+            && let Ok(mut copy) = copy.lock()
+        {
+            copy.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// How a capture begins: the time of its first frame, and the fingerprint of its first `i + 1`
+/// frames for each `i` (at most [`FINGERPRINT_FRAMES`]). Empty captures have none.
+#[derive(Debug)]
+struct CaptureStart {
+    first_frame_ns: i64,
+    prefixes: Vec<String>,
+}
+
+impl CaptureStart {
+    /// True when `extent` begins as this capture does (over the frames its fingerprint covers).
+    fn matches(&self, extent: &CaptureExtent) -> bool {
+        let n = extent.fingerprint_frames as usize;
+        extent.first_frame_ns == self.first_frame_ns
+            && n >= 1
+            && self.prefixes.get(n - 1) == Some(&extent.fingerprint)
+    }
+}
+
+/// Reads the first frames of a capture (and no more than the reader's buffer beyond them).
+fn read_start(
+    name: &str,
+    reader: Box<dyn Read + Send>,
+    stop: Arc<AtomicBool>,
+) -> Result<Option<CaptureStart>> {
+    let mut capture = Capture::from_reader(name, reader)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut start: Option<CaptureStart> = None;
+    // The reader is cut once enough frames are seen: the error that follows is expected, and
+    // damage within the first frames shows again, located, when the capture is read.
+    let _ = capture.for_each_frame(|frame| {
+        let s = start.get_or_insert_with(|| CaptureStart {
+            first_frame_ns: frame.ts_ns,
+            prefixes: Vec::with_capacity(FINGERPRINT_FRAMES),
+        });
+        if s.prefixes.len() >= FINGERPRINT_FRAMES {
+            return;
+        }
+        hasher.update(&frame.ts_ns.to_le_bytes());
+        hasher.update(&frame.wire_len.to_le_bytes());
+        hasher.update(&(frame.data.len() as u64).to_le_bytes());
+        hasher.update(frame.data);
+        s.prefixes.push(hasher.finalize().to_hex().to_string());
+        if s.prefixes.len() >= FINGERPRINT_FRAMES {
+            stop.store(true, Ordering::Relaxed);
+        }
+    });
+    Ok(start)
+}
+
+/// What the store already holds of a capture that begins as `start` does.
+struct Known {
+    /// Stored inputs of the same capture (a partial version, another copy), most counted first.
+    same: Vec<CaptureExtent>,
+}
+
+impl Known {
+    /// Frames of the capture already counted.
+    fn counted(&self) -> u64 {
+        self.same
+            .iter()
+            .map(|e| e.frames_through)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn is_same(&self, content_hash: &str) -> bool {
+        self.same.iter().any(|e| e.content_hash == content_hash)
+    }
+}
+
+/// `name (content hash 0123456789abcdef)` of a stored input.
+fn describe(store: &dyn Backend, content_hash: &str) -> String {
+    let short = &content_hash[..16.min(content_hash.len())];
+    match store.input(content_hash) {
+        Ok(Some(i)) => format!("{} (content hash {short})", i.name),
+        _ => format!("content hash {short}"),
+    }
+}
+
+fn ns_text(ns: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(ns))
+        .map_or_else(|_| ns.to_string(), |t| t.to_string())
+}
+
+/// Refuses a capture whose packets (`first_ns..=last_ns`) meet those of a stored input that
+/// is not the same capture.
+fn refuse_overlap(
+    store: &dyn Backend,
+    name: &str,
+    known: &Known,
+    first_ns: i64,
+    last_ns: i64,
+) -> Result<()> {
+    let others: Vec<_> = store
+        .inputs_overlapping(first_ns, last_ns)?
+        .into_iter()
+        .filter(|i| !known.is_same(&i.content_hash))
+        .collect();
+    let Some(other) = others.first() else {
+        return Ok(());
+    };
+    let ours = if first_ns == last_ns {
+        format!("its first packet ({}) falls within", ns_text(first_ns))
+    } else {
+        format!(
+            "its packets ({} to {}) overlap",
+            ns_text(first_ns),
+            ns_text(last_ns)
+        )
+    };
+    let more = match others.len() {
+        1 => String::new(),
+        2 => " and 1 other input".to_owned(),
+        n => format!(" and {} other inputs", n - 1),
+    };
+    anyhow::bail!(
+        "{name}: {ours} those of {} ({} to {}){more}, a different capture; refused, so that no \
+         packet is counted twice. hint: if both hold different traffic (two sensors), ingest \
+         with --allow-overlap; if the stored ones should not count, `firewatch inputs forget \
+         HASH` (see `firewatch inputs list`) lets this one in (what they counted stays counted)",
+        describe(store, &other.content_hash),
+        other.first_ns.map_or_else(String::new, ns_text),
+        other.last_ns.map_or_else(String::new, ns_text),
+    );
+}
+
+/// Decodes and aggregates the frames of `capture` after the first `skip` (counted already by
+/// a stored partial version of it). Returns the outcome and how many frames the capture has.
+fn aggregate_after(
+    capture: &mut Capture,
+    opts: &IngestOptions,
+    skip: u64,
+    progress: &mut dyn CaptureProgress,
+) -> (IngestOutcome, u64) {
+    if skip == 0 {
+        let outcome = aggregate_capture(capture, &opts.aggregation, opts.threads, &mut |f, _| {
+            progress.frames(f)
+        });
+        let total = match &outcome.result {
+            Ok(stats) => stats.frames,
+            Err(_) => outcome.aggregate.counters.frames,
+        };
+        return (outcome, total);
+    }
+    // Rare (a partial capture completed), so one thread: results do not depend on the count.
+    let mut agg = Aggregator::new(opts.aggregation.clone());
+    let mut n = 0u64;
+    let result = capture.for_each_frame(|frame| {
+        n += 1;
+        if n > skip {
+            agg.observe_outcome(&decode(frame));
+        }
+        if n.is_multiple_of(65_536) {
+            progress.frames(n);
+        }
+    });
+    (
+        IngestOutcome {
+            aggregate: agg.finish(),
+            result,
+        },
+        n,
+    )
+}
+
 /// Ingests one input into `store` (or nowhere, for a dry run).
 pub fn ingest_one(
     path: &Path,
@@ -105,41 +338,81 @@ pub fn ingest_one(
         if let Some(store) = store.as_deref()
             && store.input(&hash)?.is_some()
         {
-            return Ok(InputReport {
-                name,
-                content_hash: hash,
-                status: "already-ingested",
-                frames: 0,
-                ip_packets: 0,
-                counters: DecodeCounters::default(),
-                sources: 0,
-                seconds: 0.0,
-                packets_per_second: 0.0,
-                error: None,
-            });
+            return Ok(InputReport::already(name, hash, None));
         }
         known_hash = Some(hash);
     }
-    let mut capture = if is_stdin && hashing {
-        let reader = HashingReader {
-            inner: std::io::stdin(),
-            hasher: Arc::clone(&stdin_hash),
+    // How the capture begins (read first, from the file again or from standard input kept
+    // aside), and what the store holds of it.
+    let mut start = None;
+    let mut stdin_head: Option<Vec<u8>> = None;
+    if store.is_some() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let copy = Arc::new(Mutex::new(Vec::new()));
+        let reader: Box<dyn Read + Send> = if is_stdin {
+            Box::new(StoppableReader {
+                inner: std::io::stdin(),
+                stop: Arc::clone(&stop),
+                copy: Some(Arc::clone(&copy)),
+            })
+        } else {
+            let file = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
+            Box::new(StoppableReader {
+                inner: file,
+                stop: Arc::clone(&stop),
+                copy: None,
+            })
         };
-        Capture::from_reader("<stdin>", Box::new(reader))?
-    } else if is_stdin {
-        Capture::from_reader("<stdin>", Box::new(std::io::stdin()))?
+        let read = read_start(if is_stdin { "<stdin>" } else { &name }, reader, stop);
+        if is_stdin {
+            stdin_head = Some(std::mem::take(&mut *copy.lock().map_err(|_| {
+                anyhow::anyhow!("{name}: the copy of standard input was lost")
+            })?));
+        }
+        start = read?;
+    }
+    let known = match (&start, store.as_deref()) {
+        (Some(s), Some(store)) => Known {
+            same: store
+                .capture_extents_starting_at(s.first_frame_ns)?
+                .into_iter()
+                .filter(|e| s.matches(e))
+                .collect(),
+        },
+        _ => Known { same: Vec::new() },
+    };
+    let skip = known.counted();
+    let same_capture_as = known
+        .same
+        .first()
+        .zip(store.as_deref())
+        .map(|(e, store)| describe(store, &e.content_hash));
+    if let (Some(s), Some(store)) = (&start, store.as_deref())
+        && !opts.allow_overlap
+        && skip == 0
+    {
+        // Known before reading it all: the capture starts inside another one.
+        refuse_overlap(store, &name, &known, s.first_frame_ns, s.first_frame_ns)?;
+    }
+    let mut capture = if is_stdin {
+        let head = std::io::Cursor::new(stdin_head.unwrap_or_default());
+        let rest = head.chain(std::io::stdin());
+        if hashing {
+            let reader = HashingReader {
+                inner: rest,
+                hasher: Arc::clone(&stdin_hash),
+            };
+            Capture::from_reader("<stdin>", Box::new(reader))?
+        } else {
+            Capture::from_reader("<stdin>", Box::new(rest))?
+        }
     } else {
         Capture::open(path)?
     };
     let format = format!("{:?}", capture.format());
     progress.reading(&name);
     let started = Instant::now();
-    let outcome = aggregate_capture(
-        &mut capture,
-        &opts.aggregation,
-        opts.threads,
-        &mut |frames, _| progress.frames(frames),
-    );
+    let (outcome, total_frames) = aggregate_after(&mut capture, opts, skip, progress);
     progress.read();
     let seconds = started.elapsed().as_secs_f64();
     drop(capture);
@@ -153,16 +426,20 @@ pub fn ingest_one(
             .unwrap_or_default(),
     };
     let error = outcome.result.as_ref().err().map(|e| e.to_string());
-    let frames = match &outcome.result {
-        Ok(stats) => stats.frames,
-        Err(_) => agg.counters.frames,
-    };
+    if skip > 0 && total_frames <= skip {
+        // Every frame of this version was counted through the stored one.
+        return Ok(InputReport::already(name, content_hash, same_capture_as));
+    }
+    let frames = total_frames - skip;
     let mut status = if error.is_some() {
         "partial"
     } else {
         "ingested"
     };
     if let Some(store) = store {
+        if let (Some((first, last)), false) = (agg.time_range, opts.allow_overlap) {
+            refuse_overlap(store, &name, &known, first, last)?;
+        }
         let record = InputRecord {
             content_hash: content_hash.clone(),
             name: name.clone(),
@@ -176,9 +453,23 @@ pub fn ingest_one(
             error: error.clone(),
             counters: serde_json::to_value(agg.counters)?,
         };
+        let extent = start.as_ref().map(|s| CaptureExtent {
+            content_hash: content_hash.clone(),
+            first_frame_ns: s.first_frame_ns,
+            fingerprint: s.prefixes.last().cloned().unwrap_or_default(),
+            fingerprint_frames: s.prefixes.len() as u32,
+            skipped_frames: skip,
+            frames_through: total_frames,
+            continues: (skip > 0)
+                .then(|| known.same.first().map(|e| e.content_hash.clone()))
+                .flatten(),
+        });
         crash_point("before-commit");
         progress.committing(agg.sources.len());
-        let committed = store.commit_capture(&record, &agg, rules);
+        let committed = match &extent {
+            Some(extent) => store.commit_capture_extent(&record, extent, &agg, rules),
+            None => store.commit_capture(&record, &agg, rules),
+        };
         progress.committed();
         let committed = committed?;
         if !committed {
@@ -205,6 +496,8 @@ pub fn ingest_one(
             0.0
         },
         error,
+        skipped_frames: skip,
+        same_capture_as: (skip > 0).then_some(same_capture_as).flatten(),
     })
 }
 
@@ -219,7 +512,10 @@ pub fn ingest_all(
     let mut store = if opts.dry_run {
         None
     } else {
-        Some(ctx.store()?)
+        let store = ctx.store()?;
+        // A read-only or corrupt store refuses before any capture is read, not after.
+        store.check_writable()?;
+        Some(store)
     };
     // Attribution data is loaded once per run; a dry run attributes nothing.
     let mut rules = TelescopeDerivation {
@@ -253,6 +549,8 @@ pub fn ingest_all(
                 seconds: 0.0,
                 packets_per_second: 0.0,
                 error: Some(format!("{e:#}")),
+                skipped_frames: 0,
+                same_capture_as: None,
             }),
         }
     }

@@ -24,6 +24,9 @@ pub struct PipelineConfig {
     pub feeds: FeedsConfig,
     /// `[metrics]`: the Internet-health metrics.
     pub metrics: firewatch_metrics::MetricsConfig,
+    /// The telescope's one TLP and owner (`[web] darknet_tlp`, `darknet_owner`): its findings
+    /// stored as events, its alerts in notices and its records on the web all carry them.
+    pub telescope: firewatch_core::access::TelescopeAccess,
 }
 
 /// `[feeds]`: how feed inputs are read, judged and deduplicated.

@@ -5,7 +5,7 @@
 
 use crate::Context;
 use anyhow::{Context as _, Result, anyhow, bail};
-use firewatch_core::{Event, EventSink, InputError, Location, ParseSummary};
+use firewatch_core::{Event, EventSink, InputError, Location, ParseSummary, TlpLevel, fields};
 use firewatch_feeds::csv_mapping::CsvMapping;
 use firewatch_feeds::experts::{Attribute, Experts};
 use firewatch_feeds::shadowserver::Schema;
@@ -49,6 +49,48 @@ pub struct FeedOptions {
     pub mapping: Option<PathBuf>,
     /// Parse and run the experts, write nothing (and skip attribution lookups).
     pub dry_run: bool,
+}
+
+/// A team's submission through a service. Provenance is the service's to say, never the
+/// submitter's: what a team adds is owned by that team and named by the service's feed, and
+/// its routed team is ours to find (the experts route by the directory). So no submission
+/// passes as another team's or another feed's, and deduplication, which never crosses owners
+/// or feeds (`firewatch_store::PROVENANCE_FIELDS`), never matches a record the submitter may
+/// not read.
+#[derive(Debug, Clone, Copy)]
+pub struct Submission<'a> {
+    /// The submitting user's team.
+    pub team: &'a str,
+    /// The service's feed name (e.g. STIX for TAXII adds).
+    pub feed: &'a str,
+    /// How it came, for the input's name (e.g. `taxii:green`).
+    pub channel: &'a str,
+    /// The input format recorded with it.
+    pub format: &'a str,
+    /// The TLP of events that carry none (a TAXII collection's level).
+    pub default_tlp: TlpLevel,
+}
+
+impl Submission<'_> {
+    /// Where a submitted event's claimed feed name is kept when it differs from the service's.
+    pub const CLAIMED_FEED: &'static str = "extra.submitted_feed_name";
+
+    /// Sets the submission's provenance on `event`: owner, feed, no routed team, a TLP.
+    pub fn stamp(&self, event: &mut Event) -> Result<()> {
+        let claimed = event
+            .get(fields::FEED_NAME)
+            .and_then(|v| v.as_str().map(str::to_owned));
+        if let Some(claimed) = claimed.filter(|c| c != self.feed) {
+            event.set(Self::CLAIMED_FEED, claimed)?;
+        }
+        event.set(fields::FEED_NAME, self.feed)?;
+        event.set(fields::EXTRA_OWNER, self.team)?;
+        event.remove(fields::EXTRA_TEAM);
+        if firewatch_core::tlp::event_tlp(event).is_none() {
+            event.set(fields::TLP, self.default_tlp.event_value())?;
+        }
+        Ok(())
+    }
 }
 
 /// Told when a large input's events are being written, so a caller can show progress.
@@ -257,6 +299,39 @@ impl FeedPipeline {
         sink.summary = summary;
         let outcome = sink.into_outcome();
         self.commit_outcome(name, content_hash, format.to_owned(), outcome, started)
+    }
+
+    /// Events a team submitted through a service (a partner's TAXII add): stamped with the
+    /// submission's provenance (see [`Submission`]), then as [`FeedPipeline::ingest_events`].
+    /// The input is known by the submitter and the content, so one team's identical body
+    /// never makes another's "already ingested".
+    pub fn ingest_submission(
+        &mut self,
+        submission: &Submission<'_>,
+        content_hash: &str,
+        summary: ParseSummary,
+        events: Vec<(Event, Location)>,
+        rejections: Vec<InputError>,
+    ) -> Result<FeedReport> {
+        let mut stamped = Vec::with_capacity(events.len());
+        for (mut event, at) in events {
+            submission
+                .stamp(&mut event)
+                .with_context(|| format!("{at}: provenance"))?;
+            stamped.push((event, at));
+        }
+        let name = format!("{}:{}", submission.channel, submission.team);
+        let scoped_hash = blake3::hash(format!("{name}|{content_hash}").as_bytes())
+            .to_hex()
+            .to_string();
+        self.ingest_events(
+            &name,
+            &scoped_hash,
+            submission.format,
+            summary,
+            stamped,
+            rejections,
+        )
     }
 
     /// Commits what one input's parse left (unless a dry run) and reports it.
@@ -611,6 +686,12 @@ impl WatchedDirectory {
             ready.push(file);
         }
         Ok(ready)
+    }
+
+    /// Hands `file` out again on the next look, unchanged or not: for an input whose ingest
+    /// failed for a reason that may pass (the store was busy with another writer).
+    pub fn retry(&mut self, file: &Path) {
+        self.done.remove(file);
     }
 }
 

@@ -151,7 +151,13 @@ pub fn derive(ctx: &Context, range: &TimeRange) -> Result<EventCommit> {
     let experts =
         Experts::new(&ctx.config.feeds.experts(), None).context("invalid [feeds] configuration")?;
     let mut events = findings(store.as_ref(), range)?;
+    // The telescope's one TLP and owner, not a feed default: its findings read as its records.
+    let telescope = &ctx.config.telescope;
     for e in &mut events {
+        e.set(firewatch_core::fields::TLP, telescope.tlp.event_value())?;
+        if let Some(owner) = &telescope.owner {
+            e.set(firewatch_core::fields::EXTRA_OWNER, owner.as_str())?;
+        }
         experts.process(e)?;
     }
     // The batch's identity is its content: the same findings give the same hash (a no-op).

@@ -63,7 +63,7 @@ impl Finding {
     pub fn from_alert(alert: &AlertRecord, tlp: TlpLevel, owner: Option<&str>) -> Finding {
         let mut e = firewatch_core::telescope::alert_event(alert);
         // The level's own spelling and a team id are always valid values of their fields.
-        let _ = e.set(firewatch_core::fields::TLP, crate::tlp::event_tlp(tlp));
+        let _ = e.set(firewatch_core::fields::TLP, tlp.event_value());
         if let Some(owner) = owner {
             let _ = e.set(firewatch_core::fields::EXTRA_OWNER, owner);
         }

@@ -48,11 +48,6 @@ pub fn marking_object(level: TlpLevel) -> Json {
     })
 }
 
-/// The event field value of `level` (`AMBER+STRICT`).
-pub fn event_tlp(level: TlpLevel) -> String {
-    level.as_str().to_ascii_uppercase()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use firewatch_core::filter::{self, CmpOp, Expr, Filter};
 use firewatch_core::harmonization::{self, FieldType};
-use firewatch_core::{Event, Value};
+use firewatch_core::{Event, Value, fields};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -70,15 +70,23 @@ impl Default for DedupeRule {
     }
 }
 
+/// The fields that say whose an event is. Two events are never one across them, whatever a
+/// rule's `fields` say: otherwise one provider's event (a partner's TAXII add, say) could make
+/// another's a duplicate, which the first may not even read, and the second's team would never
+/// get it.
+pub const PROVENANCE_FIELDS: [&str; 2] = [fields::FEED_NAME, fields::EXTRA_OWNER];
+
 impl DedupeRule {
     /// The dedupe key of `event`: BLAKE3 over each field's name and JSON value (or "absent"),
-    /// length-prefixed, truncated to 128 bits.
+    /// length-prefixed, truncated to 128 bits. The [`PROVENANCE_FIELDS`] the rule does not
+    /// name are hashed too when the event has them (so keys of events without them are as
+    /// before).
     pub fn key(&self, event: &Event) -> [u8; 16] {
         let mut h = blake3::Hasher::new();
-        for field in &self.fields {
+        let hash_field = |h: &mut blake3::Hasher, field: &str, value: Option<&Value>| {
             h.update(&(field.len() as u64).to_le_bytes());
             h.update(field.as_bytes());
-            match event.get(field) {
+            match value {
                 None => {
                     h.update(&[0]);
                 }
@@ -88,6 +96,16 @@ impl DedupeRule {
                     h.update(&(json.len() as u64).to_le_bytes());
                     h.update(&json);
                 }
+            }
+        };
+        for field in &self.fields {
+            hash_field(&mut h, field, event.get(field));
+        }
+        for field in PROVENANCE_FIELDS {
+            if !self.fields.iter().any(|f| f == field)
+                && let Some(value) = event.get(field)
+            {
+                hash_field(&mut h, field, Some(value));
             }
         }
         let mut key = [0; 16];
@@ -766,7 +784,7 @@ impl SqliteStore {
         dedupe: &DedupeRule,
         window: i64,
     ) -> Result<EventCommit> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let done: Option<i64> = tx
             .query_row(
                 "SELECT 1 FROM feed_inputs WHERE content_hash = ?",
@@ -961,6 +979,7 @@ impl EventStore for SqliteStore {
                 .pragma_update(None, "cache_size", COMMIT_CACHE_KIB)?;
         }
         let result = self.commit_events_tx(input, events, dedupe, window);
+        let result = self.noting_corruption(result);
         self.conn.pragma_update(None, "cache_size", cache)?;
         if result
             .as_ref()

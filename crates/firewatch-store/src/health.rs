@@ -223,7 +223,7 @@ impl HealthStore for SqliteStore {
     /// Stores one computation: replaces the cells of its days, the address space, every
     /// published figure and the metadata, in one transaction.
     fn commit_health(&mut self, snapshot: &HealthSnapshot) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "DELETE FROM health_cells WHERE day BETWEEN ?1 AND ?2",
             params![snapshot.days.0, snapshot.days.1],

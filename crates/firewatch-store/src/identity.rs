@@ -106,6 +106,7 @@ impl IdentityStore for SqliteStore {
                 "a user named {name:?} exists already"
             )));
         }
+        self.writable()?;
         self.conn.execute(
             "INSERT INTO users (name, team, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
             params![name, team, role, password_hash, now()],
@@ -134,7 +135,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn remove_user(&mut self, name: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "DELETE FROM api_tokens WHERE user_id IN (SELECT id FROM users WHERE name = ?)",
             [name],
@@ -145,6 +146,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn add_token(&mut self, id: &str, user_id: i64, token_hash: &str) -> Result<TokenRecord> {
+        self.writable()?;
         self.conn.execute(
             "INSERT INTO api_tokens (id, user_id, token_hash, created_at) VALUES (?, ?, ?, ?)",
             params![id, user_id, token_hash, now()],
@@ -178,6 +180,7 @@ impl IdentityStore for SqliteStore {
     }
 
     fn revoke_token(&mut self, id: &str) -> Result<bool> {
+        self.writable()?;
         let n = self.conn.execute(
             "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             params![now(), id],

@@ -11,6 +11,13 @@
 //! killed at any moment and started again ends with the same data as one that never stopped,
 //! and a second backend copies no rule.
 //!
+//! Beside its content hash a capture keeps its [`CaptureExtent`] (first frame, fingerprint of
+//! its first frames, frames counted), by which the pipeline knows the same capture in other
+//! bytes. Writes begin IMMEDIATE and wait for each other up to 30 s ([`StoreError::Busy`]
+//! after that); a store whose file or directory is read-only is opened for reading
+//! ([`StoreError::ReadOnly`] on a write), and one that failed its integrity check refuses
+//! writes ([`integrity`], [`StoreError::KnownCorrupt`]).
+//!
 //! ```
 //! use firewatch_store::{SqliteStore, Store, TimeRange};
 //! let store = SqliteStore::open_in_memory().unwrap();
@@ -21,6 +28,7 @@
 mod events;
 pub mod health;
 mod identity;
+pub mod integrity;
 mod migrations;
 pub mod outbox;
 pub mod records;
@@ -29,7 +37,7 @@ mod sqlite;
 
 pub use events::{
     DedupeRule, EventCommit, EventGroup, EventQuery, EventStore, EventVisibility, FeedInput,
-    StoredDoc, StoredEvent,
+    PROVENANCE_FIELDS, StoredDoc, StoredEvent,
 };
 pub use health::HealthStore;
 pub use identity::{IdentityStore, TokenRecord, UserRecord};
@@ -64,7 +72,24 @@ use std::net::IpAddr;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("store database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
+    /// Another connection held the write lock longer than the store waits (30 s): nothing
+    /// was written, and trying again later may well succeed.
+    #[error(
+        "the store is busy: another process kept it locked for writing longer than the 30 s this one waits ({0}); nothing was written, try again"
+    )]
+    Busy(String),
+    /// The store may be read but not written: its file or directory is read-only.
+    #[error(
+        "the store {path} is read-only: {why}; it can be read, not written. hint: to add to it, copy it where it can be written"
+    )]
+    ReadOnly { path: String, why: String },
+    /// The store failed its integrity check (or SQLite found it malformed), so writes are
+    /// refused until it is restored or recovered (see [`integrity`]).
+    #[error(
+        "the store {path} failed its integrity check ({found}); writes are refused so as not to build on damaged data. hint: restore it from a backup, or recover it (`sqlite3 {path} .recover | sqlite3 recovered.db`) and use the recovered file; `firewatch store check` clears the mark once the store passes"
+    )]
+    KnownCorrupt { path: String, found: String },
     #[error("cannot create the store's directory {path}: {source}")]
     Directory {
         path: String,
@@ -84,6 +109,56 @@ pub enum StoreError {
     #[error("{0}")]
     InvalidQuery(String),
 }
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy(e.to_string())
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// True when trying again later may succeed: the store was busy with another writer.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Busy(_))
+    }
+
+    /// True when SQLite found the file malformed or not a database at all.
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        ))
+    }
+}
+
+/// True when `error` (or an error in its chain of causes) is a [`StoreError`] that may go
+/// away if the same thing is tried again later (see [`StoreError::is_transient`]).
+pub fn is_transient(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_transient)
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// True when an error's text (as reports carry it) is a [`StoreError::Busy`]: for callers
+/// that only have the message, e.g. to try an input again on the next look.
+pub fn is_transient_message(text: &str) -> bool {
+    text.contains(BUSY_PREFIX)
+}
+
+/// How the message of [`StoreError::Busy`] begins.
+const BUSY_PREFIX: &str = "the store is busy: ";
 
 /// Test hook for crash-recovery tests: when the environment variable `FIREWATCH_CRASH_AT`
 /// names this point, the process aborts here at once (no destructors, no rollback), as it
@@ -114,6 +189,9 @@ pub trait Derivation: Send + Sync {
 /// A store of telescope data. Implemented by [`SqliteStore`]; a PostgreSQL backend follows
 /// the same contract.
 pub trait Store {
+    /// Fails, saying why, when the store may not be written (read-only, or known to be
+    /// corrupt): for a writer to learn before it does any work.
+    fn check_writable(&self) -> Result<()>;
     /// The record of an input already committed under this content hash, if any.
     fn input(&self, content_hash: &str) -> Result<Option<InputRecord>>;
     /// Every input committed, oldest first.
@@ -127,6 +205,29 @@ pub trait Store {
         aggregate: &Aggregate,
         derive: &dyn Derivation,
     ) -> Result<bool>;
+    /// Commits a capture as [`Store::commit_capture`] does, together with its extent (how it
+    /// begins and how far it was counted; `extent.content_hash` is the input's). Returns
+    /// `false` (and changes nothing) if the content hash was already committed.
+    fn commit_capture_extent(
+        &mut self,
+        input: &InputRecord,
+        extent: &CaptureExtent,
+        aggregate: &Aggregate,
+        derive: &dyn Derivation,
+    ) -> Result<bool>;
+    /// The extents of committed captures whose first frame has this timestamp: the
+    /// candidates for being the same capture as one that starts there.
+    fn capture_extents_starting_at(&self, first_frame_ns: i64) -> Result<Vec<CaptureExtent>>;
+    /// The extent of one committed input, if it recorded one (inputs committed before extents
+    /// were kept have none).
+    fn capture_extent(&self, content_hash: &str) -> Result<Option<CaptureExtent>>;
+    /// Inputs whose packet time range meets `first_ns..=last_ns`, oldest first.
+    fn inputs_overlapping(&self, first_ns: i64, last_ns: i64) -> Result<Vec<InputRecord>>;
+    /// Removes the record of one input (and its extent), so that the capture, or one that
+    /// overlaps it, may be ingested again. What the input counted stays counted: port series,
+    /// sources and attacks are merged sums that cannot be taken apart again. Returns the
+    /// removed record, `None` if there was none.
+    fn forget_input(&mut self, content_hash: &str) -> Result<Option<InputRecord>>;
     /// The ports whose busiest interval reaches either floor (the others cannot alert), with
     /// the store's time span; `None` before the first capture.
     fn alert_candidates(

@@ -297,4 +297,20 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (scope, day, risk, key)
     ) WITHOUT ROWID;
     "#,
+    // 11: how each capture begins and how far it was counted, so that another copy of a
+    // capture (renamed, compressed, converted) or a longer version of a partial one is known
+    // by its packets, not only by its bytes; and inputs found by time, for the overlap check.
+    r#"
+    CREATE TABLE capture_extents (
+        content_hash TEXT PRIMARY KEY REFERENCES inputs (content_hash) ON DELETE CASCADE,
+        first_frame_ns INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        fingerprint_frames INTEGER NOT NULL,
+        skipped_frames INTEGER NOT NULL,
+        frames_through INTEGER NOT NULL,
+        continues TEXT
+    );
+    CREATE INDEX capture_extents_by_start ON capture_extents (first_frame_ns);
+    CREATE INDEX inputs_by_time ON inputs (first_ns, last_ns);
+    "#,
 ];

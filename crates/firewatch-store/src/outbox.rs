@@ -34,7 +34,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::{Result, SqliteStore, StoreError};
@@ -218,9 +218,7 @@ impl SqliteStore {
 impl OutboxStore for SqliteStore {
     fn enqueue(&mut self, notice: &NewNotice) -> Result<bool> {
         // Immediate: two planners running at once cannot both claim the same records.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.write_tx()?;
         let exists: Option<i64> = tx
             .query_row(
                 "SELECT 1 FROM notify_outbox WHERE id = ?1
@@ -320,6 +318,7 @@ impl OutboxStore for SqliteStore {
     }
 
     fn mark_sent(&mut self, id: &str, now: i64) -> Result<()> {
+        self.writable()?;
         let n = self.conn.execute(
             "UPDATE notify_outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?,
              last_error = NULL WHERE id = ?",
@@ -343,6 +342,7 @@ impl OutboxStore for SqliteStore {
             Some(at) => ("queued", Some(at)),
             None => ("failed", None),
         };
+        self.writable()?;
         let n = self.conn.execute(
             "UPDATE notify_outbox SET state = ?, attempts = attempts + 1, last_error = ?,
              next_attempt_ms = COALESCE(?, next_attempt_ms) WHERE id = ?",
@@ -357,6 +357,7 @@ impl OutboxStore for SqliteStore {
     }
 
     fn requeue_failed(&mut self, now_ms: i64) -> Result<usize> {
+        self.writable()?;
         Ok(self.conn.execute(
             "UPDATE notify_outbox SET state = 'queued', attempts = 0, next_attempt_ms = ?
              WHERE state = 'failed'",
@@ -365,6 +366,7 @@ impl OutboxStore for SqliteStore {
     }
 
     fn record_withheld(&mut self, record: &WithheldRecord) -> Result<()> {
+        self.writable()?;
         self.conn.execute(
             "INSERT OR IGNORE INTO notify_withheld (team, item, tlp, max_tlp, at)
              VALUES (?, ?, ?, ?, ?)",

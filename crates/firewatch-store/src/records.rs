@@ -28,6 +28,29 @@ pub struct InputRecord {
     pub counters: serde_json::Value,
 }
 
+/// How a committed capture begins and how far its input counted it: what tells another copy of
+/// the same capture (renamed, gzip-compressed, pcap or pcapng) or a longer version of a partial
+/// one apart from a different capture, whose bytes all differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureExtent {
+    /// The input this describes.
+    pub content_hash: String,
+    /// Timestamp of the capture's first frame (ns since the epoch).
+    pub first_frame_ns: i64,
+    /// BLAKE3 (hex) of the first `fingerprint_frames` frames as decoded: timestamp, wire
+    /// length and captured bytes of each, so that container and compression do not matter.
+    pub fingerprint: String,
+    /// How many frames the fingerprint covers (fewer than the usual 64 only in a short capture).
+    pub fingerprint_frames: u32,
+    /// Frames at the start that an earlier input of the same capture had counted already: this
+    /// input counted only the frames after them.
+    pub skipped_frames: u64,
+    /// Frames of the capture counted once this input was committed (skipped + its own).
+    pub frames_through: u64,
+    /// The input whose frames this one skipped (the partial version it continues), if any.
+    pub continues: Option<String>,
+}
+
 /// Traffic to one port over a time range.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PortTotal {

@@ -50,6 +50,7 @@ impl SessionStore for SqliteStore {
         expires_at: i64,
         csrf: &str,
     ) -> Result<()> {
+        self.writable()?;
         self.conn.execute(
             "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, csrf) VALUES (?, ?, ?, ?, ?)",
             params![id_hash, user_id, created_at, expires_at, csrf],
@@ -88,6 +89,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn remove_session(&mut self, id_hash: &str) -> Result<bool> {
+        self.writable()?;
         Ok(self
             .conn
             .execute("DELETE FROM sessions WHERE id_hash = ?", [id_hash])?
@@ -95,6 +97,7 @@ impl SessionStore for SqliteStore {
     }
 
     fn purge_sessions(&mut self, now: i64) -> Result<usize> {
+        self.writable()?;
         Ok(self
             .conn
             .execute("DELETE FROM sessions WHERE expires_at <= ?", [now])?)

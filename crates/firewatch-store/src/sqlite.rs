@@ -13,7 +13,7 @@ use firewatch_darknet::{
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const NS: i64 = 1_000_000_000;
 /// Top sources kept per alert.
@@ -22,9 +22,18 @@ const ALERT_TOP_SOURCES: usize = 10;
 /// Largest SQLite page cache of one connection, in KiB (256 MiB).
 const PAGE_CACHE_KIB: i64 = 256 * 1024;
 
+/// How long a connection waits for another one's write lock before it gives up with
+/// [`StoreError::Busy`]: a watcher, the web service and a command may all write at once.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A store in one SQLite file (or in memory, for tests).
 pub struct SqliteStore {
     pub(crate) conn: Connection,
+    /// The file, for a store that is one (not in memory): named in errors, and the place of
+    /// the corruption mark.
+    path: Option<PathBuf>,
+    /// Why the store was opened for reading only, if it was.
+    read_only: Option<String>,
 }
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -40,18 +49,86 @@ fn parse_addr(s: &str) -> Result<IpAddr> {
         .map_err(|_| corrupt(format_args!("address {s:?}")))
 }
 
+/// Why the store at `path` must be opened for reading only, judged by permission bits (which
+/// also hold for root, whom the kernel lets write anyway): an existing file, or its directory,
+/// that nobody may write.
+fn read_only_reason(path: &Path) -> Option<String> {
+    let file = std::fs::metadata(path).ok()?;
+    if file.permissions().readonly() {
+        return Some("the file is not writable".into());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir_meta = std::fs::metadata(dir).ok()?;
+    dir_meta.permissions().readonly().then(|| {
+        format!(
+            "its directory {} is not writable (SQLite writes its journal files beside the store)",
+            dir.display()
+        )
+    })
+}
+
+/// Errors that mean SQLite may read the file but not write it (or its journal files).
+fn is_read_only_error(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+    )
+}
+
+/// `file:PATH?immutable=1`, the path percent-encoded where URIs need it.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            _ => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path`, applying pending migrations.
+    ///
+    /// A store that cannot be written (its file or its directory is read-only, e.g. a copy on
+    /// read-only media) is opened for reading: every read works, every write fails with
+    /// [`StoreError::ReadOnly`]. Such a store must already have the current schema.
     pub fn open(path: &Path) -> Result<Self> {
+        if let Some(why) = read_only_reason(path) {
+            return Self::open_read_only(path, why);
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
                 path: dir.display().to_string(),
                 source,
             })?;
         }
+        match Self::open_read_write(path) {
+            // SQLite falls back to reading a file it may not write (EACCES on open), and cannot
+            // create the WAL's shared-memory file in a directory it may not write: read only.
+            Err(StoreError::Sqlite(e)) if path.exists() && is_read_only_error(&e) => {
+                Self::open_read_only(path, format!("SQLite cannot write it ({e})"))
+            }
+            Ok(store) if store.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) => {
+                drop(store);
+                Self::open_read_only(path, "the file is not writable by this user".into())
+            }
+            Err(e) if e.is_corruption() => {
+                crate::integrity::mark_corrupt(path, &[e.to_string()]);
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    fn open_read_write(path: &Path) -> Result<Self> {
         let conn = Connection::open(path)?;
         // Wait for other processes (a watcher, a reader) rather than fail at once.
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // WAL with synchronous=NORMAL keeps every committed transaction across a killed
         // process; only a power cut may lose the last ones.
@@ -61,16 +138,75 @@ impl SqliteStore {
         // pages are used, so a connection that reads little costs little. Measured on a 20 M-packet
         // capture: 34.0 s to 29.2 s, the kernel's share 14.0 s to 5.8 s (BENCHMARKS.md).
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
-        Self::prepare(conn)
+        Self::prepare(conn, Some(path))
+    }
+
+    /// Opens the store at `path` for reading only: SQLite's read-only mode, and, when the WAL's
+    /// shared-memory file cannot be created beside it either, as an immutable file (SQLite
+    /// then reads the database file alone; a copy should be made of a cleanly closed store).
+    fn open_read_only(path: &Path, why: String) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let read_only = |e: rusqlite::Error| StoreError::ReadOnly {
+            path: path.display().to_string(),
+            why: format!("{why}, and it cannot be read either: {e}"),
+        };
+        if !path.exists() {
+            return Err(StoreError::ReadOnly {
+                path: path.display().to_string(),
+                why: format!("{why}, and there is no store there yet"),
+            });
+        }
+        let probe = |conn: &Connection| -> rusqlite::Result<i64> {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?;
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        };
+        let conn = Connection::open_with_flags(path, flags).map_err(read_only)?;
+        let conn = match probe(&conn) {
+            Ok(_) => conn,
+            Err(_) => {
+                drop(conn);
+                let conn =
+                    Connection::open_with_flags(immutable_uri(path), flags).map_err(read_only)?;
+                probe(&conn).map_err(read_only)?;
+                conn
+            }
+        };
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        if version < known {
+            return Err(StoreError::ReadOnly {
+                path: path.display().to_string(),
+                why: format!(
+                    "{why}, and its schema (version {version}) needs an upgrade to version {known}, \
+                     which is a write; open it once where it can be written"
+                ),
+            });
+        }
+        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
+        Ok(SqliteStore {
+            conn,
+            path: Some(path.to_path_buf()),
+            read_only: Some(why),
+        })
     }
 
     /// A throw-away store in memory.
     pub fn open_in_memory() -> Result<Self> {
-        Self::prepare(Connection::open_in_memory()?)
+        Self::prepare(Connection::open_in_memory()?, None)
     }
 
-    fn prepare(mut conn: Connection) -> Result<Self> {
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    fn prepare(mut conn: Connection, path: Option<&Path>) -> Result<Self> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
@@ -81,6 +217,13 @@ impl SqliteStore {
             });
         }
         if version < known {
+            // Migrating is writing: not into a store known to be corrupt.
+            if let Some(found) = path.and_then(crate::integrity::corruption_mark) {
+                return Err(StoreError::KnownCorrupt {
+                    path: path.map(|p| p.display().to_string()).unwrap_or_default(),
+                    found,
+                });
+            }
             // Immediate: take the write lock first, then look again, so two processes opening
             // a new store at once do not both run the same migration.
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -91,7 +234,60 @@ impl SqliteStore {
             }
             tx.commit()?;
         }
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            path: path.map(Path::to_path_buf),
+            read_only: None,
+        })
+    }
+
+    /// Why the store is open for reading only (its file or directory is not writable), if it
+    /// is.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
+    }
+
+    /// Fails unless the store may be written: not opened read-only, and not known to be
+    /// corrupt (see [`crate::integrity`]). Every write calls it first.
+    pub(crate) fn writable(&self) -> Result<()> {
+        let file = || {
+            self.path
+                .as_deref()
+                .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string())
+        };
+        if let Some(why) = &self.read_only {
+            return Err(StoreError::ReadOnly {
+                path: file(),
+                why: why.clone(),
+            });
+        }
+        if let Some(mark) = self
+            .path
+            .as_deref()
+            .and_then(crate::integrity::corruption_mark)
+        {
+            return Err(StoreError::KnownCorrupt {
+                path: file(),
+                found: mark,
+            });
+        }
+        Ok(())
+    }
+
+    /// A write transaction, begun IMMEDIATE: it takes the write lock at once, waiting up to
+    /// [`BUSY_TIMEOUT`] for another writer, rather than begin as a reader and fail with
+    /// SQLITE_BUSY when it first writes (a deferred transaction cannot wait there: its
+    /// snapshot would be stale).
+    pub(crate) fn write_tx(&mut self) -> Result<Transaction<'_>> {
+        self.writable()?;
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
+    /// The store's file, if it is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The schema version in force.
@@ -131,6 +327,20 @@ fn read_input(r: &rusqlite::Row<'_>) -> rusqlite::Result<InputRecord> {
         complete: r.get(8)?,
         error: r.get(9)?,
         counters: serde_json::from_str(&counters).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+const EXTENT_COLUMNS: &str = "content_hash, first_frame_ns, fingerprint, fingerprint_frames, skipped_frames, frames_through, continues";
+
+fn read_extent(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaptureExtent> {
+    Ok(CaptureExtent {
+        content_hash: r.get(0)?,
+        first_frame_ns: r.get(1)?,
+        fingerprint: r.get(2)?,
+        fingerprint_frames: r.get(3)?,
+        skipped_frames: r.get::<_, i64>(4)? as u64,
+        frames_through: r.get::<_, i64>(5)? as u64,
+        continues: r.get(6)?,
     })
 }
 
@@ -659,33 +869,39 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
-    fn input(&self, content_hash: &str) -> Result<Option<InputRecord>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE content_hash = ?"),
-                [content_hash],
-                read_input,
-            )
-            .optional()?)
+impl SqliteStore {
+    fn replace_alerts_tx(&mut self, records: &[AlertRecord]) -> Result<()> {
+        let tx = self.write_tx()?;
+        tx.execute("DELETE FROM alerts", [])?;
+        for a in records {
+            tx.execute(
+                "INSERT INTO alerts (id, proto, port, start, end, record) VALUES (?,?,?,?,?,?)",
+                params![
+                    a.id,
+                    a.proto
+                        .parse::<Protocol>()
+                        .map(Protocol::number)
+                        .unwrap_or(0),
+                    a.port,
+                    a.start,
+                    a.end,
+                    serde_json::to_string(a).map_err(corrupt)?
+                ],
+            )?;
+        }
+        set_meta(&tx, "alerts_stale", "0")?;
+        tx.commit()?;
+        Ok(())
     }
 
-    fn inputs(&self) -> Result<Vec<InputRecord>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {INPUT_COLUMNS} FROM inputs ORDER BY ingested_at, name"
-        ))?;
-        let rows = stmt.query_map([], read_input)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn commit_capture(
+    fn commit_capture_tx(
         &mut self,
         input: &InputRecord,
+        extent: Option<&CaptureExtent>,
         agg: &Aggregate,
         derive: &dyn Derivation,
     ) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let seen: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM inputs WHERE content_hash = ?)",
             [&input.content_hash],
@@ -748,11 +964,117 @@ impl Store for SqliteStore {
         }
         commit_backscatter(&tx, agg, derive)?;
         commit_flowtuples(&tx, agg)?;
+        if let Some(e) = extent {
+            tx.execute(
+                &format!("INSERT INTO capture_extents ({EXTENT_COLUMNS}) VALUES (?,?,?,?,?,?,?)"),
+                params![
+                    input.content_hash,
+                    e.first_frame_ns,
+                    e.fingerprint,
+                    e.fingerprint_frames,
+                    e.skipped_frames as i64,
+                    e.frames_through as i64,
+                    e.continues,
+                ],
+            )?;
+        }
         set_meta(&tx, "alerts_stale", "1")?;
         tx.commit()?;
         Ok(true)
     }
+}
 
+impl Store for SqliteStore {
+    fn check_writable(&self) -> Result<()> {
+        self.writable()
+    }
+
+    fn input(&self, content_hash: &str) -> Result<Option<InputRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE content_hash = ?"),
+                [content_hash],
+                read_input,
+            )
+            .optional()?)
+    }
+
+    fn inputs(&self) -> Result<Vec<InputRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {INPUT_COLUMNS} FROM inputs ORDER BY ingested_at, name"
+        ))?;
+        let rows = stmt.query_map([], read_input)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn commit_capture(
+        &mut self,
+        input: &InputRecord,
+        agg: &Aggregate,
+        derive: &dyn Derivation,
+    ) -> Result<bool> {
+        let result = self.commit_capture_tx(input, None, agg, derive);
+        self.noting_corruption(result)
+    }
+
+    fn commit_capture_extent(
+        &mut self,
+        input: &InputRecord,
+        extent: &CaptureExtent,
+        agg: &Aggregate,
+        derive: &dyn Derivation,
+    ) -> Result<bool> {
+        let result = self.commit_capture_tx(input, Some(extent), agg, derive);
+        self.noting_corruption(result)
+    }
+
+    fn capture_extents_starting_at(&self, first_frame_ns: i64) -> Result<Vec<CaptureExtent>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EXTENT_COLUMNS} FROM capture_extents WHERE first_frame_ns = ? ORDER BY frames_through DESC, content_hash"
+        ))?;
+        let rows = stmt.query_map([first_frame_ns], read_extent)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn capture_extent(&self, content_hash: &str) -> Result<Option<CaptureExtent>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {EXTENT_COLUMNS} FROM capture_extents WHERE content_hash = ?"),
+                [content_hash],
+                read_extent,
+            )
+            .optional()?)
+    }
+
+    fn inputs_overlapping(&self, first_ns: i64, last_ns: i64) -> Result<Vec<InputRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {INPUT_COLUMNS} FROM inputs WHERE first_ns <= ? AND last_ns >= ? ORDER BY ingested_at, name"
+        ))?;
+        let rows = stmt.query_map(params![last_ns, first_ns], read_input)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn forget_input(&mut self, content_hash: &str) -> Result<Option<InputRecord>> {
+        let tx = self.write_tx()?;
+        let input = tx
+            .query_row(
+                &format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE content_hash = ?"),
+                [content_hash],
+                read_input,
+            )
+            .optional()?;
+        if input.is_some() {
+            tx.execute(
+                "DELETE FROM capture_extents WHERE content_hash = ?",
+                [content_hash],
+            )?;
+            tx.execute("DELETE FROM inputs WHERE content_hash = ?", [content_hash])?;
+        }
+        tx.commit()?;
+        Ok(input)
+    }
     fn alert_candidates(
         &self,
         min_packets: u64,
@@ -801,30 +1123,16 @@ impl Store for SqliteStore {
     }
 
     fn replace_alerts(&mut self, records: &[AlertRecord]) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM alerts", [])?;
-        for a in records {
-            tx.execute(
-                "INSERT INTO alerts (id, proto, port, start, end, record) VALUES (?,?,?,?,?,?)",
-                params![
-                    a.id,
-                    a.proto
-                        .parse::<Protocol>()
-                        .map(Protocol::number)
-                        .unwrap_or(0),
-                    a.port,
-                    a.start,
-                    a.end,
-                    serde_json::to_string(a).map_err(corrupt)?
-                ],
-            )?;
-        }
-        set_meta(&tx, "alerts_stale", "0")?;
-        tx.commit()?;
-        Ok(())
+        let result = self.replace_alerts_tx(records);
+        self.noting_corruption(result)
     }
 
     fn alerts_stale(&self) -> Result<bool> {
+        // A store that may not be written cannot store re-derived alerts: it shows the alerts
+        // as they were last derived.
+        if self.writable().is_err() {
+            return Ok(false);
+        }
         Ok(self.meta("alerts_stale")?.as_deref() == Some("1"))
     }
 
@@ -1024,6 +1332,7 @@ impl Store for SqliteStore {
     }
 
     fn replace_team_directory(&mut self, d: &StoredDirectory) -> Result<()> {
+        self.writable()?;
         self.conn.execute(
             "INSERT OR REPLACE INTO team_directory (id, toml, origin, allow_nested_prefixes, imported_at)
              VALUES (1, ?, ?, ?, ?)",

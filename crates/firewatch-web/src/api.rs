@@ -831,14 +831,10 @@ async fn events(
             )));
         }
     };
-    let after_id = p
-        .after
-        .as_deref()
-        .map(|a| {
-            a.parse::<i64>()
-                .map_err(|_| ApiError::BadRequest(format!("after {a:?} is not a page cursor")))
-        })
-        .transpose()?;
+    let after_id = match p.after.as_deref() {
+        Some(a) => Some(page_cursor(&state, &viewer, a).await?),
+        None => None,
+    };
     let q = EventQuery {
         filter: event_filter(p.filter.as_deref())?,
         range: time_range(p.since.as_deref(), p.until.as_deref())?,
@@ -867,6 +863,45 @@ async fn events(
     Ok(Json(EventPage { items, next_after }))
 }
 
+/// The event id of an `after` cursor, if the viewer may read that event.
+///
+/// The store pages after an event by looking up its time, whatever its TLP, so a cursor naming
+/// a hidden event used to page from that event's time on (and one naming no event got a 400):
+/// an anonymous caller learned which ids exist and roughly when they happened (issue 22,
+/// item 14). A cursor naming an event that does not exist and one naming an event the viewer
+/// may not read now get the same 400. The check uses the store's own visibility predicate: the
+/// first event the viewer may read after `id`'s predecessor (in the store's (time, id) order)
+/// is `id` itself exactly when the viewer may read `id`.
+async fn page_cursor(state: &Shared, viewer: &Viewer, text: &str) -> Result<i64, ApiError> {
+    let bad = || ApiError::BadRequest(format!("after {text:?} is not a page cursor"));
+    let id: i64 = text.parse().map_err(|_| bad())?;
+    let visibility = viewer.event_visibility();
+    let readable = state
+        .with_store(move |s| {
+            let before = s.event_docs(&EventQuery {
+                limit: Some(1),
+                after_id: Some(id),
+                newest_first: true,
+                ..Default::default()
+            });
+            let before = match before {
+                Ok(page) => page.first().map(|e| e.id),
+                // No such event.
+                Err(firewatch_store::StoreError::InvalidQuery(_)) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            };
+            let first = s.event_docs(&EventQuery {
+                limit: Some(1),
+                after_id: before,
+                visibility: Some(visibility),
+                ..Default::default()
+            })?;
+            Ok(first.first().is_some_and(|e| e.id == id))
+        })
+        .await?;
+    if readable { Ok(id) } else { Err(bad()) }
+}
+
 /// Parameters of `GET /api/v1/events/export`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -883,7 +918,7 @@ pub struct ExportParams {
     /// Upper bound of the time, inclusive; same forms as `since`.
     #[param(example = "2026-01-02")]
     pub until: Option<String>,
-    /// Write TLP as IntelMQ 3.5 knows it (`WHITE` for CLEAR, `AMBER` for AMBER+STRICT).
+    /// Write TLP as IntelMQ 3.5 knows it (`WHITE` for CLEAR, `RED` for AMBER+STRICT: never wider).
     #[serde(default)]
     #[param(default = false)]
     pub intelmq_tlp1: bool,
@@ -1339,12 +1374,26 @@ async fn healthz(State(state): State<Shared>) -> Result<Json<Health>, ApiError> 
     }))
 }
 
-/// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody), (status = 500, description = "A fault of the service", body = ErrorBody)))]
-async fn metrics(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let figures = state.with_store(|s| Ok(store_figures(s)?)).await?;
-    state.metrics.set_store(&figures);
-    let mut response = state.metrics.encode().into_response();
+/// Prometheus metrics (text exposition format): the process's request counts and latencies for
+/// anyone; with an administrator's token or session, also the store's figures (they count
+/// every record whatever its TLP, so they are not for everyone).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text", body = String, content_type = "application/openmetrics-text"), (status = 401, description = "The token is malformed, unknown or revoked", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody), (status = 500, description = "A fault of the service", body = ErrorBody)))]
+async fn metrics(
+    State(state): State<Shared>,
+    ApiViewer(viewer): ApiViewer,
+) -> Result<Response, ApiError> {
+    let administrator = matches!(
+        viewer,
+        Viewer::User {
+            role: firewatch_core::access::Role::Administrator,
+            ..
+        }
+    );
+    if administrator {
+        let figures = state.with_store(|s| Ok(store_figures(s)?)).await?;
+        state.metrics.set_store(&figures);
+    }
+    let mut response = state.metrics.encode(administrator).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

@@ -73,6 +73,50 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     })
 }
 
+/// The most Argon2 memory a stored hash may ask of [`verify_password_in`] (64 MiB; ours take
+/// 19 MiB), so that a hand-edited store cannot make one check take gigabytes.
+pub const MAX_ARGON2_BLOCKS: usize = 64 * 1024;
+
+/// As [`verify_password`], with Argon2's working memory in `memory` (grown as needed, never
+/// shrunk) instead of a fresh 19 MiB allocation per check. A thread that checks passwords one
+/// after another thus keeps one buffer: freeing and reallocating it made the allocator keep
+/// copies in the arenas of many threads.
+pub fn verify_password_in(password: &str, phc: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let Ok(algorithm) = argon2::Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(argon2::Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = argon2::Params::try_from(&hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if blocks > MAX_ARGON2_BLOCKS {
+        return false;
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
+    }
+    let mut out = vec![0u8; expected.len()];
+    argon2::Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
+        // `Output`'s equality is constant-time.
+        && argon2::password_hash::Output::new(&out).is_ok_and(|computed| computed == expected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +149,12 @@ mod tests {
         assert!(verify_password("correct horse", &phc));
         assert!(!verify_password("wrong", &phc));
         assert!(!verify_password("x", "garbage"));
+        let mut memory = Vec::new();
+        for _ in 0..2 {
+            assert!(verify_password_in("correct horse", &phc, &mut memory));
+            assert!(!verify_password_in("wrong", &phc, &mut memory));
+        }
+        assert!(!verify_password_in("x", "garbage", &mut memory));
+        assert_eq!(memory.len(), 19 * 1024);
     }
 }

@@ -34,6 +34,10 @@ pub enum ApiError {
     /// The request body is over the limit (413).
     #[error("request body over {0} bytes")]
     PayloadTooLarge(u64),
+    /// The store cannot take the request now (busy past its wait, read-only, marked corrupt):
+    /// 503 with `Retry-After`, and the reason, which tells the operator what to do.
+    #[error("{0}")]
+    Unavailable(String),
     /// A fault of the service (500); the detail is logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -49,16 +53,41 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// An error of a way through the pipeline: the store's conditions a client can wait out or
+    /// an operator must fix become [`ApiError::Unavailable`], anything else is internal.
+    pub fn from_pipeline(error: &(dyn std::error::Error + 'static)) -> ApiError {
+        let mut cause = Some(error);
+        while let Some(e) = cause {
+            if let Some(store) = e.downcast_ref::<StoreError>()
+                && let Some(unavailable) = unavailable(store)
+            {
+                return unavailable;
+            }
+            cause = e.source();
+        }
+        ApiError::Internal(format!("{error}"))
+    }
+}
+
+/// The store's conditions that are not the service's fault.
+fn unavailable(e: &StoreError) -> Option<ApiError> {
+    matches!(
+        e,
+        StoreError::Busy(_) | StoreError::ReadOnly { .. } | StoreError::KnownCorrupt { .. }
+    )
+    .then(|| ApiError::Unavailable(e.to_string()))
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::InvalidQuery(msg) => ApiError::BadRequest(msg),
-            other => ApiError::Internal(other.to_string()),
+            other => unavailable(&other).unwrap_or_else(|| ApiError::Internal(other.to_string())),
         }
     }
 }
@@ -66,7 +95,8 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) = &self {
-            tracing::error!(detail = %detail, "request failed");
+            // Debug formatting escapes line breaks: no forged log lines (issue 22, item 16).
+            tracing::error!(detail = ?detail, "request failed");
         }
         let mut response = (
             self.status(),
@@ -75,6 +105,12 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        if matches!(self, ApiError::Unavailable(_)) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -9,6 +9,23 @@
 //! type ([`ApiError`]) that implements `IntoResponse`, a router built by small functions, and
 //! tests that call the router with `tower::ServiceExt::oneshot`.
 //!
+//! # Hardening
+//! The service stands on a port anyone can reach, so every resource a stranger can make it
+//! spend is bounded where the spending happens:
+//! - **Connections** ([`serve`]): a client has [`WebConfig::header_read_timeout_secs`] to send
+//!   a request's headers, which also closes idle keep-alive connections; at most
+//!   [`WebConfig::max_connections`] are open at once (the rest wait in the kernel's backlog),
+//!   kept below the process's file-descriptor limit; a request body must arrive within
+//!   [`WebConfig::request_body_timeout_secs`].
+//! - **Passwords** ([`password_gate`]): one gate for the login form and TAXII's HTTP Basic —
+//!   a failure limit per name, the same cost for unknown names, and a bound on the Argon2 runs
+//!   (and so on their memory) in progress and queued.
+//! - **Logs**: values from requests (user names, error details) are logged with Debug
+//!   formatting (`?value`), which escapes line breaks, so no value forges a log line.
+//! - **`/metrics`**: request counters and latencies are public; the store's figures (events,
+//!   inputs, alerts) only go to an administrator's token or session, as they count records
+//!   regardless of TLP.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! use firewatch_web::{AppState, WebConfig};
@@ -24,8 +41,10 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod pages;
+pub mod password_gate;
 pub mod session;
 pub mod taxii;
+pub mod taxii_statuses;
 pub mod viewer;
 
 pub use error::{ApiError, ErrorBody};
@@ -36,6 +55,7 @@ use firewatch_store::Backend;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// `[web]` in firewatch.toml: the service and the release of telescope data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +75,14 @@ pub struct WebConfig {
     /// Log lines on standard error: `text` for a person, `json` (one object per line) for a
     /// log collector. The level comes from `FIREWATCH_LOG` (`info` unless set; e.g. `debug`).
     pub log_format: LogFormat,
+    /// Connections served at once; further ones wait in the kernel's accept backlog. Lowered
+    /// at start to stay below the process's open-file limit (`ulimit -n`) less a reserve.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers, from the connection's start or the
+    /// end of its previous response; a silent or idle connection is closed after it.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request's body has to arrive in full (a TAXII envelope of up to 8 MiB).
+    pub request_body_timeout_secs: u64,
 }
 
 /// How `firewatch serve` writes its logs.
@@ -75,6 +103,9 @@ impl Default for WebConfig {
             public_darknet_aggregates: false,
             secure_cookies: true,
             log_format: LogFormat::Text,
+            max_connections: ServeOptions::default().max_connections,
+            header_read_timeout_secs: ServeOptions::default().header_read_timeout.as_secs(),
+            request_body_timeout_secs: DEFAULT_BODY_TIMEOUT.as_secs(),
         }
     }
 }
@@ -92,7 +123,18 @@ impl WebConfig {
             public_aggregates: self.public_darknet_aggregates,
         })
     }
+
+    /// The connection limits of [`serve_with`].
+    pub fn serve_options(&self) -> ServeOptions {
+        ServeOptions {
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+        }
+    }
 }
+
+/// How long a request body may take unless `[web] request_body_timeout_secs` says otherwise.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A configuration value the service cannot use.
 #[derive(Debug, thiserror::Error)]
@@ -101,11 +143,17 @@ pub struct ConfigError(pub String);
 
 /// Idle store connections kept for reuse.
 const POOL_IDLE: usize = 8;
+/// Store tasks run at once (each on a blocking thread with a connection of its own); more
+/// wait their turn without a thread or a connection, so that a burst of requests cannot open
+/// hundreds of connections and threads.
+const STORE_TASKS: usize = 2 * POOL_IDLE;
 
 /// What every handler shares.
 pub struct AppState {
     db: PathBuf,
     idle: Mutex<Vec<Box<dyn Backend>>>,
+    /// Permits for store tasks ([`STORE_TASKS`]).
+    store_tasks: tokio::sync::Semaphore,
     /// The registry data in force, loaded on first use (routing answers need it).
     geo: Mutex<Option<Arc<firewatch_enrich::geo::GeoData>>>,
     /// The pipeline's configuration and store: what TAXII add-objects ingests through.
@@ -116,8 +164,12 @@ pub struct AppState {
     /// Who may read telescope data.
     pub telescope: TelescopeAccess,
     pub metrics: metrics::Metrics,
-    /// Cookie settings and the login rate limit of the pages.
+    /// Cookie settings of the pages.
     pub pages: pages::PageState,
+    /// The password checks of the login form and of TAXII's HTTP Basic.
+    pub passwords: password_gate::PasswordGate,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 impl AppState {
@@ -142,6 +194,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             db,
             idle: Mutex::new(vec![store]),
+            store_tasks: tokio::sync::Semaphore::new(STORE_TASKS),
             geo: Mutex::new(None),
             pipeline,
             taxii_feed: Mutex::new(None),
@@ -149,8 +202,9 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             pages: pages::PageState {
                 secure_cookies: config.secure_cookies,
-                ..Default::default()
             },
+            passwords: password_gate::PasswordGate::default(),
+            body_timeout: Duration::from_secs(config.request_body_timeout_secs.max(1)),
         }))
     }
 
@@ -204,6 +258,11 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut dyn Backend) -> Result<T, ApiError> + Send + 'static,
     {
+        let _permit = self
+            .store_tasks
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Internal("store closed".into()))?;
         let state = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let taken = state.idle.lock().ok().and_then(|mut idle| idle.pop());
@@ -229,8 +288,46 @@ pub fn router(state: Arc<AppState>) -> axum::Router {
     api::router(state.clone())
         .merge(pages::router(state.clone()))
         .merge(taxii::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(state, api::observe))
         .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Gives a request's body [`AppState::body_timeout`] to arrive in full: a body trickled byte
+/// by byte fails there (the handler answers 400 and the connection closes) instead of holding
+/// a connection and a task forever. Requests without a body pass untouched.
+async fn body_deadline(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::body::{Body, HttpBody};
+    use futures_util::StreamExt;
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let deadline = tokio::time::Instant::now() + state.body_timeout;
+    let (parts, body) = request.into_parts();
+    let frames = body.into_data_stream();
+    let timed = futures_util::stream::unfold(Some(frames), move |frames| async move {
+        let mut frames = frames?;
+        match tokio::time::timeout_at(deadline, frames.next()).await {
+            Ok(Some(chunk)) => Some((chunk, Some(frames))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(axum::Error::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the request body did not arrive in time",
+                ))),
+                None,
+            )),
+        }
+    });
+    let request = axum::extract::Request::from_parts(parts, Body::from_stream(timed));
+    next.run(request).await
 }
 
 /// Every response: no MIME sniffing, and nothing kept by browsers or proxies unless a route
@@ -247,15 +344,124 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
     response
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// The connection limits of [`serve_with`] (`[web]` sets them through
+/// [`WebConfig::serve_options`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Connections served at once (lowered to the open-file limit less a reserve).
+    pub max_connections: usize,
+    /// Time to send a request's headers; also closes idle keep-alive connections.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `app` on `listener` with the default [`ServeOptions`] until `shutdown` completes,
+/// then finishes the requests in flight.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, app, shutdown, ServeOptions::default()).await
+}
+
+/// File descriptors kept free of connections: the store, its journal, logs, the blocking pool.
+const FD_RESERVE: usize = 128;
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets the
+/// requests in flight finish and closes idle connections.
+///
+/// Hyper's HTTP/1 connection, driven directly rather than through `axum::serve`, which sets no
+/// timer and so no header timeout: a connection that sends nothing stayed open for ever, and a
+/// thousand of them used up the file descriptors (issue 22, item 9). Here every connection
+/// must send its headers within `header_read_timeout` (hyper restarts that clock after each
+/// response, so it is also the keep-alive idle limit), and at most `max_connections` are open:
+/// the loop takes a permit before `accept`, so beyond the bound clients wait in the backlog
+/// instead of the process running out of descriptors. An `accept` error (out of descriptors
+/// after all) pauses the loop briefly rather than spinning.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let max = connection_bound(options.max_connections);
+    let permits = Arc::new(tokio::sync::Semaphore::new(max));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout)
+        .keep_alive(true);
+    let service = hyper::service::service_fn(move |request| {
+        use tower::ServiceExt;
+        app.clone().oneshot(request)
+    });
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, _peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot accept a connection");
+                drop(permit);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // Errors are the client's doing (reset, timeout, bad request): nothing to report.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// `wanted`, lowered to stay [`FD_RESERVE`] below the open-file limit where it can be read.
+fn connection_bound(wanted: usize) -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        });
+    match limit {
+        Some(fds) if fds.saturating_sub(FD_RESERVE) < wanted => {
+            let bound = fds.saturating_sub(FD_RESERVE).max(1);
+            tracing::warn!(
+                max_connections = wanted,
+                open_file_limit = fds,
+                bound,
+                "max_connections lowered below the open-file limit"
+            );
+            bound
+        }
+        _ => wanted.max(1),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -298,7 +504,13 @@ pub fn run_blocking(
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         ready(listener.local_addr()?);
-        serve(listener, router(state), shutdown_signal()).await?;
+        serve_with(
+            listener,
+            router(state),
+            shutdown_signal(),
+            config.serve_options(),
+        )
+        .await?;
         Ok(())
     })
 }

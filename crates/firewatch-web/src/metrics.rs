@@ -1,6 +1,11 @@
 //! Prometheus metrics: requests and latency per route; what the store holds (events, ingested
 //! packets and events, open alerts), read at each scrape so that every process writing to the
 //! store (ingest, watch, fetch) shows up, not only this one.
+//!
+//! The process's counters are public. The store's figures count every record whatever its
+//! TLP (a RED event someone may not read is still one more in `events_stored`), so they go
+//! only to an administrator's token or session (issue 22, item 15): Prometheus scrapes them
+//! with `authorization: { credentials_file: ... }` holding an administrator's token.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,9 +32,12 @@ pub struct RouteLabels {
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
-/// The service's metrics and their registry.
+/// The service's metrics and their registries.
 pub struct Metrics {
+    /// The process's counters: requests and latency, for anyone.
     pub registry: Registry,
+    /// The store's figures, for administrators.
+    pub store_registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
     pub latency: HistogramFamily,
     pub events_stored: Gauge,
@@ -72,6 +80,7 @@ fn latency_histogram() -> Histogram {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("firewatch");
+        let mut store_registry = Registry::with_prefix("firewatch");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let events_stored = Gauge::default();
@@ -90,30 +99,31 @@ impl Default for Metrics {
             "Time to answer a request, by route",
             latency.clone(),
         );
-        registry.register(
+        store_registry.register(
             "events_stored",
             "Feed events in the store",
             events_stored.clone(),
         );
-        registry.register(
+        store_registry.register(
             "ingested_packets",
             "IP packets in all ingested captures (rate() gives the ingest rate)",
             ingested_packets.clone(),
         );
-        registry.register(
+        store_registry.register(
             "ingested_events",
             "Feed events stored by all feed inputs, duplicates not counted (rate() gives the ingest rate)",
             ingested_events.clone(),
         );
-        registry.register("inputs", "Inputs ingested, by kind", inputs.clone());
-        registry.register("alerts_open", "Port alerts still open", alerts_open.clone());
-        registry.register(
+        store_registry.register("inputs", "Inputs ingested, by kind", inputs.clone());
+        store_registry.register("alerts_open", "Port alerts still open", alerts_open.clone());
+        store_registry.register(
             "last_ingest_timestamp_seconds",
             "Unix time of the newest ingest",
             last_ingest.clone(),
         );
         Metrics {
             registry,
+            store_registry,
             requests,
             latency,
             events_stored,
@@ -142,11 +152,17 @@ impl Metrics {
         self.last_ingest.set(f.last_ingest);
     }
 
-    /// The text exposition format.
-    pub fn encode(&self) -> String {
+    /// The text exposition format: the process's counters, and the store's figures (as last
+    /// set by [`Metrics::set_store`]) when `with_store`.
+    pub fn encode(&self, with_store: bool) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        if with_store {
+            let _ = encode_registry(&mut out, &self.store_registry);
+        }
+        let _ = encode_eof(&mut out);
         out
     }
 }

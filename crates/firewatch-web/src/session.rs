@@ -14,10 +14,15 @@
 //!
 //! **CSRF**: every state-changing form carries a token checked on POST; a missing or wrong one
 //! is a 403. Signed-in forms (logout) use the *synchronizer token* stored with the session.
-//! The login form has no session yet, so it uses a *double-submit* token: `GET /login` sets a
-//! random `fw_login_csrf` cookie (same flags) and puts the same value in the form; `POST
-//! /login` requires both to be equal. An attacker's page can neither read nor set that
-//! cookie, so it cannot forge a login (login CSRF). Tokens are compared in constant time.
+//! The login form has no session yet, so it uses a *double-submit* token tied to the server:
+//! `GET /login` makes `nonce.expiry.mac` — 32 random bytes, the Unix time the form expires and
+//! a keyed BLAKE3 MAC of both under a random per-process key ([`new_login_token`]) — sets it as
+//! the `fw_login_csrf` cookie (same flags) and puts the same value in the form; `POST /login`
+//! requires both to be equal *and* the MAC to be the server's and unexpired
+//! ([`login_token_valid`]). A plain double-submit cookie would accept any value an attacker
+//! managed to plant in the browser (a sibling subdomain, a header injection), so a planted
+//! cookie is refused unless the server made it (issue 22, item 19). The key is not kept: a
+//! restart asks for a reload of open sign-in forms. Tokens are compared in constant time.
 //! `SameSite=Strict` is a second line of defence, not the only one.
 
 use crate::AppState;
@@ -44,6 +49,42 @@ pub const LOGIN_FORM_TTL_SECS: i64 = 3600;
 pub fn new_secret() -> String {
     let bytes: [u8; 32] = rand::rng().random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The random key of this process's login-form MACs.
+fn login_form_key() -> &'static [u8; 32] {
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    KEY.get_or_init(rand::random)
+}
+
+fn login_form_mac(nonce: &str, expires: i64) -> String {
+    let mut h = blake3::Hasher::new_keyed(login_form_key());
+    h.update(b"firewatch login form\0");
+    h.update(nonce.as_bytes());
+    h.update(b"\0");
+    h.update(expires.to_string().as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize().as_bytes())
+}
+
+/// A login form's CSRF token made at Unix time `now`: `nonce.expiry.mac`, valid for
+/// [`LOGIN_FORM_TTL_SECS`].
+pub fn new_login_token(now: i64) -> String {
+    let nonce = new_secret();
+    let expires = now.saturating_add(LOGIN_FORM_TTL_SECS);
+    let mac = login_form_mac(&nonce, expires);
+    format!("{nonce}.{expires}.{mac}")
+}
+
+/// Whether `token` was made by [`new_login_token`] in this process and is unexpired at `now`.
+pub fn login_token_valid(token: &str, now: i64) -> bool {
+    let mut parts = token.splitn(3, '.');
+    let (Some(nonce), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(expires) = expires.parse::<i64>() else {
+        return false;
+    };
+    nonce.len() <= 64 && now < expires && tokens_match(mac, &login_form_mac(nonce, expires))
 }
 
 /// The stored form of a session id.
@@ -166,6 +207,14 @@ impl LoginLimiter {
         }
     }
 
+    /// How long logins of `name` stay refused; `None` if one may be tried now.
+    pub fn retry_after(&self, name: &str) -> Option<Duration> {
+        let map = self.failures.lock().ok()?;
+        let (n, since) = map.get(name)?;
+        let elapsed = since.elapsed();
+        (*n >= MAX_FAILURES && elapsed < Self::WINDOW).then(|| Self::WINDOW - elapsed)
+    }
+
     /// Counts a failed login of `name`.
     pub fn failed(&self, name: &str) {
         let Ok(mut map) = self.failures.lock() else {
@@ -235,6 +284,25 @@ mod tests {
     }
 
     #[test]
+    fn login_tokens_are_the_servers_and_expire() {
+        let now = 1_800_000_000;
+        let t = new_login_token(now);
+        assert!(login_token_valid(&t, now));
+        assert!(login_token_valid(&t, now + LOGIN_FORM_TTL_SECS - 1));
+        assert!(!login_token_valid(&t, now + LOGIN_FORM_TTL_SECS));
+        let (nonce, rest) = t.split_once('.').unwrap();
+        let (_, mac) = rest.split_once('.').unwrap();
+        // A later expiry with the same MAC, a random value, a missing part: all refused.
+        assert!(!login_token_valid(
+            &format!("{nonce}.{}.{mac}", now + 99_999),
+            now
+        ));
+        for bad in ["", "x", "a.b", "a.1.b", &new_secret()] {
+            assert!(!login_token_valid(bad, now), "{bad}");
+        }
+    }
+
+    #[test]
     fn limiter_blocks_after_failures() {
         let l = LoginLimiter::default();
         for _ in 0..MAX_FAILURES {
@@ -242,7 +310,12 @@ mod tests {
             l.failed("ana");
         }
         assert!(!l.allows("ana"));
+        assert!(
+            l.retry_after("ana")
+                .is_some_and(|d| d <= LoginLimiter::WINDOW)
+        );
         assert!(l.allows("bo"));
+        assert_eq!(l.retry_after("bo"), None);
         l.succeeded("ana");
         assert!(l.allows("ana"));
     }

@@ -35,14 +35,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use firewatch_core::TlpLevel;
-use firewatch_core::fields;
 use firewatch_feeds::stix::FEED_NAME;
 use firewatch_share::stix::{Exporter, StixObject, timestamp};
 use firewatch_share::{Finding, finding, ids};
 use firewatch_store::{AlertQuery, EventQuery};
 use serde_json::{Value as Json, json};
 
-use crate::{ApiError, AppState, auth};
+use crate::taxii_statuses::KeptStatuses;
+pub use crate::taxii_statuses::STATUSES_KEPT;
+use crate::{ApiError, AppState};
 use firewatch_core::access::{Role, Viewer, may_read_event};
 
 /// The TAXII 2.1 media type.
@@ -54,8 +55,6 @@ pub const API_ROOT: &str = "firewatch";
 /// Objects per page when `limit` is not given, and the most a page holds.
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
-/// Status resources kept in memory.
-pub const STATUSES_KEPT: usize = 10_000;
 /// The name of the producing identity of served objects.
 pub const PRODUCER: &str = "Firewatch";
 
@@ -71,8 +70,8 @@ const CACHED_COLLECTIONS: usize = 4;
 
 struct TaxiiState {
     app: Arc<AppState>,
-    /// (user name, status resource), newest last.
-    statuses: Mutex<VecDeque<(String, Json)>>,
+    /// The status resources of adds, per user.
+    statuses: KeptStatuses,
     /// The last computed collections, newest last.
     cache: Mutex<VecDeque<CachedObjects>>,
 }
@@ -88,7 +87,7 @@ pub const MAX_ENVELOPE: u64 = 8 * 1024 * 1024;
 pub fn router(app: Arc<AppState>) -> Router {
     let state = Arc::new(TaxiiState {
         app,
-        statuses: Mutex::new(VecDeque::new()),
+        statuses: KeptStatuses::default(),
         cache: Mutex::new(VecDeque::new()),
     });
     let root = format!("/taxii2/{API_ROOT}");
@@ -152,7 +151,8 @@ impl From<ApiError> for TaxiiError {
     fn from(e: ApiError) -> Self {
         let status = e.status();
         if let ApiError::Internal(detail) = &e {
-            tracing::error!(detail = %detail, "TAXII request failed");
+            // Debug formatting escapes line breaks: no forged log lines (issue 22, item 16).
+            tracing::error!(detail = ?detail, "TAXII request failed");
         }
         TaxiiError::new(
             status,
@@ -176,6 +176,12 @@ impl IntoResponse for TaxiiError {
             "http_status": self.status.as_u16().to_string(),
         });
         let mut response = taxii_json(self.status, &body);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .entry(header::RETRY_AFTER)
+                .or_insert(HeaderValue::from_static("5"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -201,15 +207,17 @@ fn taxii_json(status: StatusCode, body: &Json) -> Response {
 struct Caller(Viewer);
 
 impl FromRequestParts<Shared> for Caller {
-    type Rejection = TaxiiError;
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, TaxiiError> {
-        check_accept(&parts.headers)?;
+    /// A TAXII error message; refusals of the password gate carry `Retry-After`.
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
+        check_accept(&parts.headers).map_err(IntoResponse::into_response)?;
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(TaxiiError::new(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
                 "TAXII needs credentials: HTTP Basic (user name and password) or a Bearer token",
-            ));
+            )
+            .into_response());
         };
         let text = value.to_str().unwrap_or_default();
         let basic = text
@@ -220,55 +228,80 @@ impl FromRequestParts<Shared> for Caller {
             // A bearer token: exactly the API's check.
             None => {
                 crate::viewer::ApiViewer::from_request_parts(parts, &state.app)
-                    .await?
+                    .await
+                    .map_err(|e| TaxiiError::from(e).into_response())?
                     .0
             }
         };
         match viewer {
-            Viewer::Anonymous => Err(TaxiiError::new(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "no credentials",
-            )),
+            Viewer::Anonymous => {
+                Err(
+                    TaxiiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "no credentials")
+                        .into_response(),
+                )
+            }
             user => Ok(Caller(user)),
         }
     }
 }
 
-/// The user of HTTP Basic credentials, checked against the stored Argon2 hash (on the
-/// blocking pool: Argon2 is deliberately slow).
-async fn basic_viewer(state: &Shared, encoded: &str) -> Result<Viewer, TaxiiError> {
+/// The user of HTTP Basic credentials, checked by the service's password gate, as the login
+/// form's are: the same failure limit per name (429 with `Retry-After` after 5 failures), the
+/// same cost for an unknown name (a decoy hash), Argon2 runs bounded (503 with `Retry-After`
+/// when too many are queued), and a verified credential remembered for a minute so a client
+/// sending Basic with every request does not pay Argon2 each time (issue 22, items 7 and 8).
+async fn basic_viewer(state: &Shared, encoded: &str) -> Result<Viewer, Response> {
+    use crate::password_gate::{Refusal, Remember};
     let bad = || {
         TaxiiError::new(
             StatusCode::UNAUTHORIZED,
             "Unauthorized",
             "unknown user or wrong password",
         )
+        .into_response()
     };
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (name, password) = text.split_once(':').ok_or_else(bad)?;
-    let (name, password) = (name.to_owned(), password.to_owned());
-    let found = state
+    let checked = state
         .app
-        .with_store(move |s| {
-            let Some(user) = s.user(&name)? else {
-                return Ok(None);
-            };
-            let ok = user
-                .password_hash
-                .as_deref()
-                .is_some_and(|phc| auth::verify_password(&password, phc));
-            Ok(ok.then_some(user))
-        })
-        .await?;
-    let user = found.ok_or_else(bad)?;
-    let role: Role = user
-        .role
-        .parse()
-        .map_err(|e| TaxiiError::from(ApiError::Internal(format!("user {}: {e}", user.name))))?;
+        .passwords
+        .check(&state.app, name, password, Remember::Yes)
+        .await;
+    let user = match checked {
+        Ok(user) => user,
+        Err(refusal) => {
+            // Debug formatting escapes line breaks: a name cannot forge log lines (item 16).
+            tracing::info!(user = ?name, refusal = ?refusal, "failed TAXII Basic login");
+            let retry_after = refusal.retry_after_secs();
+            let mut response = match refusal {
+                Refusal::Wrong => return Err(bad()),
+                Refusal::Locked { .. } => TaxiiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    "too many failed sign-ins for this user name: retry later",
+                ),
+                Refusal::Busy => TaxiiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service unavailable",
+                    "too many sign-in attempts in progress: retry later",
+                ),
+                Refusal::Failed(e) => TaxiiError::from(e),
+            }
+            .into_response();
+            if let Some(secs) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            return Err(response);
+        }
+    };
+    let role: Role = user.role.parse().map_err(|e| {
+        TaxiiError::from(ApiError::Internal(format!("user {}: {e}", user.name))).into_response()
+    })?;
     Ok(Viewer::User {
         name: user.name,
         team: user.team,
@@ -699,65 +732,42 @@ async fn add_objects(
             format!("POST an envelope as {TAXII_MEDIA}"),
         ));
     }
-    let envelope: Json = serde_json::from_slice(&body)
-        .map_err(|e| TaxiiError::bad_request(format!("the envelope is not JSON: {e}")))?;
-    let objects = match envelope.get("objects") {
-        Some(Json::Array(objects)) => objects.clone(),
-        None => Vec::new(),
-        Some(_) => return Err(TaxiiError::bad_request("objects: not an array")),
-    };
+    let objects = envelope_objects(&body)?;
     let request_time = jiff::Timestamp::now();
     let hash = blake3::hash(&body).to_hex().to_string();
-    // The envelope as a bundle, so that import reads TAXII and files alike (paths stay
-    // `objects[i]…`).
-    let bundle = json!({
-        "type": "bundle",
-        "id": format!("bundle--{}", ids::name_based_v4(&format!("taxii-add|{hash}"))),
-        "objects": objects,
-    });
-    let bundle_bytes = serde_json::to_vec(&bundle)
-        .map_err(|e| TaxiiError::from(ApiError::Internal(e.to_string())))?;
-    let source = format!("taxii:{}:{name}", level.as_str());
+    // The envelope's objects as a bundle, so that import reads TAXII and files alike (paths
+    // stay `objects[i]…`); spliced, not re-serialised, so a large envelope is parsed once.
+    let mut bundle = format!(
+        "{{\"type\":\"bundle\",\"id\":\"bundle--{}\",\"objects\":",
+        ids::name_based_v4(&format!("taxii-add|{hash}"))
+    )
+    .into_bytes();
+    bundle.extend_from_slice(objects.map_or("[]", |o| o.get()).as_bytes());
+    bundle.push(b'}');
+    let channel = format!("taxii:{}", level.as_str());
     let mut collected = firewatch_core::Collected::default();
-    let report = firewatch_feeds::stix::parse_report(&bundle_bytes, &source, &mut collected)
+    let report = firewatch_feeds::stix::parse_report(&bundle, &channel, &mut collected)
         .map_err(|e| TaxiiError::bad_request(e.reason))?;
-    let collection_tlp = firewatch_share::tlp::event_tlp(level);
-    let mut events = Vec::with_capacity(collected.events.len());
-    for (mut event, at) in collected.events {
-        // Unmarked objects take the collection's level; what a team adds is its own.
-        let defaults = [
-            (fields::TLP, collection_tlp.as_str()),
-            (fields::EXTRA_OWNER, team.as_str()),
-            (fields::FEED_NAME, FEED_NAME),
-        ];
-        for (field, value) in defaults {
-            if !event.contains(field) {
-                event
-                    .set(field, value)
-                    .map_err(|e| TaxiiError::from(ApiError::Internal(e.to_string())))?;
-            }
-        }
-        events.push((event, at));
-    }
-    // The same way in as every other input: the experts (rules, taxonomy, attribution and
-    // routing, TLP), the configured deduplication, one transaction.
+    drop(bundle);
+    // The same way in as every other input (the experts: rules, taxonomy, attribution and
+    // routing, TLP; the configured deduplication; one transaction), as the adder's team's own.
     let summary = report.summary;
     let rejections = collected.errors;
+    let events = collected.events;
     let app = Arc::clone(&state.app);
-    let commit_hash = hash.clone();
-    let commit_source = source.clone();
+    let team = team.clone();
     tokio::task::spawn_blocking(move || {
+        let submission = firewatch_pipeline::feeds::Submission {
+            team: &team,
+            feed: FEED_NAME,
+            channel: &channel,
+            format: "stix",
+            default_tlp: level,
+        };
         app.with_feed_pipeline(|pipeline| {
             pipeline
-                .ingest_events(
-                    &commit_source,
-                    &commit_hash,
-                    "stix",
-                    summary,
-                    events,
-                    rejections,
-                )
-                .map_err(|e| ApiError::Internal(format!("{e:#}")))
+                .ingest_submission(&submission, &hash, summary, events, rejections)
+                .map_err(|e| ApiError::from_pipeline(e.as_ref()))
         })
     })
     .await
@@ -765,29 +775,24 @@ async fn add_objects(
 
     let mut successes = Vec::new();
     let mut failures = Vec::new();
-    for o in &report.objects {
-        let id =
-            o.id.clone()
-                .unwrap_or_else(|| format!("objects[{}]", o.index));
-        let version = objects
-            .get(o.index)
-            .and_then(|obj| obj.get("modified").or_else(|| obj.get("created")))
-            .cloned();
-        match &o.outcome {
+    for o in report.objects {
+        let id = o.id.unwrap_or_else(|| format!("objects[{}]", o.index));
+        match o.outcome {
             firewatch_feeds::stix::Outcome::Rejected(why) => {
                 failures.push(json!({"id": id, "message": why}));
             }
             outcome => {
                 let mut entry = json!({"id": id, "message": format!("{outcome:?}").to_lowercase()});
-                if let Some(v) = version {
-                    entry["version"] = v;
+                if let Some(v) = o.version {
+                    entry["version"] = Json::String(v);
                 }
                 successes.push(entry);
             }
         }
     }
     let status_id = ids::name_based_v4(&format!(
-        "taxii-status|{hash}|{}|{name}",
+        "taxii-status|{}|{}|{name}",
+        blake3::hash(&body).to_hex(),
         request_time.as_nanosecond()
     ))
     .to_string();
@@ -795,7 +800,7 @@ async fn add_objects(
         "id": status_id,
         "status": "complete",
         "request_timestamp": timestamp(request_time.as_second()),
-        "total_count": report.objects.len(),
+        "total_count": successes.len() + failures.len(),
         "success_count": successes.len(),
         "successes": successes,
         "failure_count": failures.len(),
@@ -803,13 +808,41 @@ async fn add_objects(
         "pending_count": 0,
         "pendings": [],
     });
-    if let Ok(mut kept) = state.statuses.lock() {
-        if kept.len() >= STATUSES_KEPT {
-            kept.pop_front();
-        }
-        kept.push_back((name.clone(), status.clone()));
-    }
+    state.statuses.keep(name, &status);
     Ok(taxii_json(StatusCode::ACCEPTED, &status))
+}
+
+/// The most objects one envelope may hold (a status names each; 8 MiB of real STIX objects
+/// is far fewer).
+pub const MAX_OBJECTS: usize = 100_000;
+
+/// The `objects` of a TAXII envelope, unparsed: `None` when absent. The envelope must be a
+/// JSON object (TAXII 2.1 §3.7); `objects` an array of at most [`MAX_OBJECTS`].
+fn envelope_objects(body: &[u8]) -> Result<Option<&serde_json::value::RawValue>, TaxiiError> {
+    use serde_json::value::RawValue;
+    let envelope: std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue> =
+        serde_json::from_slice(body).map_err(|e| {
+            TaxiiError::bad_request(format!(
+                "the envelope is not a JSON object (TAXII 2.1 envelope): {e}"
+            ))
+        })?;
+    let Some(objects) = envelope.get("objects").copied() else {
+        return Ok(None);
+    };
+    // Counted without building the objects: each element stays raw.
+    let items: Vec<&RawValue> = serde_json::from_str(objects.get())
+        .map_err(|_| TaxiiError::bad_request("objects: not an array"))?;
+    if items.len() > MAX_OBJECTS {
+        return Err(TaxiiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too many objects",
+            format!(
+                "the envelope holds {} objects; at most {MAX_OBJECTS} per add (send several envelopes)",
+                items.len()
+            ),
+        ));
+    }
+    Ok(Some(objects))
 }
 
 async fn status(
@@ -821,12 +854,7 @@ async fn status(
         return Err(TaxiiError::not_found("no such status"));
     };
     // A status names the objects a user added: only that user reads it.
-    let found = state.statuses.lock().ok().and_then(|kept| {
-        kept.iter()
-            .rev()
-            .find(|(owner, s)| owner == name && s["id"] == id.as_str())
-            .map(|(_, s)| s.clone())
-    });
+    let found = state.statuses.get(name, &id);
     match found {
         Some(status) => Ok(taxii_json(StatusCode::OK, &status)),
         None => Err(TaxiiError::not_found(format!("no status {id}"))),

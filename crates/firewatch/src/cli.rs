@@ -51,9 +51,12 @@ pub enum Command {
     /// Corsaro-style flowtuples (kept when ingesting with --flowtuples).
     #[command(subcommand)]
     Flows(crate::commands::list::FlowsCommand),
-    /// Captures already ingested.
+    /// Captures already ingested, and forgetting one.
     #[command(subcommand)]
-    Inputs(crate::commands::list::InputsCommand),
+    Inputs(crate::commands::inputs::InputsCommand),
+    /// The store itself: its integrity check.
+    #[command(subcommand)]
+    Store(crate::commands::store::StoreCommand),
     /// The team directory: who is responsible for which addresses.
     #[command(subcommand)]
     Teams(crate::commands::teams::TeamsCommand),

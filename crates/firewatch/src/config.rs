@@ -24,16 +24,20 @@ pub struct Config {
 }
 
 impl Config {
-    /// The sections the pipeline reads.
-    pub fn pipeline(&self) -> PipelineConfig {
-        PipelineConfig {
+    /// The sections the pipeline reads; fails on a telescope TLP that is not a level.
+    pub fn pipeline(&self) -> Result<PipelineConfig> {
+        Ok(PipelineConfig {
             aggregation: self.aggregation.clone(),
             labels: self.labels.clone(),
             attacks: self.attacks.clone(),
             detect: self.detect.clone(),
             feeds: self.feeds.clone(),
             metrics: self.metrics.clone(),
-        }
+            telescope: self
+                .web
+                .telescope_access()
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        })
     }
 
     /// Reads the file given, else the user's `firewatch/firewatch.toml` if it exists, else defaults.

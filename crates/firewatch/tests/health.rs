@@ -293,7 +293,8 @@ fn a_synthetic_darknet_day_counts_what_the_telescope_lists() {
     let config = write(
         &sb,
         "firewatch.toml",
-        "[feeds.tlp]\nfeeds = { \"Firewatch-Darknet\" = \"CLEAR\" }\n\n[metrics]\nsuppression_threshold = 3\n",
+        // The telescope's one TLP (its findings stored as events carry it).
+        "[web]\ndarknet_tlp = \"CLEAR\"\n\n[metrics]\nsuppression_threshold = 3\n",
     );
     run(
         &sb,

@@ -325,4 +325,35 @@ body_template = "body.de.txt"
         let top = alert["top_sources"][0]["addr"].as_str().unwrap();
         assert!(rows.iter().any(|r| r["address"] == top), "{top} missing");
     }
+
+    // Issue 22, item 5: alerts carry the telescope's one TLP and owner (`[web]`), and tell the
+    // team they are routed to only what that level lets it read: AMBER the routed team,
+    // AMBER+STRICT only the owner (another team here), RED no one unnamed.
+    let notify_config = std::fs::read_to_string(work.join("firewatch.toml")).unwrap();
+    for (level, told) in [("amber", true), ("amber+strict", false), ("red", false)] {
+        std::fs::write(
+            work.join("firewatch.toml"),
+            format!(
+                "{notify_config}\n[web]\ndarknet_tlp = \"{level}\"\ndarknet_owner = \"team-x\"\n"
+            ),
+        )
+        .unwrap();
+        let preview = format!("preview-{level}");
+        firewatch(work)
+            .args(["notify", "run", "--dry-run", &preview])
+            .assert()
+            .success();
+        let files: Vec<_> = std::fs::read_dir(work.join(&preview))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        assert_eq!(files.len(), usize::from(told), "{level}: {files:?}");
+        if told {
+            let opened = open(&reader, &std::fs::read(&files[0]).unwrap(), "").unwrap();
+            assert!(
+                opened.subject.starts_with("[TLP:AMBER] "),
+                "{}",
+                opened.subject
+            );
+        }
+    }
 }

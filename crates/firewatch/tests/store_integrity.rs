@@ -123,7 +123,9 @@ fn to_microseconds(v: &mut serde_json::Value) {
     }
 }
 
-/// Splits nothing by hand: three different seeds make three captures of one store.
+/// Splits nothing by hand: three different seeds make three captures of one store. They cover
+/// the same hours (different traffic of the same time, as from three sensors), so every ingest
+/// of them says `--allow-overlap`.
 fn three_captures(sb: &Sandbox) -> Vec<std::path::PathBuf> {
     (1..=3)
         .map(|i| {
@@ -139,7 +141,7 @@ fn a_run_killed_at_any_phase_and_restarted_equals_an_uninterrupted_run() {
     let sb = Sandbox::new();
     let files = three_captures(&sb);
     sb.cmd("clean.db")
-        .args(["ingest", "pcap"])
+        .args(["ingest", "pcap", "--allow-overlap"])
         .args(&files)
         .assert()
         .success();
@@ -154,14 +156,14 @@ fn a_run_killed_at_any_phase_and_restarted_equals_an_uninterrupted_run() {
         let db = format!("{point}.db");
         let out = sb
             .cmd(&db)
-            .args(["ingest", "pcap"])
+            .args(["ingest", "pcap", "--allow-overlap"])
             .args(&files)
             .env("FIREWATCH_CRASH_AT", point)
             .output()
             .unwrap();
         assert!(!out.status.success(), "{point}: the crash hook fired");
         sb.cmd(&db)
-            .args(["ingest", "pcap"])
+            .args(["ingest", "pcap", "--allow-overlap"])
             .args(&files)
             .assert()
             .success();
@@ -174,7 +176,7 @@ fn sigkill_at_arbitrary_moments_loses_and_duplicates_nothing() {
     let sb = Sandbox::new();
     let files = three_captures(&sb);
     sb.cmd("clean.db")
-        .args(["ingest", "pcap"])
+        .args(["ingest", "pcap", "--allow-overlap"])
         .args(&files)
         .assert()
         .success();
@@ -187,7 +189,7 @@ fn sigkill_at_arbitrary_moments_loses_and_duplicates_nothing() {
         let mut child = std::process::Command::new(&bin)
             .arg("--db")
             .arg(&db)
-            .args(["ingest", "pcap"])
+            .args(["ingest", "pcap", "--allow-overlap"])
             .args(&files)
             .env("XDG_CONFIG_HOME", sb.dir.path())
             .stdout(Stdio::piped())
@@ -207,7 +209,7 @@ fn sigkill_at_arbitrary_moments_loses_and_duplicates_nothing() {
         child.kill().unwrap(); // SIGKILL
         let _ = child.wait();
         sb.cmd(&format!("k{kill_after}.db"))
-            .args(["ingest", "pcap"])
+            .args(["ingest", "pcap", "--allow-overlap"])
             .args(&files)
             .assert()
             .success();

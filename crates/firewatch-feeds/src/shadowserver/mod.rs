@@ -41,7 +41,9 @@ use serde_json::Value as Json;
 
 use firewatch_core::event::{Event, FieldError, Key, Value};
 use firewatch_core::harmonization::{self, FieldSpec};
-use firewatch_core::input::{EventSink, InputError, Location, ParseSummary};
+use firewatch_core::input::{
+    EventSink, InputError, Location, MAX_RECORD_BYTES, ParseSummary, oversized_record,
+};
 use firewatch_core::sanitize::{self, Origin};
 
 use convert::{Conversion, Converted, RowLookup};
@@ -719,6 +721,15 @@ pub fn parse<R: Read>(
             summary.rejected += 1;
             sink.reject(InputError::new(at.clone(), why));
         };
+        if record.as_slice().len() > MAX_RECORD_BYTES {
+            reject(
+                sink,
+                &mut summary,
+                oversized_record(record.as_slice().len()),
+            );
+            reader.get_mut().discard_before(end);
+            continue;
+        }
         if record.len() != plan.width {
             reject(
                 sink,

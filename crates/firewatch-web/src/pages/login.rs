@@ -1,10 +1,11 @@
 //! `GET /login`, `POST /login`, `POST /logout` (see [`crate::session`] for the design).
 
 use super::{PageError, Shared, layout};
-use crate::auth;
+use crate::password_gate::{Refusal, Remember};
 use crate::session::{
     LOGIN_CSRF_COOKIE, LOGIN_FORM_TTL_SECS, PageViewer, SESSION_COOKIE, SESSION_TTL_SECS,
-    clear_cookie, decoy_password_hash, hash_session_id, new_secret, set_cookie, tokens_match,
+    clear_cookie, hash_session_id, login_token_valid, new_login_token, new_secret, set_cookie,
+    tokens_match,
 };
 use axum::Form;
 use axum::extract::State;
@@ -32,9 +33,10 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-/// Renders the login form with a fresh double-submit token (also set as a cookie).
+/// Renders the login form with a fresh double-submit token (also set as a cookie), made and
+/// signed by this server.
 fn login_page(state: &Shared, status: StatusCode, message: Option<&str>) -> Response {
-    let token = new_secret();
+    let token = new_login_token(jiff::Timestamp::now().as_second());
     let page = layout(
         "Sign in",
         None,
@@ -70,8 +72,9 @@ pub async fn form(State(state): State<Shared>) -> Response {
     login_page(&state, StatusCode::OK, None)
 }
 
-/// `POST /login`: CSRF check, rate limit, Argon2 verification (a decoy hash for unknown
-/// names, so both failures take the same time), then a new session.
+/// `POST /login`: CSRF check (the cookie and the form agree, and the server made the token),
+/// then the password gate (failure limit, Argon2 bounded, a decoy hash for unknown names so
+/// both failures take the same time), then a new session.
 pub async fn login(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -79,48 +82,40 @@ pub async fn login(
 ) -> Result<Response, PageError> {
     let Form(form) = form.map_err(|e| PageError::BadRequest(e.body_text()))?;
     let cookie_token = crate::session::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
-    if !tokens_match(&form.csrf, cookie_token) {
+    let now = jiff::Timestamp::now().as_second();
+    if !tokens_match(&form.csrf, cookie_token) || !login_token_valid(cookie_token, now) {
         return Err(PageError::Forbidden(
             "the form's CSRF token is missing or wrong: reload the sign-in page".into(),
         ));
     }
     let name = form.name.trim().to_owned();
-    if name.is_empty() || name.len() > 128 || form.password.len() > 1024 {
-        return Ok(login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            Some("wrong name or password"),
-        ));
-    }
-    if !state.pages.limiter.allows(&name) {
-        return Err(PageError::TooManyAttempts);
-    }
-    let password = form.password;
-    let lookup = name.clone();
-    let user = state
-        .with_store(move |s| {
-            let user = s.user(&lookup)?;
-            let phc = user
-                .as_ref()
-                .and_then(|u| u.password_hash.clone())
-                .unwrap_or_else(|| decoy_password_hash().to_owned());
-            let ok = auth::verify_password(&password, &phc);
-            Ok(user.filter(|u| ok && u.password_hash.is_some()))
-        })
-        .await?;
-    let Some(user) = user else {
-        state.pages.limiter.failed(&name);
-        tracing::info!(user = %name, "failed login");
-        return Ok(login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            Some("wrong name or password"),
-        ));
+    let checked = state
+        .passwords
+        .check(&state, &name, &form.password, Remember::No)
+        .await;
+    // Names are logged with Debug formatting, which escapes line breaks: a name cannot forge
+    // log lines (issue 22, item 16).
+    let user = match checked {
+        Ok(user) => user,
+        Err(Refusal::Wrong) => {
+            tracing::info!(user = ?name, "failed login");
+            return Ok(login_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                Some("wrong name or password"),
+            ));
+        }
+        Err(refused @ Refusal::Locked { .. }) => {
+            tracing::info!(user = ?name, "login refused: too many failures");
+            return Err(PageError::TooManyAttempts(
+                refused.retry_after_secs().unwrap_or(1),
+            ));
+        }
+        Err(Refusal::Busy) => return Err(PageError::Busy),
+        Err(Refusal::Failed(e)) => return Err(e.into()),
     };
-    state.pages.limiter.succeeded(&name);
     let id = new_secret();
     let id_hash = hash_session_id(&id);
-    let now = jiff::Timestamp::now().as_second();
     let csrf = new_secret();
     state
         .with_store(move |s| {
@@ -129,7 +124,7 @@ pub async fn login(
             Ok(())
         })
         .await?;
-    tracing::info!(user = %name, "signed in");
+    tracing::info!(user = ?name, "signed in");
     let secure = state.pages.secure_cookies;
     let mut response = Redirect::to("/").into_response();
     let h = response.headers_mut();

@@ -15,7 +15,7 @@ mod public;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::session::{LoginLimiter, PageViewer};
+use crate::session::PageViewer;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -28,13 +28,12 @@ use std::sync::Arc;
 
 type Shared = Arc<AppState>;
 
-/// What the pages keep besides the store.
+/// What the pages keep besides the store (failed logins are counted by
+/// [`crate::password_gate::PasswordGate`], shared with TAXII's HTTP Basic).
 #[derive(Debug, Default)]
 pub struct PageState {
     /// Add `Secure` to cookies (`[web] secure_cookies`).
     pub secure_cookies: bool,
-    /// Failed logins per name.
-    pub limiter: LoginLimiter,
 }
 
 /// The largest form body accepted.
@@ -103,8 +102,10 @@ pub enum PageError {
     Forbidden(String),
     /// 404.
     NotFound(String),
-    /// 429.
-    TooManyAttempts,
+    /// 429: too many failed logins for the name; seconds until it may try again.
+    TooManyAttempts(u64),
+    /// 503: too many password checks in progress; try again in a second.
+    Busy,
     /// A store or service failure (500, detail logged).
     Internal(String),
 }
@@ -115,7 +116,7 @@ impl From<ApiError> for PageError {
             ApiError::BadRequest(m) => PageError::BadRequest(m),
             ApiError::Forbidden(m) | ApiError::Unauthorized(m) => PageError::Forbidden(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
-            ApiError::Internal(m) => PageError::Internal(m),
+            ApiError::Internal(m) | ApiError::Unavailable(m) => PageError::Internal(m),
             other => PageError::BadRequest(other.to_string()),
         }
     }
@@ -123,16 +124,26 @@ impl From<ApiError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            PageError::TooManyAttempts(secs) => Some(*secs),
+            PageError::Busy => Some(1),
+            _ => None,
+        };
         let (status, message) = match self {
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             PageError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             PageError::NotFound(m) => (StatusCode::NOT_FOUND, m),
-            PageError::TooManyAttempts => (
+            PageError::TooManyAttempts(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many failed logins for this name: try again in a few minutes".into(),
             ),
+            PageError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many sign-in attempts in progress: try again in a moment".into(),
+            ),
             PageError::Internal(detail) => {
-                tracing::error!(detail = %detail, "page failed");
+                // Debug formatting escapes line breaks: no forged log lines (issue 22, item 16).
+                tracing::error!(detail = ?detail, "page failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
             }
         };
@@ -146,7 +157,13 @@ impl IntoResponse for PageError {
                 p { a href="/" { "Dashboard" } " · " a href="/public" { "Public statistics" } }
             },
         );
-        (status, body).into_response()
+        let mut response = (status, body).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -104,6 +104,7 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         threads,
         aggregation: ctx.config.aggregation.clone(),
         dry_run: false,
+        allow_overlap: false,
     };
     for r in ingest_all(ctx, &[&capture], &opts, &mut Bars::new(true))? {
         outln!(

@@ -46,8 +46,8 @@ pub struct EventsExportArgs {
     /// Only events matching this filter (see `events list --help`).
     #[arg(long = "where", value_name = "FILTER")]
     pub filter: Option<String>,
-    /// Write TLP 1.0 levels, which IntelMQ 3.5 requires: CLEAR as WHITE, AMBER+STRICT as AMBER
-    /// (lossy: the recipient no longer sees the "strict").
+    /// Write TLP 1.0 levels, which IntelMQ 3.5 requires: CLEAR as WHITE, AMBER+STRICT as RED
+    /// (TLP 1.0's AMBER would widen it to the recipient's clients; RED never widens).
     #[arg(long)]
     pub intelmq_tlp1: bool,
 }

@@ -143,6 +143,16 @@ pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
                 }
             };
             print_report(&report, args.read.json);
+            // A store busy with another writer for longer than it waits is no fault of the
+            // file: look at it again next time rather than never (issue 22, item 10).
+            if report.status == "failed"
+                && report
+                    .error
+                    .as_deref()
+                    .is_some_and(firewatch_store::is_transient_message)
+            {
+                watched.retry(&file);
+            }
             reports.push(report);
         }
         if args.once {

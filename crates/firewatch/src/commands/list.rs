@@ -1,4 +1,4 @@
-//! The read-back listings: ports, alerts, sources, attacks, flowtuples, inputs.
+//! The read-back listings: ports, alerts, sources, attacks, flowtuples.
 
 use crate::args::ListArgs;
 use crate::output::{json, ns_time, table};
@@ -88,12 +88,6 @@ pub enum AttacksCommand {
 pub enum FlowsCommand {
     /// Write flowtuples as CSV (or JSON lines with --json) to standard output.
     Export(ListArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum InputsCommand {
-    /// Every capture ingested, with its content hash and decode tallies.
-    List(ListArgs),
 }
 
 pub fn ports_top(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
@@ -346,44 +340,5 @@ pub fn flows(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
         return Err(e.into());
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn inputs(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
-    let store = ctx.store()?;
-    let rows = store.inputs()?;
-    if args.json {
-        json(&rows)?;
-    } else {
-        table(
-            &[
-                "NAME",
-                "BLAKE3",
-                "FORMAT",
-                "FRAMES",
-                "IP PACKETS",
-                "FIRST",
-                "LAST",
-                "STATUS",
-            ],
-            rows.iter()
-                .map(|i| {
-                    vec![
-                        i.name.clone(),
-                        i.content_hash.chars().take(16).collect(),
-                        i.format.clone(),
-                        i.frames.to_string(),
-                        i.ip_packets.to_string(),
-                        i.first_ns.map(ns_time).unwrap_or_default(),
-                        i.last_ns.map(ns_time).unwrap_or_default(),
-                        match &i.error {
-                            None => "complete".into(),
-                            Some(e) => format!("partial: {e}"),
-                        },
-                    ]
-                })
-                .collect(),
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }

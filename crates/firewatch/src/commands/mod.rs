@@ -7,12 +7,14 @@ pub mod events;
 pub mod feeds;
 pub mod health;
 pub mod ingest;
+pub mod inputs;
 pub mod list;
 pub mod notify;
 pub mod plot;
 pub mod route;
 pub mod serve;
 pub mod share;
+pub mod store;
 pub mod synth;
 pub mod teams;
 pub mod tokens;
@@ -27,7 +29,7 @@ use std::process::ExitCode;
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
-    let ctx = Context::new(config.pipeline(), cli.db.unwrap_or_else(default_db));
+    let ctx = Context::new(config.pipeline()?, cli.db.unwrap_or_else(default_db));
     match cli.command {
         Command::Demo(args) => demo::run(&ctx, &args),
         Command::Ingest(ingest::IngestCommand::Pcap(args)) => ingest::run(&ctx, &args),
@@ -40,7 +42,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Attacks(list::AttacksCommand::List(args)) => list::attacks(&ctx, &args),
         Command::Plot(plot::PlotCommand::Port(args)) => plot::run(&ctx, &args),
         Command::Flows(list::FlowsCommand::Export(args)) => list::flows(&ctx, &args),
-        Command::Inputs(list::InputsCommand::List(args)) => list::inputs(&ctx, &args),
+        Command::Inputs(inputs::InputsCommand::List(args)) => inputs::list(&ctx, &args),
+        Command::Inputs(inputs::InputsCommand::Forget(args)) => inputs::forget(&ctx, &args),
+        Command::Store(store::StoreCommand::Check(args)) => store::check(&ctx, &args),
         Command::Teams(cmd) => teams::run(&ctx, &cmd),
         Command::Route(args) => route::run(&ctx, &args),
         Command::Feeds(cmd) => match cmd {

@@ -87,6 +87,7 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
         cfg,
         directory: &directory,
         sender: &sender,
+        telescope: &ctx.config.telescope,
         now: jiff::Timestamp::now().as_second(),
     };
     let plan = planner.plan(store.as_ref())?;
