@@ -95,6 +95,22 @@ pub struct SourceShare {
     pub label: Option<SourceLabel>,
 }
 
+/// One source that took part in an alert: every one, not only the top few, with what the
+/// store knows of it (so a team can be told exactly its own part).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertSource {
+    pub addr: IpAddr,
+    /// Its packets to the alert's port within the alert.
+    pub packets: u64,
+    /// Its label, when the store has its profile.
+    pub label: Option<SourceLabel>,
+    /// Country of registration (ISO 3166 alpha-2), as attributed.
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    /// The team responsible for it, as routed.
+    pub team: Option<String>,
+}
+
 /// A port spike or new campaign, with what explains it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertRecord {

@@ -58,6 +58,26 @@ impl SenderKey {
         Ok(sender)
     }
 
+    /// A key made now and kept nowhere, for previews (`notify preview`, the demo): notices
+    /// signed with it show exactly what would be sent, and verify against nobody's key.
+    pub fn throwaway(user_id: &str) -> Result<SenderKey, NotifyError> {
+        use pgp::composed::{KeyType, SecretKeyParamsBuilder};
+        let params = SecretKeyParamsBuilder::default()
+            .key_type(KeyType::Ed25519Legacy)
+            .can_sign(true)
+            .can_certify(true)
+            .primary_user_id(user_id.into())
+            .build()
+            .map_err(|e| NotifyError::OpenPgp(format!("a throw-away key: {e}")))?;
+        let key = params
+            .generate(rand_08::thread_rng())
+            .map_err(|e| NotifyError::OpenPgp(format!("a throw-away key: {e}")))?;
+        Ok(SenderKey {
+            key,
+            password: Password::empty(),
+        })
+    }
+
     /// The primary key's fingerprint, upper-case hex.
     pub fn fingerprint(&self) -> String {
         format!("{:X}", self.key.primary_key.fingerprint())

@@ -113,16 +113,17 @@ where
             team: Some(policy.team.clone()),
             ..Default::default()
         };
-        for alert in store.alerts(&q)? {
-            // Only the team's own sources: another team's addresses are not its business.
-            let mut mine = Vec::new();
-            for share in &alert.top_sources {
-                if let Some(src) = store.source(share.addr)?
-                    && src.attribution.team.as_deref() == Some(policy.team.as_str())
-                {
-                    mine.push(share.addr.to_string());
-                }
-            }
+        for mut alert in store.alerts(&q)? {
+            // Every one of the team's own sources in the alert, and only those: another team's
+            // addresses are not its business (not even among the alert's top sources).
+            let mine: Vec<String> = store
+                .alert_sources(&alert, Some(&policy.team))?
+                .into_iter()
+                .map(|s| s.addr.to_string())
+                .collect();
+            alert
+                .top_sources
+                .retain(|s| mine.contains(&s.addr.to_string()));
             out.push((
                 NoticeItem::from_alert(&alert, tlp, mine),
                 policy.alerts_schedule,

@@ -26,6 +26,7 @@ pub mod directory;
 pub mod feeds;
 pub mod findings;
 pub mod health;
+pub mod rederive;
 
 pub use config::{DedupeConfig, FeedsConfig, PipelineConfig};
 pub use context::Context;

@@ -6,7 +6,9 @@
 //! STIX 2.1 objects — an identity for the producing team, indicators, observed-data and
 //! sightings for sources, campaigns for port alerts, and the official TLP 2.0 marking
 //! definitions ([`tlp`]) — with ids that depend only on the finding ([`ids`]), so the same
-//! finding always gets the same id. [`misp::write_feed`] writes a MISP feed directory.
+//! finding always gets the same id. [`misp::write_feed`] writes a MISP feed directory, with
+//! each event's MISP distribution following its TLP ([`misp::distribution`]; TLP:RED is never
+//! written). [`ShareConfig`] (`[share]` in firewatch.toml) names the producer of both.
 //!
 //! ```
 //! use firewatch_core::Event;
@@ -28,10 +30,12 @@
 //! assert_eq!(bundle, exporter.bundle(&[finding]));
 //! ```
 
+pub mod config;
 pub mod finding;
 pub mod ids;
 pub mod misp;
 pub mod stix;
 pub mod tlp;
 
+pub use config::{Producer, ShareConfig};
 pub use finding::{Finding, FindingKind};

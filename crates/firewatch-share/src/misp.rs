@@ -7,6 +7,10 @@
 //! (`ip-src` for actors, `ip-dst` for victims), domains, URLs and, for port alerts, ports.
 //! Event and attribute uuids derive from the group and the finding, so exporting again
 //! rewrites the same files.
+//!
+//! An event's `distribution` follows its TLP ([`distribution`]): a MISP instance that takes
+//! the event in passes it on no further than the TLP allows, and a TLP:RED finding is never
+//! written. Attributes inherit the event's distribution (5).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -16,8 +20,61 @@ use firewatch_core::TlpLevel;
 use md5::{Digest, Md5};
 use serde_json::{Value as Json, json};
 
+use crate::config::Producer;
 use crate::finding::{Finding, FindingKind};
 use crate::ids::name_based_v4;
+
+/// MISP's distribution levels: how far an instance passes an event or attribute on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Distribution {
+    /// 0: "Your organisation only".
+    OrganisationOnly,
+    /// 1: "This community only".
+    CommunityOnly,
+    /// 2: "Connected communities".
+    ConnectedCommunities,
+    /// 3: "All communities".
+    AllCommunities,
+    /// 4: "Sharing group" (with the group's uuid).
+    SharingGroup,
+    /// 5: "Inherit event" (attributes only).
+    Inherit,
+}
+
+impl Distribution {
+    /// MISP's number for the level (`0`–`5`).
+    pub fn code(self) -> u8 {
+        match self {
+            Distribution::OrganisationOnly => 0,
+            Distribution::CommunityOnly => 1,
+            Distribution::ConnectedCommunities => 2,
+            Distribution::AllCommunities => 3,
+            Distribution::SharingGroup => 4,
+            Distribution::Inherit => 5,
+        }
+    }
+
+    /// The number as MISP's JSON writes it (a string: `"3"`).
+    pub fn as_json(self) -> Json {
+        Json::String(self.code().to_string())
+    }
+}
+
+/// The MISP distribution of an event at TLP `level`; `None` for TLP:RED, which is never
+/// written into a feed. CLEAR may go to all communities, GREEN to the connected communities
+/// (the community and its partners, not the public); AMBER and AMBER+STRICT stay in the
+/// receiving organisation — or, when `sharing_group` is configured, in that sharing group.
+pub fn distribution(level: TlpLevel, sharing_group: bool) -> Option<Distribution> {
+    match level {
+        TlpLevel::Clear => Some(Distribution::AllCommunities),
+        TlpLevel::Green => Some(Distribution::ConnectedCommunities),
+        TlpLevel::Amber | TlpLevel::AmberStrict if sharing_group => {
+            Some(Distribution::SharingGroup)
+        }
+        TlpLevel::Amber | TlpLevel::AmberStrict => Some(Distribution::OrganisationOnly),
+        TlpLevel::Red => None,
+    }
+}
 
 /// One MISP event of the feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +92,8 @@ pub struct Feed {
     /// `hashes.csv`: (MD5 of an attribute value, event uuid).
     pub hashes: Vec<(String, String)>,
     pub events: Vec<FeedEvent>,
+    /// Findings not written because they are TLP:RED (or have no TLP).
+    pub left_out_red: usize,
 }
 
 /// The MISP tag of a TLP level (`tlp:amber+strict`).
@@ -42,14 +101,21 @@ pub fn tlp_tag(level: TlpLevel) -> String {
     format!("tlp:{}", level.as_str())
 }
 
-/// Builds the feed of `findings` as the organisation `producer`.
-pub fn feed(producer: &str, findings: &[Finding]) -> Feed {
+/// Builds the feed of `findings` as `producer`'s MISP organisation (`Orgc`), leaving out
+/// TLP:RED findings.
+pub fn feed(producer: &Producer, findings: &[Finding]) -> Feed {
     let org = json!({
-        "name": producer,
-        "uuid": name_based_v4(&format!("misp-org|{producer}")).to_string(),
+        "name": producer.misp_org_name,
+        "uuid": producer.misp_org_uuid,
     });
+    let sharing_group = producer.misp_sharing_group_uuid.as_deref();
     let mut groups: BTreeMap<(String, String, TlpLevel, String), Vec<&Finding>> = BTreeMap::new();
+    let mut left_out_red = 0;
     for f in findings {
+        if distribution(f.tlp(), sharing_group.is_some()).is_none() {
+            left_out_red += 1;
+            continue;
+        }
         let day = crate::stix::timestamp(f.time)[..10].to_owned();
         let key = (
             f.text("feed.name").unwrap_or("Firewatch").to_owned(),
@@ -73,6 +139,8 @@ pub fn feed(producer: &str, findings: &[Finding]) -> Feed {
             .max()
             .unwrap_or(0)
             .to_string();
+        let event_distribution = distribution(level, sharing_group.is_some())
+            .expect("TLP:RED findings were left out above");
         let mut tags = vec![json!({"name": tlp_tag(level)})];
         if let Some(taxonomy) = members[0].text("classification.taxonomy") {
             tags.push(json!({"name": format!("rsit:{taxonomy}=\"{class_type}\"")}));
@@ -95,7 +163,7 @@ pub fn feed(producer: &str, findings: &[Finding]) -> Feed {
                     "category": category,
                     "value": value,
                     "to_ids": to_ids,
-                    "distribution": "5",
+                    "distribution": Distribution::Inherit.as_json(),
                     "timestamp": f.time.to_string(),
                     "comment": comment(f),
                 }));
@@ -111,13 +179,13 @@ pub fn feed(producer: &str, findings: &[Finding]) -> Feed {
             "timestamp": timestamp,
         });
         manifest.insert(uuid.clone(), summary);
-        let event = json!({"Event": {
+        let mut event = json!({"Event": {
             "uuid": uuid,
             "info": info,
             "date": day,
             "analysis": "2",
             "threat_level_id": "3",
-            "distribution": "3",
+            "distribution": event_distribution.as_json(),
             "published": true,
             "timestamp": timestamp,
             "publish_timestamp": timestamp,
@@ -125,12 +193,18 @@ pub fn feed(producer: &str, findings: &[Finding]) -> Feed {
             "Tag": tags,
             "Attribute": attributes,
         }});
+        if let (Distribution::SharingGroup, Some(group)) = (event_distribution, sharing_group) {
+            // As MISP's own feeds write it (PyMISP `to_feed(with_distribution=True)`): the
+            // group by uuid, which the receiving instance resolves to its local id.
+            event["Event"]["SharingGroup"] = json!({ "uuid": group });
+        }
         events.push(FeedEvent { uuid, json: event });
     }
     Feed {
         manifest: Json::Object(manifest),
         hashes,
         events,
+        left_out_red,
     }
 }
 
@@ -139,12 +213,18 @@ pub fn feed(producer: &str, findings: &[Finding]) -> Feed {
 pub struct FeedSummary {
     pub events: usize,
     pub attributes: usize,
+    /// Findings left out because they are TLP:RED (or have no TLP).
+    pub left_out_red: usize,
 }
 
 /// Writes the feed of `findings` into `dir` (created if missing): `manifest.json`,
-/// `hashes.csv` and `<uuid>.json` per event. Each file is written to a temporary name and
-/// renamed, so a subscriber never reads half a file.
-pub fn write_feed(dir: &Path, producer: &str, findings: &[Finding]) -> io::Result<FeedSummary> {
+/// `hashes.csv` and `<uuid>.json` per event; TLP:RED findings are left out. Each file is
+/// written to a temporary name and renamed, so a subscriber never reads half a file.
+pub fn write_feed(
+    dir: &Path,
+    producer: &Producer,
+    findings: &[Finding],
+) -> io::Result<FeedSummary> {
     let feed = feed(producer, findings);
     std::fs::create_dir_all(dir)?;
     for event in &feed.events {
@@ -165,6 +245,7 @@ pub fn write_feed(dir: &Path, producer: &str, findings: &[Finding]) -> io::Resul
     Ok(FeedSummary {
         events: feed.events.len(),
         attributes: feed.hashes.len(),
+        left_out_red: feed.left_out_red,
     })
 }
 
@@ -225,26 +306,150 @@ mod tests {
     use super::*;
     use firewatch_core::Event;
 
+    fn mk(ip: &str, tlp: &str, time: &str) -> Finding {
+        let mut e = Event::new();
+        e.set("source.ip", ip).unwrap();
+        e.set("feed.name", "scan").unwrap();
+        e.set("classification.type", "scanner").unwrap();
+        e.set("tlp", tlp).unwrap();
+        e.set("time.source", time).unwrap();
+        e.fill_taxonomy();
+        let t = time.parse::<jiff::Timestamp>().unwrap().as_second();
+        Finding::from_event(e, t)
+    }
+
+    /// The TLP → MISP distribution table of docs/sharing.md, written out: (level, without a
+    /// sharing group, with one).
+    #[test]
+    fn distribution_follows_tlp() {
+        let table = [
+            (TlpLevel::Clear, Some(3), Some(3)),
+            (TlpLevel::Green, Some(2), Some(2)),
+            (TlpLevel::Amber, Some(0), Some(4)),
+            (TlpLevel::AmberStrict, Some(0), Some(4)),
+            (TlpLevel::Red, None, None),
+        ];
+        for (level, alone, grouped) in table {
+            assert_eq!(
+                distribution(level, false).map(Distribution::code),
+                alone,
+                "{level:?}"
+            );
+            assert_eq!(
+                distribution(level, true).map(Distribution::code),
+                grouped,
+                "{level:?}"
+            );
+        }
+        assert_eq!(Distribution::Inherit.as_json(), json!("5"));
+        assert_eq!(Distribution::SharingGroup.as_json(), json!("4"));
+    }
+
+    fn event_of<'a>(feed: &'a Feed, tlp_tag: &str) -> &'a Json {
+        &feed
+            .events
+            .iter()
+            .find(|e| {
+                e.json["Event"]["Tag"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["name"] == tlp_tag)
+            })
+            .unwrap_or_else(|| panic!("no event tagged {tlp_tag}"))
+            .json["Event"]
+    }
+
+    #[test]
+    fn events_carry_their_distribution_and_red_is_left_out() {
+        let findings = [
+            mk("192.0.2.1", "CLEAR", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.2", "GREEN", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.3", "AMBER", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.4", "AMBER+STRICT", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.5", "RED", "2026-01-01T01:00:00Z"),
+        ];
+        let feed = feed(&Producer::named("CERT-X"), &findings);
+        assert_eq!(feed.events.len(), 4);
+        assert_eq!(feed.left_out_red, 1);
+        assert!(!feed.hashes.iter().any(|(h, _)| *h == md5_hex("192.0.2.5")));
+        for (tag, expected) in [
+            ("tlp:clear", "3"),
+            ("tlp:green", "2"),
+            ("tlp:amber", "0"),
+            ("tlp:amber+strict", "0"),
+        ] {
+            let event = event_of(&feed, tag);
+            assert_eq!(event["distribution"], expected, "{tag}");
+            assert!(event.get("SharingGroup").is_none(), "{tag}");
+            for a in event["Attribute"].as_array().unwrap() {
+                assert_eq!(a["distribution"], "5", "{tag}");
+            }
+        }
+        assert!(
+            !serde_json::to_string(&feed.manifest)
+                .unwrap()
+                .contains("tlp:red")
+        );
+    }
+
+    #[test]
+    fn a_sharing_group_takes_the_amber_levels() {
+        let group = "5d4e9a52-0000-4000-8000-00000000000b";
+        let producer = Producer {
+            misp_sharing_group_uuid: Some(group.to_owned()),
+            ..Producer::named("CERT-X")
+        };
+        let findings = [
+            mk("192.0.2.1", "CLEAR", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.2", "GREEN", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.3", "AMBER", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.4", "AMBER+STRICT", "2026-01-01T01:00:00Z"),
+            mk("192.0.2.5", "RED", "2026-01-01T01:00:00Z"),
+        ];
+        let feed = feed(&producer, &findings);
+        assert_eq!(feed.left_out_red, 1);
+        for tag in ["tlp:amber", "tlp:amber+strict"] {
+            let event = event_of(&feed, tag);
+            assert_eq!(event["distribution"], "4", "{tag}");
+            assert_eq!(event["SharingGroup"], json!({ "uuid": group }), "{tag}");
+        }
+        assert_eq!(event_of(&feed, "tlp:clear")["distribution"], "3");
+        assert_eq!(event_of(&feed, "tlp:green")["distribution"], "2");
+        assert!(event_of(&feed, "tlp:green").get("SharingGroup").is_none());
+    }
+
+    #[test]
+    fn the_organisation_comes_from_the_producer() {
+        let producer = crate::ShareConfig {
+            producer_name: Some("Example CERT".into()),
+            misp: crate::config::MispShareConfig {
+                org_name: Some("Example CERT (MISP)".into()),
+                org_uuid: Some("5d4e9a52-0000-4000-8000-00000000000a".into()),
+                sharing_group_uuid: None,
+            },
+            ..crate::ShareConfig::default()
+        }
+        .producer(None, None);
+        let feed = feed(
+            &producer,
+            &[mk("192.0.2.1", "GREEN", "2026-01-01T01:00:00Z")],
+        );
+        let orgc =
+            json!({"name": "Example CERT (MISP)", "uuid": "5d4e9a52-0000-4000-8000-00000000000a"});
+        assert_eq!(feed.events[0].json["Event"]["Orgc"], orgc);
+        assert_eq!(feed.manifest[&feed.events[0].uuid]["Orgc"], orgc);
+    }
+
     #[test]
     fn groups_by_feed_type_tlp_and_day() {
-        let mk = |ip: &str, tlp: &str, time: &str| {
-            let mut e = Event::new();
-            e.set("source.ip", ip).unwrap();
-            e.set("feed.name", "scan").unwrap();
-            e.set("classification.type", "scanner").unwrap();
-            e.set("tlp", tlp).unwrap();
-            e.set("time.source", time).unwrap();
-            e.fill_taxonomy();
-            let t = time.parse::<jiff::Timestamp>().unwrap().as_second();
-            Finding::from_event(e, t)
-        };
         let findings = [
             mk("192.0.2.1", "GREEN", "2026-01-01T01:00:00Z"),
             mk("192.0.2.2", "GREEN", "2026-01-01T02:00:00Z"),
             mk("192.0.2.3", "AMBER", "2026-01-01T02:00:00Z"),
             mk("192.0.2.4", "GREEN", "2026-01-02T02:00:00Z"),
         ];
-        let feed = feed("CERT-X", &findings);
+        let feed = feed(&Producer::named("CERT-X"), &findings);
         assert_eq!(feed.events.len(), 3);
         assert_eq!(feed.hashes.len(), 4);
         assert_eq!(feed.hashes[0].0, md5_hex("192.0.2.1"));
@@ -255,7 +460,7 @@ mod tests {
                 .iter()
                 .any(|t| t["name"] == "rsit:information-gathering=\"scanner\"")
         );
-        assert_eq!(feed, super::feed("CERT-X", &findings));
+        assert_eq!(feed, super::feed(&Producer::named("CERT-X"), &findings));
         assert_eq!(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
     }
 }

@@ -19,6 +19,7 @@ use firewatch_core::TlpLevel;
 use firewatch_feeds::stix::FIREWATCH_EXTENSION;
 use serde_json::{Value as Json, json};
 
+use crate::config::Producer;
 use crate::finding::{Finding, FindingKind};
 use crate::ids::{sco_id, sdo_id};
 use crate::tlp;
@@ -64,16 +65,22 @@ pub fn timestamp(secs: i64) -> String {
 /// Builds STIX objects for one producer (the exporting team or instance).
 #[derive(Debug, Clone)]
 pub struct Exporter {
-    producer: String,
+    producer: Producer,
     identity_id: String,
 }
 
 impl Exporter {
     /// An exporter whose objects are created by the identity named `producer`.
     pub fn new(producer: &str) -> Exporter {
+        Exporter::for_producer(&Producer::named(producer))
+    }
+
+    /// An exporter whose objects are created by `producer` (`[share]`: its name, sector and
+    /// contact). The identity's id depends on the name only.
+    pub fn for_producer(producer: &Producer) -> Exporter {
         Exporter {
-            producer: producer.to_owned(),
-            identity_id: sdo_id("identity", &format!("producer:{producer}")),
+            producer: producer.clone(),
+            identity_id: sdo_id("identity", &format!("producer:{}", producer.name)),
         }
     }
 
@@ -147,14 +154,21 @@ impl Exporter {
             tlp: TlpLevel::Clear,
             json,
         };
+        let mut producer = json!({
+            "type": "identity", "spec_version": "2.1", "id": self.identity_id,
+            "created": CONSTANT_CREATED, "modified": CONSTANT_CREATED,
+            "name": self.producer.name, "identity_class": "organization",
+            "description": "The team that produced these findings (exported by Firewatch).",
+            "object_marking_refs": clear,
+        });
+        if let Some(sector) = &self.producer.sector {
+            producer["sectors"] = json!([sector]);
+        }
+        if let Some(contact) = &self.producer.contact {
+            producer["contact_information"] = json!(contact);
+        }
         vec![
-            constant(json!({
-                "type": "identity", "spec_version": "2.1", "id": self.identity_id,
-                "created": CONSTANT_CREATED, "modified": CONSTANT_CREATED,
-                "name": self.producer, "identity_class": "organization",
-                "description": "The team that produced these findings (exported by Firewatch).",
-                "object_marking_refs": clear,
-            })),
+            constant(producer),
             constant(json!({
                 "type": "identity", "spec_version": "2.1", "id": FIREWATCH_PROJECT_IDENTITY,
                 "created": CONSTANT_CREATED, "modified": CONSTANT_CREATED,
@@ -511,6 +525,34 @@ mod tests {
         assert!(objects.iter().any(|o| o.object_type() == "observed-data"));
         assert!(!objects.iter().any(|o| o.object_type() == "indicator"));
         assert!(!objects.iter().any(|o| o.object_type() == "sighting"));
+    }
+
+    #[test]
+    fn the_producer_identity_has_the_configured_sector_and_contact() {
+        let producer = crate::ShareConfig {
+            producer_name: Some("Example CERT".into()),
+            producer_sector: Some("government".into()),
+            producer_contact: Some("cert@example.org".into()),
+            ..crate::ShareConfig::default()
+        }
+        .producer(None, None);
+        let exporter = Exporter::for_producer(&producer);
+        let objects = exporter.objects(&[scanner("192.0.2.1", "GREEN")]);
+        let identity = objects
+            .iter()
+            .find(|o| o.id == exporter.identity_id())
+            .unwrap();
+        assert_eq!(identity.json["name"], "Example CERT");
+        assert_eq!(identity.json["sectors"], json!(["government"]));
+        assert_eq!(identity.json["contact_information"], "cert@example.org");
+        assert_eq!(
+            exporter.identity_id(),
+            Exporter::new("Example CERT").identity_id()
+        );
+        let plain = Exporter::new("Example CERT").objects(&[scanner("192.0.2.1", "GREEN")]);
+        let plain = plain.iter().find(|o| o.id == identity.id).unwrap();
+        assert!(plain.json.get("sectors").is_none());
+        assert!(plain.json.get("contact_information").is_none());
     }
 
     #[test]

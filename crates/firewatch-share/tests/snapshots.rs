@@ -1,7 +1,7 @@
 //! The exports' text, pinned: a change to an id, a marking or a property shows up in review.
 
 use firewatch_core::Event;
-use firewatch_share::{Finding, misp, stix::Exporter};
+use firewatch_share::{Finding, Producer, misp, stix::Exporter};
 
 fn findings() -> Vec<Finding> {
     let lines = [
@@ -32,7 +32,7 @@ fn stix_bundle() {
 
 #[test]
 fn misp_feed() {
-    let feed = misp::feed("CERT-Example", &findings());
+    let feed = misp::feed(&Producer::named("CERT-Example"), &findings());
     insta::assert_json_snapshot!("misp_manifest", feed.manifest);
     insta::assert_json_snapshot!(
         "misp_events",

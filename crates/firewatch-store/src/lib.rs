@@ -64,7 +64,7 @@ pub fn open(path: &std::path::Path) -> Result<Box<dyn Backend>> {
 }
 
 use firewatch_core::SourceLabel;
-use firewatch_core::telescope::{Detection, SeriesPoint};
+use firewatch_core::telescope::{AlertSource, Detection, SeriesPoint};
 use firewatch_darknet::{Aggregate, BackscatterAttack, BackscatterMinute, SourceCounters};
 use std::net::IpAddr;
 
@@ -228,6 +228,11 @@ pub trait Store {
     /// sources and attacks are merged sums that cannot be taken apart again. Returns the
     /// removed record, `None` if there was none.
     fn forget_input(&mut self, content_hash: &str) -> Result<Option<InputRecord>>;
+    /// Labels and attributes every stored source, and attributes every attack victim, again
+    /// with `derive` (after the team directory, the registry data or the label rules
+    /// changed), one transaction per batch; marks the alerts stale when anything changed, so
+    /// they are derived again. Changes only what differs: a second run changes nothing.
+    fn rederive(&mut self, derive: &dyn Derivation) -> Result<Rederived>;
     /// The ports whose busiest interval reaches either floor (the others cannot alert), with
     /// the store's time span; `None` before the first capture.
     fn alert_candidates(
@@ -261,6 +266,9 @@ pub trait Store {
     fn port_series(&self, proto: u8, port: u16, range: &TimeRange) -> Result<Vec<SeriesPoint>>;
     /// Alerts overlapping a time range.
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>>;
+    /// Every source of `alert` (from its port's cells over its intervals), busiest first, with
+    /// label and attribution; `team` keeps only the sources routed to that team.
+    fn alert_sources(&self, alert: &AlertRecord, team: Option<&str>) -> Result<Vec<AlertSource>>;
     /// Sources active in a time range, optionally of one label, busiest first.
     fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>>;
     /// One source's profile.

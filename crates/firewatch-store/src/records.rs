@@ -171,3 +171,14 @@ pub struct AlertCandidates {
     /// (IP protocol number, port) of every port whose busiest interval reaches a floor.
     pub ports: Vec<(u8, u16)>,
 }
+
+/// What [`crate::Store::rederive`] changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Rederived {
+    /// Sources read, and those whose label or attribution changed.
+    pub sources: u64,
+    pub sources_changed: u64,
+    /// Attacks read, and those whose victim's attribution changed.
+    pub attacks: u64,
+    pub attacks_changed: u64,
+}

@@ -3,7 +3,7 @@
 use crate::migrations::MIGRATIONS;
 use crate::records::*;
 use crate::{Derivation, Result, Store, StoreError};
-use firewatch_core::telescope::{Detection, SeriesPoint};
+use firewatch_core::telescope::{AlertSource, Detection, SeriesPoint};
 use firewatch_core::{Protocol, SourceLabel};
 use firewatch_darknet::aggregate::{PortTally, TtlSet};
 use firewatch_darknet::{
@@ -1056,6 +1056,95 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn rederive(&mut self, derive: &dyn Derivation) -> Result<Rederived> {
+        self.check_writable()?;
+        let mut report = Rederived::default();
+        // Sources: the new label and attribution of each, then the rows that differ.
+        let mut changed_sources = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT addr, counters, distinct_destinations, label, country, asn, as_name, team, data_version FROM sources",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                report.sources += 1;
+                let key: String = r.get(0)?;
+                let counters: SourceCounters =
+                    serde_json::from_str(&r.get::<_, String>(1)?).map_err(corrupt)?;
+                let distinct: i64 = r.get(2)?;
+                let label: String = r.get(3)?;
+                let stored = read_enrichment(r, 4)?;
+                let new_label = derive.label(&counters, distinct.max(0) as u64);
+                let new = derive.attribute(parse_addr(&key)?);
+                if new_label.as_str() != label || new != stored {
+                    changed_sources.push((key, new_label, new));
+                }
+            }
+        }
+        let mut changed_attacks = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT victim, start_ns, country, asn, as_name, team, data_version FROM attacks",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                report.attacks += 1;
+                let victim: String = r.get(0)?;
+                let start: i64 = r.get(1)?;
+                let stored = read_enrichment(r, 2)?;
+                let new = derive.attribute(parse_addr(&victim)?);
+                if new != stored {
+                    changed_attacks.push((victim, start, new));
+                }
+            }
+        }
+        report.sources_changed = changed_sources.len() as u64;
+        report.attacks_changed = changed_attacks.len() as u64;
+        const BATCH: usize = 10_000;
+        for batch in changed_sources.chunks(BATCH) {
+            let tx = self.write_tx()?;
+            {
+                let mut update = tx.prepare_cached(
+                    "UPDATE sources SET label = ?, country = ?, asn = ?, as_name = ?, team = ?, data_version = ? WHERE addr = ?",
+                )?;
+                for (key, label, a) in batch {
+                    update.execute(params![
+                        label.as_str(),
+                        a.country,
+                        a.asn,
+                        a.as_name,
+                        a.team,
+                        a.data_version,
+                        key
+                    ])?;
+                }
+                set_meta(&tx, "alerts_stale", "1")?;
+            }
+            tx.commit()?;
+        }
+        for batch in changed_attacks.chunks(BATCH) {
+            let tx = self.write_tx()?;
+            {
+                let mut update = tx.prepare_cached(
+                    "UPDATE attacks SET country = ?, asn = ?, as_name = ?, team = ?, data_version = ? WHERE victim = ? AND start_ns = ?",
+                )?;
+                for (victim, start, a) in batch {
+                    update.execute(params![
+                        a.country,
+                        a.asn,
+                        a.as_name,
+                        a.team,
+                        a.data_version,
+                        victim,
+                        start
+                    ])?;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(report)
+    }
+
     fn forget_input(&mut self, content_hash: &str) -> Result<Option<InputRecord>> {
         let tx = self.write_tx()?;
         let input = tx
@@ -1179,6 +1268,51 @@ impl Store for SqliteStore {
                 p.interval_start >= range.since_or_min() && p.interval_start <= range.until_or_max()
             })
             .collect())
+    }
+
+    fn alert_sources(&self, alert: &AlertRecord, team: Option<&str>) -> Result<Vec<AlertSource>> {
+        let proto: Protocol = alert
+            .proto
+            .parse()
+            .map_err(|e| corrupt(format_args!("alert {}: {e}", alert.id)))?;
+        // The alert's intervals: from its start to before its end (its last if ongoing).
+        let last = alert.end.map_or(i64::MAX, |end| end - 1);
+        let mut sources = self.sources_between(proto.number(), alert.port, alert.start, last)?;
+        sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT label, country, asn, team FROM sources WHERE addr = ?")?;
+        let mut out = Vec::with_capacity(sources.len());
+        for (addr, packets) in sources {
+            let facts = stmt
+                .query_row([addr.to_string()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<u32>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .optional()?;
+            let (label, country, asn, routed) = match facts {
+                Some((label, country, asn, routed)) => {
+                    (Some(label.parse().map_err(corrupt)?), country, asn, routed)
+                }
+                None => (None, None, None, None),
+            };
+            if team.is_some_and(|t| routed.as_deref() != Some(t)) {
+                continue;
+            }
+            out.push(AlertSource {
+                addr,
+                packets,
+                label,
+                country,
+                asn,
+                team: routed,
+            });
+        }
+        Ok(out)
     }
 
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>> {

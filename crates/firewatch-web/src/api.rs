@@ -55,6 +55,7 @@ fn api_routes() -> Router<Shared> {
         .route("/events/stats", get(event_stats))
         .route("/events/export", get(export_events))
         .route("/alerts", get(alerts))
+        .route("/alerts/{id}/sources", get(alert_sources))
         .route("/ports/top", get(top_ports))
         .route("/sources", get(sources))
         .route("/sources/{ip}", get(source))
@@ -1121,6 +1122,97 @@ async fn alerts(
     }))
 }
 
+/// Parameters of `GET /api/v1/alerts/{id}/sources`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertSourcesParams {
+    /// Only the sources routed to this team (a directory team id).
+    pub team: Option<String>,
+}
+
+/// Every source of one alert the viewer may read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertSourceList {
+    /// The alert's id.
+    pub alert: String,
+    /// The alert's unique sources, all teams together.
+    pub unique_sources: u64,
+    /// Which sources these are: `all` (the viewer reads the telescope's records) or the team
+    /// they are routed to (the viewer's own, when the telescope's TLP lets only it be told).
+    pub scope: String,
+    pub items: Vec<AlertSourceItem>,
+}
+
+/// One source of an alert, with its attribution.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertSourceItem {
+    /// IPv4 or IPv6 address.
+    pub addr: String,
+    /// Its packets to the alert's port within the alert.
+    pub packets: u64,
+    pub label: Option<Label>,
+    /// Country of registration (ISO 3166 alpha-2).
+    pub country: Option<String>,
+    pub asn: Option<u32>,
+    /// The team it is routed to.
+    pub team: Option<String>,
+}
+
+/// Every source of one alert, not only its top ten, with country, ASN and team. A viewer who
+/// may read the telescope's records gets all of them (`team` narrows); a team the telescope's
+/// TLP lets be told of findings routed to it gets its own sources only.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}/sources", params(("id" = String, Path, description = "The alert's id", example = "tcp-23-spike-1762070400"), AlertSourcesParams),
+    responses((status = 200, description = "The alert's sources the viewer may read, busiest first", body = AlertSourceList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 404, description = "No such record", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
+async fn alert_sources(
+    State(state): State<Shared>,
+    ApiViewer(viewer): ApiViewer,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<AlertSourcesParams>,
+) -> Result<Json<AlertSourceList>, ApiError> {
+    let team = if state.telescope.may_read_records(&viewer) {
+        p.team
+    } else {
+        match viewer.team() {
+            Some(own) if state.telescope.may_tell_routed_team(own) => {
+                if p.team.as_deref().is_some_and(|t| t != own) {
+                    return Err(denied(&viewer, state.telescope.tlp.label()));
+                }
+                Some(own.to_owned())
+            }
+            _ => return Err(denied(&viewer, state.telescope.tlp.label())),
+        }
+    };
+    let scope = team.clone().unwrap_or_else(|| "all".to_owned());
+    let (alert, sources) = state
+        .with_store(move |s| {
+            let alert = s
+                .alerts(&AlertQuery::default())?
+                .into_iter()
+                .find(|a| a.id == id)
+                .ok_or_else(|| ApiError::NotFound(format!("no alert {id}")))?;
+            let sources = s.alert_sources(&alert, team.as_deref())?;
+            Ok((alert, sources))
+        })
+        .await?;
+    Ok(Json(AlertSourceList {
+        alert: alert.id,
+        unique_sources: alert.unique_sources,
+        scope,
+        items: sources
+            .into_iter()
+            .map(|s| AlertSourceItem {
+                addr: s.addr.to_string(),
+                packets: s.packets,
+                label: s.label.map(Label::from),
+                country: s.country,
+                asn: s.asn,
+                team: s.team,
+            })
+            .collect(),
+    }))
+}
+
 /// Parameters of `GET /api/v1/ports/top`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -1459,8 +1551,8 @@ impl utoipa::Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing; TLP 2.0 applied to every read."),
-    paths(events, event_stats, export_events, alerts, top_ports, sources, source, attacks, teams, route, openapi, healthz, metrics),
-    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, TlpLevel, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health)),
+    paths(events, event_stats, export_events, alerts, alert_sources, top_ports, sources, source, attacks, teams, route, openapi, healthz, metrics),
+    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, TlpLevel, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, AlertSourceList, AlertSourceItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

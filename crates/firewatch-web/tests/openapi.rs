@@ -23,6 +23,7 @@ async fn openapi_lists_every_route() {
         "/api/v1/events/stats",
         "/api/v1/events/export",
         "/api/v1/alerts",
+        "/api/v1/alerts/{id}/sources",
         "/api/v1/ports/top",
         "/api/v1/sources",
         "/api/v1/sources/{ip}",
@@ -51,6 +52,12 @@ async fn openapi_lists_every_route() {
             uri
         };
         let (status, body) = get(&app, &uri, fx.token("a-member")).await;
+        if p.contains("{id}") {
+            // The fixture raises no alert: the handler answers that this one does not exist.
+            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+            assert_eq!(body["error"], "no alert {id}", "{uri}");
+            continue;
+        }
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
     }
     let params: Vec<&str> = paths["/api/v1/events"]["get"]["parameters"]

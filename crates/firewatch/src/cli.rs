@@ -74,6 +74,10 @@ pub enum Command {
         after_help = "Examples:\n  firewatch route 203.0.113.7\n  firewatch route 2001:db8::1 --json"
     )]
     Route(crate::commands::route::RouteArgs),
+    /// Label and attribute stored sources, attacks and alerts again with the directory,
+    /// registry data and label rules in force.
+    #[command(after_help = "Examples:\n  firewatch reattribute\n  firewatch reattribute --json")]
+    Reattribute(crate::commands::reattribute::ReattributeArgs),
     /// Write a synthetic telescope capture with its ground truth (for tests and benchmarks).
     Synth(crate::commands::synth::SynthArgs),
     /// Serve the JSON API (TLP 2.0 applied to every read), /healthz and /metrics.

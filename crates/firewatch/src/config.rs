@@ -21,6 +21,8 @@ pub struct Config {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<firewatch_notify::NotifyConfig>,
     pub metrics: firewatch_metrics::MetricsConfig,
+    /// `[share]`: the producer of STIX and MISP exports (see docs/sharing.md).
+    pub share: firewatch_share::ShareConfig,
 }
 
 impl Config {

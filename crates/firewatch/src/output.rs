@@ -40,8 +40,84 @@ pub fn json<T: Serialize>(rows: &T) -> Result<()> {
     Ok(())
 }
 
-/// Prints an aligned text table.
+/// What a listing left out after its row limit: the footer [`limited_table`] prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rest {
+    /// Every row is shown.
+    None,
+    /// Rows were cut; this many there are in all.
+    Total(usize),
+    /// Rows were cut; how many there are in all is not known cheaply.
+    More,
+}
+
+impl Rest {
+    /// What is left of `rows` after keeping the first `limit`, when all rows were read.
+    pub fn cut<T>(rows: &mut Vec<T>, limit: usize) -> Rest {
+        let total = rows.len();
+        if total <= limit {
+            return Rest::None;
+        }
+        rows.truncate(limit);
+        Rest::Total(total)
+    }
+
+    /// The same for rows read with `limit + 1`: the extra row only tells that more exist.
+    pub fn cut_probe<T>(rows: &mut Vec<T>, limit: usize) -> Rest {
+        if rows.len() <= limit {
+            return Rest::None;
+        }
+        rows.truncate(limit);
+        Rest::More
+    }
+}
+
+/// The footer of a table cut at its row limit, e.g. "… 50 of 2,385 rows shown; --limit N or
+/// --json for all"; `None` when every row is shown.
+pub fn rest_footer(shown: usize, rest: Rest) -> Option<String> {
+    const HINT: &str = "--limit N or --json for all";
+    match rest {
+        Rest::None => None,
+        Rest::Total(total) => Some(format!(
+            "… {} of {} rows shown; {HINT}",
+            thousands(shown),
+            thousands(total)
+        )),
+        Rest::More => Some(format!(
+            "… {} rows shown, more rows exist; {HINT}",
+            thousands(shown)
+        )),
+    }
+}
+
+/// 2385 as "2,385".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Prints an aligned text table of every row.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    limited_table(headers, rows, Rest::None);
+}
+
+/// Prints an aligned text table, and on standard error what its row limit left out.
+pub fn limited_table(headers: &[&str], rows: Vec<Vec<String>>, rest: Rest) {
+    let footer = rest_footer(rows.len(), rest);
+    print_table(headers, rows);
+    if let Some(footer) = footer {
+        eprintln!("{footer}");
+    }
+}
+
+fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     if rows.is_empty() {
         outln!("(none)");
         return;
@@ -74,4 +150,63 @@ pub fn ns_time(ns: i64) -> String {
 /// Unix seconds as RFC 3339 UTC.
 pub fn s_time(s: i64) -> String {
     firewatch_core::time::format_unix(s)
+}
+
+/// A listing's JSON with its times for people and programs alike: each named field holding
+/// Unix seconds becomes an RFC 3339 UTC string in place (its name says no unit), and each
+/// `(field_ns, field)` pair adds `field` as RFC 3339 beside the nanoseconds (whose name says
+/// so). Applied to an object or to every object of an array.
+pub fn json_times(
+    mut value: serde_json::Value,
+    seconds: &[&str],
+    nanos: &[(&str, &str)],
+) -> serde_json::Value {
+    use serde_json::Value;
+    let fix = |o: &mut serde_json::Map<String, Value>| {
+        for name in seconds {
+            if let Some(v) = o.get_mut(*name)
+                && let Some(s) = v.as_i64()
+            {
+                *v = Value::String(s_time(s));
+            }
+        }
+        for (from, to) in nanos {
+            let t = o.get(*from).map(|v| v.as_i64().map(ns_time));
+            if let Some(t) = t {
+                o.insert((*to).to_string(), t.map_or(Value::Null, Value::String));
+            }
+        }
+    };
+    match &mut value {
+        Value::Array(rows) => rows
+            .iter_mut()
+            .filter_map(Value::as_object_mut)
+            .for_each(fix),
+        Value::Object(o) => fix(o),
+        _ => {}
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Rest, rest_footer, thousands};
+
+    #[test]
+    fn footers_count_with_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(2385), "2,385");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(
+            rest_footer(50, Rest::Total(2385)).as_deref(),
+            Some("… 50 of 2,385 rows shown; --limit N or --json for all")
+        );
+        assert_eq!(rest_footer(50, Rest::None), None);
+        let mut rows = vec![1, 2, 3];
+        assert_eq!(Rest::cut(&mut rows, 3), Rest::None);
+        assert_eq!(Rest::cut(&mut rows, 2), Rest::Total(3));
+        assert_eq!(Rest::cut_probe(&mut rows, 1), Rest::More);
+        assert_eq!(rows, [1]);
+    }
 }

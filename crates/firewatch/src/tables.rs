@@ -1,6 +1,6 @@
 //! Records as tables for people: alerts and attacks, as the listings and the demo print them.
 
-use crate::output::{ns_time, s_time, table};
+use crate::output::{Rest, limited_table, ns_time, s_time};
 use firewatch_store::{AlertRecord, AttackRecord};
 
 pub fn countries_text(a: &AlertRecord) -> String {
@@ -32,7 +32,12 @@ pub fn label_mix_text(a: &AlertRecord) -> String {
 
 /// Prints alerts as a table.
 pub fn print_alerts(alerts: &[AlertRecord]) {
-    table(
+    print_alerts_cut(alerts, Rest::None);
+}
+
+/// Prints alerts as a table, with what the row limit left out.
+pub fn print_alerts_cut(alerts: &[AlertRecord], rest: Rest) {
+    limited_table(
         &[
             "ID",
             "KIND",
@@ -72,11 +77,18 @@ pub fn print_alerts(alerts: &[AlertRecord]) {
                 ]
             })
             .collect(),
+        rest,
     );
 }
 
+/// Prints attacks as a table.
 pub fn print_attacks(attacks: &[AttackRecord]) {
-    table(
+    print_attacks_cut(attacks, Rest::None);
+}
+
+/// Prints attacks as a table, with what the row limit left out.
+pub fn print_attacks_cut(attacks: &[AttackRecord], rest: Rest) {
+    limited_table(
         &[
             "VICTIM", "START", "END", "DURATION", "PACKETS", "PEAK/MIN", "PROTO", "PORTS",
             "COUNTRY", "ASN", "TEAM",
@@ -103,5 +115,6 @@ pub fn print_attacks(attacks: &[AttackRecord]) {
                 ]
             })
             .collect(),
+        rest,
     );
 }

@@ -105,7 +105,15 @@ fn labels_attacks_and_spikes_match_the_ground_truth() {
     let matches = |a: &Value, t: &Value| {
         a["proto"] == t["proto"]
             && a["port"] == t["port"]
-            && (a["start"].as_i64().unwrap() - t["start_unix"].as_i64().unwrap()).abs() <= interval
+            && (a["start"]
+                .as_str()
+                .unwrap()
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_second()
+                - t["start_unix"].as_i64().unwrap())
+            .abs()
+                <= interval
     };
     let alerts = alerts.as_array().unwrap();
     for a in alerts {

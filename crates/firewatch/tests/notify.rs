@@ -213,10 +213,25 @@ contacts = [{ kind = "email", value = "soc@team-r.example" }]
             assert!(opened.attachment.contains("203.0.113.4"));
         }
     }
+    // The summary: one line per team, held-back records counted by level and cap.
     let table = firewatch(work).args(["notify", "status"]).output().unwrap();
     let text = String::from_utf8(table.stdout).unwrap();
+    let team_g = text
+        .lines()
+        .find(|l| l.starts_with("team-g"))
+        .unwrap_or_default();
     assert!(
-        text.contains("held back") && text.contains("TLP:AMBER"),
+        team_g.contains("1 sent") && team_g.contains("1 TLP:AMBER over TLP:GREEN"),
+        "{text}"
+    );
+    // One team's records, one per line.
+    let lines = firewatch(work)
+        .args(["notify", "status", "--team", "team-g"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(lines.stdout).unwrap();
+    assert!(
+        text.contains("held back") && text.contains("TLP:AMBER") && !text.contains("team-a"),
         "{text}"
     );
 }

@@ -2,6 +2,8 @@
 
     share_driver.py validate BUNDLE...          stix2-validator (strict) and stix2.parse
     share_driver.py misp DIR                     PyMISP loads every event; manifest and hashes agree
+    share_driver.py misp-distribution DIR        PyMISP reads each event back: one line
+                                                 `distribution <tlp tag> <n> [<sharing group uuid>]`
     share_driver.py taxii-read URL USER PW OUT   taxii2-client walks discovery -> API root ->
                                                  collections -> objects (paged); writes a bundle
     share_driver.py taxii-add URL USER PW BUNDLE adds the bundle's objects, reads the status back
@@ -172,11 +174,33 @@ def taxii_deny(url, user, password):
     print(f"401 without credentials; {user} reads nothing from {amber.title}")
 
 
+def misp_distribution(directory):
+    from pymisp import MISPEvent
+
+    for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
+        if path.endswith("manifest.json"):
+            continue
+        event = MISPEvent()
+        event.load_file(path)
+        tlp = [t.name for t in event.tags if t.name.startswith("tlp:")]
+        if len(tlp) != 1:
+            fail(f"{path}: expected one tlp: tag, got {tlp}")
+        line = f"distribution {tlp[0]} {int(event.distribution)}"
+        group = getattr(event, "SharingGroup", None)
+        if group is not None:
+            line += f" {group.uuid}"
+        for a in event.attributes:
+            if int(a.distribution) != 5:
+                fail(f"{path}: attribute {a.value} has distribution {a.distribution}, not 5 (inherit)")
+        print(line)
+
+
 def main(argv):
     command, args = argv[1], argv[2:]
     {
         "validate": lambda: validate(args),
         "misp": lambda: misp(args[0]),
+        "misp-distribution": lambda: misp_distribution(args[0]),
         "taxii-read": lambda: taxii_read(*args),
         "taxii-add": lambda: taxii_add(*args),
         "taxii-deny": lambda: taxii_deny(*args),

@@ -55,6 +55,9 @@ pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
                 geo.version(),
                 geo.bad_lines()
             );
+            // What is stored was attributed with the old data: attribute it again.
+            let rederived = firewatch_pipeline::rederive::rederive(ctx)?;
+            outln!("{}", firewatch_pipeline::rederive::summary(&rederived));
             Ok(if geo.bad_lines() > 0 {
                 ExitCode::from(1)
             } else {

@@ -60,10 +60,17 @@ pub struct DemoArgs {
     /// Approximate number of packets to generate.
     #[arg(long, default_value_t = 1_500_000)]
     pub packets: u64,
-    /// Seed of the generator (the same seed gives the same capture).
+    /// Seed of the generator (the same seed and start give the same capture).
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// When the capture starts: RFC 3339, a date or Unix seconds. Default: six hours before the
+    /// last midnight (UTC), so the data is recent (`--since 7d` finds it) and the same all day.
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
 }
+
+/// The example team directory, imported when the store has none, so the demo routes.
+const EXAMPLE_TEAMS: &str = include_str!("../../../../examples/teams.toml");
 
 pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
@@ -72,6 +79,34 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let capture = args.out.join("telescope.pcap");
     let mut cfg = SynthConfig::with_packets(args.packets);
     cfg.seed = args.seed;
+    let now = jiff::Timestamp::now();
+    cfg.start_unix = match &args.start {
+        Some(text) => firewatch_core::time::parse_time_bound(text, now)
+            .map_err(|e| anyhow::anyhow!("--start: {e}"))?,
+        None => {
+            let midnight = now.as_second() - now.as_second().rem_euclid(86_400);
+            midnight - cfg.duration_secs as i64
+        }
+    };
+    let mut store = ctx.store()?;
+    if store.team_directory()?.is_none() {
+        let directory = firewatch_enrich::directory::Directory::from_toml_str(
+            EXAMPLE_TEAMS,
+            "examples/teams.toml",
+        )?;
+        firewatch_pipeline::directory::replace_directory(
+            store.as_mut(),
+            &directory,
+            "examples/teams.toml (imported by the demo)",
+            false,
+            false,
+        )?;
+        outln!(
+            "0. no team directory in the store: imported the example one ({} teams, examples/teams.toml); `firewatch teams import FILE` replaces it",
+            directory.teams.len()
+        );
+    }
+    drop(store);
     outln!(
         "1. generating a synthetic telescope capture ({} packets, seed {}) …",
         args.packets,
@@ -131,6 +166,9 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         ..Default::default()
     })?;
     print_alerts(&alerts);
+
+    outln!("\n   who is told (each alert's sources by the team they are routed to):");
+    print_alert_teams(store.as_ref(), &alerts)?;
 
     outln!("\n4. DoS attacks seen through backscatter:");
     let attacks = store.attacks(&AttackQuery {
@@ -205,6 +243,43 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Per alert, its sources per routed team: what each team's notice would say is its own.
+fn print_alert_teams(
+    store: &dyn firewatch_store::Backend,
+    alerts: &[firewatch_store::AlertRecord],
+) -> Result<()> {
+    let mut rows = Vec::new();
+    for a in alerts {
+        let mut per_team: BTreeMap<String, u64> = BTreeMap::new();
+        for s in store.alert_sources(a, None)? {
+            *per_team
+                .entry(s.team.unwrap_or_else(|| "(no team)".to_owned()))
+                .or_default() += 1;
+        }
+        let mut teams: Vec<(String, u64)> = per_team.into_iter().collect();
+        teams.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+        let told = teams
+            .iter()
+            .map(|(team, n)| format!("{team} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        rows.push(vec![
+            format!("{}/{}", a.proto, a.port),
+            a.unique_sources.to_string(),
+            told,
+        ]);
+    }
+    table(
+        &[
+            "ALERT",
+            "SOURCES",
+            "BY TEAM (firewatch alerts list --team T)",
+        ],
+        rows,
+    );
+    Ok(())
 }
 
 fn score_row(what: &str, s: &Score) -> Vec<String> {

@@ -1,8 +1,8 @@
 //! The read-back listings: ports, alerts, sources, attacks, flowtuples.
 
 use crate::args::ListArgs;
-use crate::output::{json, ns_time, table};
-use crate::tables::{asn_text, print_alerts, print_attacks};
+use crate::output::{Rest, json, json_times, limited_table, ns_time};
+use crate::tables::{asn_text, print_alerts_cut, print_attacks_cut};
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use firewatch_core::{Protocol, SourceLabel};
@@ -22,6 +22,27 @@ pub enum PortsCommand {
 pub enum AlertsCommand {
     /// Alerts overlapping the time range, oldest first.
     List(AlertsListArgs),
+    /// One alert and every one of its sources (not only the ten busiest), with country, ASN
+    /// and responsible team.
+    #[command(
+        after_help = "Examples:\n  firewatch alerts show tcp-5555-spike-1793588400\n  firewatch alerts show tcp-5555-spike-1793588400 --team jp-example-cert --json"
+    )]
+    Show(AlertShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AlertShowArgs {
+    /// The alert's id (`firewatch alerts list`).
+    pub id: String,
+    /// Only the sources routed to this team: what its notice names.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Sources shown at most in the table (all with --json).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON: the alert and all its (or the team's) sources.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -92,11 +113,16 @@ pub enum FlowsCommand {
 
 pub fn ports_top(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let rows = store.top_ports(&args.range()?, args.limit.unwrap_or(20))?;
+    // Every port, to count them: the store groups them all before it sorts and cuts anyway.
+    let mut rows = store.top_ports(&args.range()?, usize::MAX)?;
+    let limit = args
+        .limit
+        .unwrap_or(if args.json { usize::MAX } else { 20 });
+    let rest = Rest::cut(&mut rows, limit);
     if args.json {
         json(&rows)?;
     } else {
-        table(
+        limited_table(
             &[
                 "PROTO",
                 "PORT",
@@ -119,6 +145,7 @@ pub fn ports_top(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                     ]
                 })
                 .collect(),
+            rest,
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -138,14 +165,75 @@ pub fn alerts(ctx: &Context, args: &AlertsListArgs) -> Result<ExitCode> {
         proto,
         port: args.port,
         open_only: args.open,
-        limit: args.list.limit,
+        // One more than asked, to tell whether the limit left rows out.
+        limit: args.list.limit.map(|l| l.saturating_add(1)),
     };
-    let rows = store.alerts(&q)?;
+    let mut rows = store.alerts(&q)?;
+    let rest = match args.list.limit {
+        Some(limit) => Rest::cut_probe(&mut rows, limit),
+        None => Rest::None,
+    };
     if args.list.json {
-        json(&rows)?
+        json(&crate::output::json_times(
+            serde_json::to_value(&rows)?,
+            &["start", "end", "peak_interval"],
+            &[],
+        ))?
     } else {
-        print_alerts(&rows)
+        print_alerts_cut(&rows, rest)
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn alert_show(ctx: &Context, args: &AlertShowArgs) -> Result<ExitCode> {
+    let store = ctx.fresh_store()?;
+    let Some(alert) = store
+        .alerts(&AlertQuery::default())?
+        .into_iter()
+        .find(|a| a.id == args.id)
+    else {
+        anyhow::bail!("no alert {:?} (firewatch alerts list)", args.id);
+    };
+    let mut sources = store.alert_sources(&alert, args.team.as_deref())?;
+    if args.json {
+        let mut value = json_times(
+            serde_json::to_value(&alert)?,
+            &["start", "end", "peak_interval"],
+            &[],
+        );
+        value["sources"] = serde_json::to_value(&sources)?;
+        value["sources_scope"] = args.team.clone().unwrap_or_else(|| "all".into()).into();
+        json(&value)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_alerts_cut(std::slice::from_ref(&alert), Rest::None);
+    outln!();
+    match &args.team {
+        Some(team) => outln!(
+            "{} of its {} sources are routed to {team}:",
+            sources.len(),
+            alert.unique_sources
+        ),
+        None => outln!("its {} sources:", sources.len()),
+    }
+    let rest = Rest::cut(&mut sources, args.limit);
+    limited_table(
+        &["SOURCE", "PACKETS", "LABEL", "COUNTRY", "ASN", "TEAM"],
+        sources
+            .iter()
+            .map(|s| {
+                vec![
+                    s.addr.to_string(),
+                    s.packets.to_string(),
+                    s.label.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+                    s.country.clone().unwrap_or_default(),
+                    s.asn.map(|a| format!("AS{a}")).unwrap_or_default(),
+                    s.team.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+        rest,
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -162,20 +250,23 @@ fn label_of(arg: LabelArg) -> SourceLabel {
 
 pub fn sources(ctx: &Context, args: &SourcesListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
+    let limit = args
+        .list
+        .limit
+        .unwrap_or(if args.list.json { usize::MAX } else { 50 });
     let q = SourceQuery {
         range: args.list.range()?,
         label: args.label.map(label_of),
-        limit: Some(
-            args.list
-                .limit
-                .unwrap_or(if args.list.json { usize::MAX } else { 50 }),
-        ),
+        // One more than shown, to tell whether the limit left sources out without counting
+        // them all (a telescope sees millions).
+        limit: Some(limit.saturating_add(1)),
     };
-    let rows = store.sources(&q)?;
+    let mut rows = store.sources(&q)?;
+    let rest = Rest::cut_probe(&mut rows, limit);
     if args.list.json {
-        json(&rows)?;
+        json(&json_times(serde_json::to_value(&rows)?, &[], SOURCE_TIMES))?;
     } else {
-        table(
+        limited_table(
             &[
                 "SOURCE",
                 "LABEL",
@@ -209,10 +300,17 @@ pub fn sources(ctx: &Context, args: &SourcesListArgs) -> Result<ExitCode> {
                     ]
                 })
                 .collect(),
+            rest,
         );
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// A source's times in JSON: RFC 3339 beside the nanoseconds.
+const SOURCE_TIMES: &[(&str, &str)] = &[
+    ("first_seen_ns", "first_seen"),
+    ("last_seen_ns", "last_seen"),
+];
 
 pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
     let store = ctx.store()?;
@@ -220,7 +318,7 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
         bail!("{ip} has not been seen by the telescope");
     };
     if as_json {
-        json(&s)?;
+        json(&json_times(serde_json::to_value(&s)?, &[], SOURCE_TIMES))?;
         return Ok(ExitCode::SUCCESS);
     }
     let c = &s.counters;
@@ -280,15 +378,24 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
 /// Prints attacks as a table.
 pub fn attacks(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let rows = store.attacks(&AttackQuery {
+    let mut rows = store.attacks(&AttackQuery {
         range: args.range()?,
         victim: None,
-        limit: args.limit,
+        // One more than asked, to tell whether the limit left attacks out.
+        limit: args.limit.map(|l| l.saturating_add(1)),
     })?;
+    let rest = match args.limit {
+        Some(limit) => Rest::cut_probe(&mut rows, limit),
+        None => Rest::None,
+    };
     if args.json {
-        json(&rows)?
+        json(&json_times(
+            serde_json::to_value(&rows)?,
+            &[],
+            &[("start_ns", "start"), ("end_ns", "end")],
+        ))?
     } else {
-        print_attacks(&rows)
+        print_attacks_cut(&rows, rest)
     }
     Ok(ExitCode::SUCCESS)
 }

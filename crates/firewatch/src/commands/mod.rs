@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod list;
 pub mod notify;
 pub mod plot;
+pub mod reattribute;
 pub mod route;
 pub mod serve;
 pub mod share;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(ingest::IngestCommand::Pcap(args)) => ingest::run(&ctx, &args),
         Command::Ports(list::PortsCommand::Top(args)) => list::ports_top(&ctx, &args),
         Command::Alerts(list::AlertsCommand::List(args)) => list::alerts(&ctx, &args),
+        Command::Alerts(list::AlertsCommand::Show(args)) => list::alert_show(&ctx, &args),
         Command::Sources(list::SourcesCommand::List(args)) => list::sources(&ctx, &args),
         Command::Sources(list::SourcesCommand::Show { ip, json }) => {
             list::source_show(&ctx, ip, json)
@@ -47,6 +49,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Store(store::StoreCommand::Check(args)) => store::check(&ctx, &args),
         Command::Teams(cmd) => teams::run(&ctx, &cmd),
         Command::Route(args) => route::run(&ctx, &args),
+        Command::Reattribute(args) => reattribute::run(&ctx, &args),
         Command::Feeds(cmd) => match cmd {
             crate::commands::feeds::FeedsCommand::Ingest(args) => feeds::ingest(&ctx, &args),
             crate::commands::feeds::FeedsCommand::Watch(args) => feeds::watch(&ctx, &args),
@@ -65,7 +68,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&ctx, &config.web, &args),
         Command::Users(cmd) => users::run(&ctx, &cmd),
         Command::Tokens(cmd) => tokens::run(&ctx, &cmd),
-        Command::Export(cmd) => share::export(&ctx, &config.web, &cmd),
+        Command::Export(cmd) => share::export(&ctx, &config, &cmd),
         Command::Import(cmd) => feeds::import(&ctx, &cmd),
         Command::Notify(cmd) => notify::run(&ctx, config.notify.as_ref(), &cmd),
         Command::Metrics(cmd) => health::run(&ctx, &cmd),

@@ -20,13 +20,38 @@ pub enum NotifyCommand {
         after_help = "Examples:\n  firewatch notify run\n  firewatch notify run --wait 300        # keep retrying failures for up to 5 minutes\n  firewatch notify run --dry-run out/    # write .eml / .json files, change nothing\n\nEvery notice is recorded in the store before it is sent and marked sent once the server\naccepted it; a notice that fails is retried with exponential backoff ([notify.retry]).\nExit status: 0 when nothing is left to retry, 1 otherwise."
     )]
     Run(RunArgs),
-    /// The outbox: queued, sent and failed notices (with the reason), and the records held
-    /// back by a team's TLP cap.
-    Status {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    /// The notices the next run would plan, without sending, recording or a signing key
+    /// (e-mail is signed with a throw-away key made for the preview).
+    #[command(
+        after_help = "Examples:\n  firewatch notify preview\n  firewatch notify preview --team jp-example-cert --out preview/"
+    )]
+    Preview(PreviewArgs),
+    /// The outbox per team (notices by state, records held back by TLP cap); `--team` lists
+    /// that team's notices and held-back records one by one.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// Only this team's notices.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Also write each notice into DIR (.eml, .json) as it would be sent.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// One team's notices and held-back records, one per line.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Print JSON (every notice and held-back record, or the team's).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +99,8 @@ fn sender_key(cfg: &NotifyConfig) -> Result<SenderKey> {
 pub fn run(ctx: &Context, notify: Option<&NotifyConfig>, cmd: &NotifyCommand) -> Result<ExitCode> {
     match cmd {
         NotifyCommand::Run(args) => run_notices(ctx, notify, args),
-        NotifyCommand::Status { json } => status(ctx, *json),
+        NotifyCommand::Preview(args) => preview(ctx, notify, args),
+        NotifyCommand::Status(args) => status(ctx, args),
     }
 }
 
@@ -161,14 +187,190 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
     })
 }
 
-fn status(ctx: &Context, as_json: bool) -> Result<ExitCode> {
+fn preview(ctx: &Context, notify: Option<&NotifyConfig>, args: &PreviewArgs) -> Result<ExitCode> {
+    let cfg = config(notify)?;
+    let sender = SenderKey::throwaway("Firewatch preview (throw-away key) <preview@invalid>")?;
+    let directory = stored_directory(ctx.store()?.as_ref())?;
+    if let Some(team) = &args.team
+        && directory.team(team).is_none()
+    {
+        anyhow::bail!("no team {team:?} in the directory (firewatch teams list)");
+    }
     let store = ctx.store()?;
-    let notices = store.notices(None)?;
-    let withheld = store.withheld()?;
-    if as_json {
-        print_json(&serde_json::json!({ "notices": notices, "withheld": withheld }))?;
+    let plan = Planner {
+        cfg,
+        directory: &directory,
+        sender: &sender,
+        telescope: &ctx.config.telescope,
+        now: jiff::Timestamp::now().as_second(),
+    }
+    .plan(store.as_ref())?;
+    let mine = |team: &str| args.team.as_deref().is_none_or(|t| t == team);
+    let notices: Vec<_> = plan
+        .notices
+        .iter()
+        .filter(|p| mine(&p.notice.team))
+        .collect();
+    let mut held: std::collections::BTreeMap<&str, usize> = Default::default();
+    for w in plan.withheld.iter().filter(|w| mine(&w.team)) {
+        *held.entry(w.team.as_str()).or_default() += 1;
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for p in &notices {
+            let path = dir.join(&p.file_name);
+            std::fs::write(&path, &p.notice.payload)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    if args.json {
+        print_json(&serde_json::json!({
+            "notices": notices.iter().map(|p| serde_json::json!({
+                "team": p.notice.team,
+                "channel": p.notice.channel,
+                "recipients": p.notice.recipients,
+                "tlp": p.notice.tlp,
+                "subject": p.notice.subject,
+                "records": p.notice.items,
+                "file": p.file_name,
+            })).collect::<Vec<_>>(),
+            "held_back": held,
+            "deferred": plan.deferred,
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
+    table(
+        &["TEAM", "CHANNEL", "TO", "TLP", "RECORDS", "SUBJECT"],
+        notices
+            .iter()
+            .map(|p| {
+                vec![
+                    p.notice.team.clone(),
+                    p.notice.channel.clone(),
+                    p.notice.recipients.join(", "),
+                    p.notice.tlp.clone(),
+                    p.notice.items.len().to_string(),
+                    p.notice.subject.clone(),
+                ]
+            })
+            .collect(),
+    );
+    for (team, n) in &held {
+        outln!(
+            "{team}: {n} records held back by its TLP cap (not in its notice; notify status --team {team})"
+        );
+    }
+    for reason in &plan.deferred {
+        eprintln!("notify: {reason}");
+    }
+    match &args.out {
+        Some(dir) => outln!(
+            "{} notices written to {} (e-mail signed with a throw-away key: not what recipients verify)",
+            notices.len(),
+            dir.display()
+        ),
+        None => {
+            outln!("nothing was sent or recorded; --out DIR writes the notices as they would go")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let mine = |team: &str| args.team.as_deref().is_none_or(|t| t == team);
+    let notices: Vec<_> = store
+        .notices(None)?
+        .into_iter()
+        .filter(|n| mine(&n.team))
+        .collect();
+    let withheld: Vec<_> = store
+        .withheld()?
+        .into_iter()
+        .filter(|w| mine(&w.team))
+        .collect();
+    if args.json {
+        // The payload is the notice as sent: bytes, not for reading here.
+        let mut notices = serde_json::to_value(&notices)?;
+        if let Some(list) = notices.as_array_mut() {
+            for n in list.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                n.remove("payload");
+            }
+        }
+        print_json(&serde_json::json!({
+            "notices": crate::output::json_times(notices, &["created_at", "sent_at"], &[]),
+            "withheld": crate::output::json_times(serde_json::to_value(&withheld)?, &["at"], &[]),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.team.is_none() {
+        return status_summary(&notices, &withheld);
+    }
+    status_lines(&notices, &withheld)
+}
+
+/// Per team: notices by state, the last error, and records held back by cap and level.
+fn status_summary(
+    notices: &[firewatch_store::outbox::OutboxEntry],
+    withheld: &[firewatch_store::outbox::WithheldRecord],
+) -> Result<ExitCode> {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Row {
+        states: BTreeMap<String, usize>,
+        last_error: Option<String>,
+        held: BTreeMap<String, usize>,
+    }
+    let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
+    for n in notices {
+        let row = rows.entry(&n.team).or_default();
+        *row.states.entry(n.state.as_str().to_owned()).or_default() += 1;
+        if n.last_error.is_some() {
+            row.last_error.clone_from(&n.last_error);
+        }
+    }
+    for w in withheld {
+        *rows
+            .entry(&w.team)
+            .or_default()
+            .held
+            .entry(format!("{} over {}", w.tlp, w.max_tlp))
+            .or_default() += 1;
+    }
+    let join = |m: &BTreeMap<String, usize>| {
+        m.iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    table(
+        &[
+            "TEAM",
+            "NOTICES",
+            "HELD BACK (record TLP over team cap)",
+            "LAST ERROR",
+        ],
+        rows.iter()
+            .map(|(team, r)| {
+                vec![
+                    (*team).to_owned(),
+                    join(&r.states),
+                    join(&r.held),
+                    r.last_error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    );
+    if !rows.is_empty() {
+        outln!("one line per notice and record: notify status --team TEAM (or --json)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status_lines(
+    notices: &[firewatch_store::outbox::OutboxEntry],
+    withheld: &[firewatch_store::outbox::WithheldRecord],
+) -> Result<ExitCode> {
     table(
         &[
             "ID",

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use firewatch_core::TlpLevel;
 use firewatch_core::access::{Role, Viewer, may_read_event};
 use firewatch_pipeline::Context;
-use firewatch_share::{Finding, finding, misp, stix::Exporter};
+use firewatch_share::{Finding, Producer, finding, misp, stix::Exporter};
 use firewatch_store::{AlertQuery, EventQuery, EventVisibility};
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,7 +25,9 @@ pub enum ExportCommand {
     Stix(ExportStixArgs),
     /// Findings as a MISP feed: manifest.json, hashes.csv and one event JSON per finding group
     /// (feed, type, TLP, day), tagged tlp: and rsit:. Serve the directory over HTTP and add it
-    /// to MISP as a feed of format "MISP Feed".
+    /// to MISP as a feed of format "MISP Feed". The MISP distribution follows the TLP (CLEAR:
+    /// all communities, GREEN: connected communities, AMBER levels: your organisation only or
+    /// [share.misp] sharing_group_uuid); TLP:RED is never written.
     #[command(
         after_help = "Example:\n  firewatch export misp --since 1d --tlp green /srv/misp-feed"
     )]
@@ -49,7 +51,8 @@ pub struct SelectArgs {
     /// store owner's view is exported, capped by --tlp.
     #[arg(long, value_name = "TEAM")]
     pub team: Option<String>,
-    /// The name of the producing identity (default: --team, else "Firewatch").
+    /// The name of the producing identity (default: [share] producer_name, else --team, else
+    /// [notify] sender_team, else "Firewatch").
     #[arg(long, value_name = "NAME")]
     pub producer: Option<String>,
 }
@@ -74,13 +77,16 @@ pub struct ExportMispArgs {
 
 pub fn export(
     ctx: &Context,
-    web: &firewatch_web::WebConfig,
+    config: &crate::config::Config,
     cmd: &ExportCommand,
 ) -> Result<ExitCode> {
+    let web = &config.web;
+    let sender_team = config.notify.as_ref().map(|n| n.sender_team.as_str());
     match cmd {
         ExportCommand::Stix(args) => {
-            let (findings, producer) = select(ctx, web, &args.select)?;
-            let bundle = Exporter::new(&producer).bundle(&findings);
+            let findings = select(ctx, web, &args.select)?;
+            let producer = producer(config, &args.select, sender_team);
+            let bundle = Exporter::for_producer(&producer).bundle(&findings);
             let text = serde_json::to_string_pretty(&bundle)? + "\n";
             match &args.output {
                 Some(path) => std::fs::write(path, text)
@@ -94,28 +100,43 @@ pub fn export(
             );
         }
         ExportCommand::Misp(args) => {
-            let (findings, producer) = select(ctx, web, &args.select)?;
+            let findings = select(ctx, web, &args.select)?;
+            let producer = producer(config, &args.select, sender_team);
             let written = misp::write_feed(&args.dir, &producer, &findings)
                 .with_context(|| format!("cannot write the feed into {}", args.dir.display()))?;
             eprintln!(
-                "export misp: {} findings as {} MISP events ({} attributes) in {}",
-                findings.len(),
+                "export misp: {} findings as {} MISP events ({} attributes) in {}; {} left out for TLP:RED",
+                findings.len() - written.left_out_red,
                 written.events,
                 written.attributes,
-                args.dir.display()
+                args.dir.display(),
+                written.left_out_red,
             );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// The producing identity: `[share]`, named by --producer, else `[share] producer_name`, else
+/// --team, else the notify sender team, else "Firewatch".
+fn producer(
+    config: &crate::config::Config,
+    args: &SelectArgs,
+    sender_team: Option<&str>,
+) -> Producer {
+    config.share.producer(
+        args.producer.as_deref(),
+        args.team.as_deref().or(sender_team),
+    )
+}
+
 /// The findings `args` selects: stored events and port alerts the viewer may read, at most
-/// at the --tlp level; and the producer's name.
+/// at the --tlp level.
 fn select(
     ctx: &Context,
     web: &firewatch_web::WebConfig,
     args: &SelectArgs,
-) -> Result<(Vec<Finding>, String)> {
+) -> Result<Vec<Finding>> {
     let cap: TlpLevel = args.tlp.parse()?;
     let range = crate::args::time_range(args.since.as_deref(), args.until.as_deref())?;
     let viewer = args.team.as_ref().map(|team| Viewer::User {
@@ -150,10 +171,5 @@ fn select(
         .map(|a| Finding::from_alert(a, telescope.tlp, telescope.owner.as_deref()))
         .filter(|f| may_share(f))
         .collect();
-    let producer = args
-        .producer
-        .clone()
-        .or_else(|| args.team.clone())
-        .unwrap_or_else(|| "Firewatch".to_owned());
-    Ok((finding::merge(events, alerts), producer))
+    Ok(finding::merge(events, alerts))
 }

@@ -74,6 +74,9 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
                 *force,
             )?;
             outln!("imported {} teams from {}", dir.teams.len(), file.display());
+            // What is stored was routed with the old directory: route it again.
+            let rederived = firewatch_pipeline::rederive::rederive(ctx)?;
+            outln!("{}", firewatch_pipeline::rederive::summary(&rederived));
             Ok(if !rejected.is_empty() {
                 ExitCode::from(1)
             } else {

@@ -42,7 +42,11 @@ pub fn run(ctx: &Context, cmd: &TokensCommand) -> Result<ExitCode> {
         TokensCommand::List { json } => {
             let tokens = store.tokens()?;
             if *json {
-                print_json(&tokens)?;
+                print_json(&crate::output::json_times(
+                    serde_json::to_value(&tokens)?,
+                    &["created_at", "revoked_at"],
+                    &[],
+                ))?;
             } else {
                 for t in &tokens {
                     let state = match t.revoked_at {

@@ -1,10 +1,11 @@
 //! `firewatch users add|list|remove`: the people who use the web service.
 
-use crate::output::json as print_json;
+use crate::output::{json as print_json, json_times};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use firewatch_core::access::Role;
-use firewatch_pipeline::Context;
+use firewatch_pipeline::{Context, directory};
+use firewatch_store::Store;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -46,6 +47,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> Result<ExitCode> {
             if a.name.trim().is_empty() || a.team.trim().is_empty() {
                 bail!("a user needs a name and a team");
             }
+            check_team(store.as_ref(), &a.team)?;
             let hash = if a.password_stdin {
                 let mut pw = String::new();
                 std::io::stdin()
@@ -65,7 +67,11 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> Result<ExitCode> {
         UsersCommand::List { json } => {
             let users = store.users()?;
             if *json {
-                print_json(&users)?;
+                print_json(&json_times(
+                    serde_json::to_value(&users)?,
+                    &["created_at"],
+                    &[],
+                ))?;
             } else {
                 for u in &users {
                     let login = if u.password_hash.is_some() {
@@ -85,4 +91,39 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Team ids named in a refusal; the rest are counted.
+const KNOWN_TEAMS_SHOWN: usize = 20;
+
+/// Refuses a team the stored team directory does not know, naming those it does. With no
+/// directory imported there is nothing to check against: accepted, with a warning.
+fn check_team(store: &(impl Store + ?Sized), team: &str) -> Result<()> {
+    let Some(stored) = store.team_directory()? else {
+        eprintln!(
+            "warning: no team directory is stored, so team {team:?} is not checked. hint: `firewatch teams import teams.toml`"
+        );
+        return Ok(());
+    };
+    let dir = directory::directory_of(&stored)?;
+    if dir.team(team).is_some() {
+        return Ok(());
+    }
+    let ids: Vec<String> = dir.teams.iter().map(|t| t.id.to_string()).collect();
+    let mut known = ids
+        .iter()
+        .take(KNOWN_TEAMS_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > KNOWN_TEAMS_SHOWN {
+        known.push_str(&format!(", …{} more", ids.len() - KNOWN_TEAMS_SHOWN));
+    }
+    if known.is_empty() {
+        known = "none".into();
+    }
+    bail!(
+        "--team {team:?} is not in the team directory (from {}); known teams: {known}. hint: `firewatch teams list`",
+        stored.origin
+    )
 }

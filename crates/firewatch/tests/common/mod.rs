@@ -90,6 +90,24 @@ impl Sandbox {
         serde_json::from_slice(&std::fs::read(truth).expect("truth")).expect("truth json")
     }
 
+    /// The example directory (`examples/teams.toml`) imported into `db`, then a synthetic
+    /// capture of `packets` ingested with `ingest_args` (e.g. `--flowtuples`): a telescope whose
+    /// sources are routed to several teams.
+    pub fn routed_telescope(&self, db: &str, packets: u64, ingest_args: &[&str]) {
+        self.cmd(db)
+            .args(["teams", "import"])
+            .arg(example_teams())
+            .assert()
+            .success();
+        self.synth("cap.pcap", packets, &[]);
+        self.cmd(db)
+            .args(["ingest", "pcap"])
+            .args(ingest_args)
+            .arg(self.path("cap.pcap"))
+            .assert()
+            .success();
+    }
+
     /// Runs a listing with --json and parses it.
     pub fn json(&self, db: &str, args: &[&str]) -> Value {
         let out = self.cmd(db).args(args).arg("--json").output().expect("run");
@@ -125,4 +143,9 @@ pub fn shared_data() -> PathBuf {
     std::env::var_os("FIREWATCH_SHARED_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+}
+
+/// The repository's example team directory.
+pub fn example_teams() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/teams.toml")
 }

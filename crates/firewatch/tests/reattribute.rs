@@ -1,0 +1,80 @@
+//! Issue 16, item 2: attribution is no longer frozen at ingest. Importing a directory after a
+//! capture gives the same store as importing it before; a second re-attribution changes
+//! nothing; and what a listing says of a source agrees with `route`.
+
+mod common;
+
+use common::Sandbox;
+
+#[test]
+fn importing_the_directory_after_the_capture_equals_importing_it_before() {
+    let sb = Sandbox::new();
+    sb.synth("cap.pcap", 200_000, &[]);
+    let teams = common::example_teams();
+    let ingest = |db: &str| {
+        sb.cmd(db)
+            .args(["ingest", "pcap"])
+            .arg(sb.path("cap.pcap"))
+            .assert()
+            .success();
+    };
+    let import = |db: &str| {
+        sb.cmd(db)
+            .args(["teams", "import"])
+            .arg(&teams)
+            .assert()
+            .success();
+    };
+    // Before: the directory is there when the capture comes.
+    import("before.db");
+    ingest("before.db");
+    // After: the capture first, routed to nobody; then the directory.
+    ingest("after.db");
+    let unrouted = sb.json("after.db", &["alerts", "list", "--team", "jp-example-cert"]);
+    assert_eq!(
+        unrouted,
+        serde_json::json!([]),
+        "nothing is routed before the import"
+    );
+    import("after.db");
+
+    // Equal but for when each directory was imported (part of the data version).
+    let after = without_data_version(sb.dump("after.db"));
+    let before = without_data_version(sb.dump("before.db"));
+    assert!(after == before, "the stores differ");
+    let routed = sb.json("after.db", &["alerts", "list", "--team", "jp-example-cert"]);
+    assert!(
+        !routed.as_array().unwrap().is_empty(),
+        "JP's sources are routed now"
+    );
+
+    // A second run changes nothing.
+    let again = sb.json("after.db", &["reattribute"]);
+    assert_eq!(again["sources_changed"], 0, "{again}");
+    assert_eq!(again["attacks_changed"], 0, "{again}");
+    assert!(again["sources"].as_u64().unwrap() > 0);
+
+    // A source's stored team is the one `route` names.
+    let sources = sb.json("after.db", &["sources", "list", "--limit", "50"]);
+    for s in sources.as_array().unwrap() {
+        let addr = s["addr"].as_str().unwrap();
+        let route = sb.json("after.db", &["route", addr]);
+        assert_eq!(s["team"], route["team"], "{addr}: {route}");
+    }
+}
+
+/// `value` without its `data_version` fields (they name the directory's import time).
+fn without_data_version(mut value: serde_json::Value) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("data_version");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
+}
