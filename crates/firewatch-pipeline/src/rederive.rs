@@ -1,7 +1,7 @@
 //! Deriving again what depended on data that changed: when the team directory, the registry
 //! dataset or the label rules change, every stored source is labelled and attributed again, every
-//! attack victim attributed again, and the alerts (whose teams and countries come from their
-//! sources) derived again. Run by `teams import` and `data update`, and on demand by
+//! attack victim attributed again, every event routed again by its source address, and the
+//! alerts (whose teams and countries come from their sources) derived again. Run by `teams import` and `data update`, and on demand by
 //! `firewatch reattribute`; only what differs is written, so a second run changes nothing.
 
 use crate::Context;
@@ -25,7 +25,7 @@ pub fn rederive(ctx: &Context) -> Result<Rederived> {
 /// One line for a person: what changed.
 pub fn summary(r: &Rederived) -> String {
     format!(
-        "re-attributed with the data in force: {} of {} sources and {} of {} attacks changed",
-        r.sources_changed, r.sources, r.attacks_changed, r.attacks
+        "re-attributed with the data in force: {} of {} sources, {} of {} attacks and {} of {} events changed",
+        r.sources_changed, r.sources, r.attacks_changed, r.attacks, r.events_changed, r.events
     )
 }

@@ -228,10 +228,11 @@ pub trait Store {
     /// sources and attacks are merged sums that cannot be taken apart again. Returns the
     /// removed record, `None` if there was none.
     fn forget_input(&mut self, content_hash: &str) -> Result<Option<InputRecord>>;
-    /// Labels and attributes every stored source, and attributes every attack victim, again
-    /// with `derive` (after the team directory, the registry data or the label rules
-    /// changed), one transaction per batch; marks the alerts stale when anything changed, so
-    /// they are derived again. Changes only what differs: a second run changes nothing.
+    /// Labels and attributes every stored source, attributes every attack victim, and routes
+    /// every stored event (by its `source.ip`, as the routing expert does at ingest) again with
+    /// `derive` (after the team directory, the registry data or the label rules changed), one
+    /// transaction per batch; marks the alerts stale when a source changed, so they are
+    /// derived again. Changes only what differs: a second run changes nothing.
     fn rederive(&mut self, derive: &dyn Derivation) -> Result<Rederived>;
     /// The ports whose busiest interval reaches either floor (the others cannot alert), with
     /// the store's time span; `None` before the first capture.

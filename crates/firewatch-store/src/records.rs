@@ -181,4 +181,7 @@ pub struct Rederived {
     /// Attacks read, and those whose victim's attribution changed.
     pub attacks: u64,
     pub attacks_changed: u64,
+    /// Events with a source address read, and those routed to another team now.
+    pub events: u64,
+    pub events_changed: u64,
 }

@@ -4,7 +4,7 @@ use crate::migrations::MIGRATIONS;
 use crate::records::*;
 use crate::{Derivation, Result, Store, StoreError};
 use firewatch_core::telescope::{AlertSource, Detection, SeriesPoint};
-use firewatch_core::{Protocol, SourceLabel};
+use firewatch_core::{Event, Protocol, SourceLabel};
 use firewatch_darknet::aggregate::{PortTally, TtlSet};
 use firewatch_darknet::{
     Aggregate, BackscatterMinute, DistinctSet, PortCell, SourceCounters, SourceProfile,
@@ -1098,8 +1098,52 @@ impl Store for SqliteStore {
                 }
             }
         }
+        // Events: the team each is routed to, by its source address, as the routing expert
+        // gives it at ingest.
+        let mut changed_events = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT id, source_ip, team, doc FROM events WHERE source_ip IS NOT NULL",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                report.events += 1;
+                let id: i64 = r.get(0)?;
+                let Ok(addr) = r.get::<_, String>(1)?.parse::<IpAddr>() else {
+                    continue;
+                };
+                let stored: Option<String> = r.get(2)?;
+                let team = derive.attribute(addr).team;
+                if team == stored {
+                    continue;
+                }
+                let mut event =
+                    Event::from_intelmq_json(&r.get::<_, String>(3)?).map_err(corrupt)?;
+                match &team {
+                    Some(t) => event
+                        .set(firewatch_core::fields::EXTRA_TEAM, t.as_str())
+                        .map_err(corrupt)?,
+                    None => {
+                        event.remove(firewatch_core::fields::EXTRA_TEAM);
+                    }
+                }
+                changed_events.push((id, team, event.to_intelmq_json()));
+            }
+        }
         report.sources_changed = changed_sources.len() as u64;
         report.attacks_changed = changed_attacks.len() as u64;
+        report.events_changed = changed_events.len() as u64;
+        for batch in changed_events.chunks(10_000) {
+            let tx = self.write_tx()?;
+            {
+                let mut update =
+                    tx.prepare_cached("UPDATE events SET team = ?, doc = ? WHERE id = ?")?;
+                for (id, team, doc) in batch {
+                    update.execute(params![team, doc, id])?;
+                }
+            }
+            tx.commit()?;
+        }
         const BATCH: usize = 10_000;
         for batch in changed_sources.chunks(BATCH) {
             let tx = self.write_tx()?;

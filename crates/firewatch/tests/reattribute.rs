@@ -25,11 +25,28 @@ fn importing_the_directory_after_the_capture_equals_importing_it_before() {
             .assert()
             .success();
     };
-    // Before: the directory is there when the capture comes.
+    // Feed events too: an address in Japan and one elsewhere.
+    let events = sb.path("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"source.ip\": \"61.86.30.75\", \"classification.type\": \"scanner\", \"time.source\": \"2026-11-02T01:00:00+00:00\", \"tlp\": \"GREEN\"}\n\
+         {\"source.ip\": \"8.8.8.8\", \"classification.type\": \"scanner\", \"time.source\": \"2026-11-02T01:00:00+00:00\", \"tlp\": \"GREEN\"}\n",
+    )
+    .unwrap();
+    let feed = |db: &str| {
+        sb.cmd(db)
+            .args(["feeds", "ingest"])
+            .arg(&events)
+            .assert()
+            .success();
+    };
+    // Before: the directory is there when the capture and the report come.
     import("before.db");
     ingest("before.db");
-    // After: the capture first, routed to nobody; then the directory.
+    feed("before.db");
+    // After: the capture and the report first, routed to nobody; then the directory.
     ingest("after.db");
+    feed("after.db");
     let unrouted = sb.json("after.db", &["alerts", "list", "--team", "jp-example-cert"]);
     assert_eq!(
         unrouted,
@@ -42,6 +59,28 @@ fn importing_the_directory_after_the_capture_equals_importing_it_before() {
     let after = without_data_version(sb.dump("after.db"));
     let before = without_data_version(sb.dump("before.db"));
     assert!(after == before, "the stores differ");
+    let exported = |db: &str| {
+        let out = sb.cmd(db).args(["events", "export"]).output().unwrap();
+        let mut lines: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let routed_events = exported("after.db");
+    assert_eq!(
+        routed_events,
+        exported("before.db"),
+        "events are routed alike"
+    );
+    assert!(
+        routed_events
+            .iter()
+            .any(|l| l.contains("61.86.30.75") && l.contains("jp-example-cert")),
+        "the report's Japanese address is routed to JP's team"
+    );
     let routed = sb.json("after.db", &["alerts", "list", "--team", "jp-example-cert"]);
     assert!(
         !routed.as_array().unwrap().is_empty(),
@@ -52,6 +91,7 @@ fn importing_the_directory_after_the_capture_equals_importing_it_before() {
     let again = sb.json("after.db", &["reattribute"]);
     assert_eq!(again["sources_changed"], 0, "{again}");
     assert_eq!(again["attacks_changed"], 0, "{again}");
+    assert_eq!(again["events_changed"], 0, "{again}");
     assert!(again["sources"].as_u64().unwrap() > 0);
 
     // A source's stored team is the one `route` names.
