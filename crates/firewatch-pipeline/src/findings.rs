@@ -123,6 +123,8 @@ pub fn findings(store: &(impl Store + ?Sized), range: &TimeRange) -> Result<Vec<
         for s in &store.sources(&SourceQuery {
             range: *range,
             label: Some(label),
+            team: None,
+            country: None,
             limit: None,
         })? {
             events.extend(source_event(s)?);
@@ -131,6 +133,8 @@ pub fn findings(store: &(impl Store + ?Sized), range: &TimeRange) -> Result<Vec<
     for a in store.attacks(&AttackQuery {
         range: *range,
         victim: None,
+        team: None,
+        country: None,
         limit: None,
     })? {
         events.push(attack_event(&a)?);

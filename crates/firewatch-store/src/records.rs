@@ -84,6 +84,10 @@ pub struct AlertQuery {
 pub struct SourceQuery {
     pub range: TimeRange,
     pub label: Option<SourceLabel>,
+    /// Only sources routed to this team.
+    pub team: Option<String>,
+    /// Only sources registered in this country (ISO 3166 alpha-2).
+    pub country: Option<String>,
     pub limit: Option<usize>,
 }
 
@@ -112,6 +116,10 @@ pub struct SourceRecord {
 pub struct AttackQuery {
     pub range: TimeRange,
     pub victim: Option<IpAddr>,
+    /// Only attacks on victims routed to this team.
+    pub team: Option<String>,
+    /// Only attacks on victims registered in this country (ISO 3166 alpha-2).
+    pub country: Option<String>,
     pub limit: Option<usize>,
 }
 

@@ -1407,13 +1407,16 @@ impl Store for SqliteStore {
     fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {SOURCE_COLUMNS} FROM sources WHERE last_ns >= ?1 AND first_ns <= ?2 AND (?3 IS NULL OR label = ?3)
+             AND (?5 IS NULL OR team = ?5) AND (?6 IS NULL OR country = ?6)
              ORDER BY packets DESC, addr LIMIT ?4"
         ))?;
         let mut rows = stmt.query(params![
             q.range.since_or_min().saturating_mul(NS),
             q.range.until_or_max().saturating_mul(NS),
             q.label.map(SourceLabel::as_str),
-            q.limit.map(|l| l as i64).unwrap_or(-1)
+            q.limit.map(|l| l as i64).unwrap_or(-1),
+            q.team,
+            q.country
         ])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -1435,13 +1438,16 @@ impl Store for SqliteStore {
             "SELECT victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports,
              country, asn, as_name, team, data_version FROM attacks
              WHERE end_ns >= ?1 AND start_ns <= ?2 AND (?3 IS NULL OR victim = ?3)
+             AND (?5 IS NULL OR team = ?5) AND (?6 IS NULL OR country = ?6)
              ORDER BY packets DESC, victim, start_ns LIMIT ?4",
         )?;
         let mut rows = stmt.query(params![
             q.range.since_or_min().saturating_mul(NS),
             q.range.until_or_max().saturating_mul(NS),
             q.victim.map(|v| v.to_string()),
-            q.limit.map(|l| l as i64).unwrap_or(-1)
+            q.limit.map(|l| l as i64).unwrap_or(-1),
+            q.team,
+            q.country
         ])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {

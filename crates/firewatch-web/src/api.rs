@@ -1287,6 +1287,8 @@ async fn sources(
                     .map_err(|_| ApiError::BadRequest(format!("label {l:?} is not a source label")))
             })
             .transpose()?,
+        team: None,
+        country: None,
         limit: Some(limit(p.limit)?),
     };
     telescope_records(&state, &viewer)?;
@@ -1387,6 +1389,8 @@ async fn attacks(
     let q = AttackQuery {
         range: time_range(p.since.as_deref(), p.until.as_deref())?,
         victim: p.victim.as_deref().map(parse_ip).transpose()?,
+        team: None,
+        country: None,
         limit: Some(limit(p.limit)?),
     };
     telescope_records(&state, &viewer)?;

@@ -94,6 +94,32 @@ fn importing_the_directory_after_the_capture_equals_importing_it_before() {
     assert_eq!(again["events_changed"], 0, "{again}");
     assert!(again["sources"].as_u64().unwrap() > 0);
 
+    // A team's and a country's own view of the listings (issue 16, item 5).
+    for (args, field, value) in [
+        (
+            ["sources", "list", "--team", "jp-example-cert"],
+            "team",
+            "jp-example-cert",
+        ),
+        (["sources", "list", "--country", "jp"], "country", "JP"),
+        (
+            ["attacks", "list", "--team", "example-default-team"],
+            "team",
+            "example-default-team",
+        ),
+    ] {
+        let rows = sb.json("after.db", &args);
+        let rows = rows.as_array().unwrap();
+        assert!(!rows.is_empty(), "{args:?}");
+        assert!(rows.iter().all(|r| r[field] == value), "{args:?}");
+    }
+    let all = sb.json("after.db", &["sources", "list"]);
+    let jp = sb.json(
+        "after.db",
+        &["sources", "list", "--team", "jp-example-cert"],
+    );
+    assert!(jp.as_array().unwrap().len() < all.as_array().unwrap().len());
+
     // A source's stored team is the one `route` names.
     let sources = sb.json("after.db", &["sources", "list", "--limit", "50"]);
     for s in sources.as_array().unwrap() {

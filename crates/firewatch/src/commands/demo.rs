@@ -174,6 +174,8 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let attacks = store.attacks(&AttackQuery {
         range,
         victim: None,
+        team: None,
+        country: None,
         limit: None,
     })?;
     print_attacks(&attacks);
@@ -182,6 +184,8 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     let sources = store.sources(&SourceQuery {
         range,
         label: None,
+        team: None,
+        country: None,
         limit: None,
     })?;
     let predicted: BTreeMap<_, _> = sources.iter().map(|s| (s.addr, s.label)).collect();

@@ -97,12 +97,30 @@ pub struct SourcesListArgs {
     /// Only sources with this label.
     #[arg(long, value_enum)]
     pub label: Option<LabelArg>,
+    /// Only sources routed to this team (a directory team id).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Only sources registered in this country (ISO 3166 alpha-2, e.g. JP).
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AttacksCommand {
     /// Attacks overlapping the time range, largest first.
-    List(ListArgs),
+    List(AttacksListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AttacksListArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only attacks on victims routed to this team (a directory team id).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Only attacks on victims registered in this country (ISO 3166 alpha-2, e.g. BR).
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +275,8 @@ pub fn sources(ctx: &Context, args: &SourcesListArgs) -> Result<ExitCode> {
     let q = SourceQuery {
         range: args.list.range()?,
         label: args.label.map(label_of),
+        team: args.team.clone(),
+        country: args.country.as_deref().map(str::to_ascii_uppercase),
         // One more than shown, to tell whether the limit left sources out without counting
         // them all (a telescope sees millions).
         limit: Some(limit.saturating_add(1)),
@@ -376,11 +396,14 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
 }
 
 /// Prints attacks as a table.
-pub fn attacks(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+pub fn attacks(ctx: &Context, filter: &AttacksListArgs) -> Result<ExitCode> {
+    let args = &filter.list;
     let store = ctx.store()?;
     let mut rows = store.attacks(&AttackQuery {
         range: args.range()?,
         victim: None,
+        team: filter.team.clone(),
+        country: filter.country.as_deref().map(str::to_ascii_uppercase),
         // One more than asked, to tell whether the limit left attacks out.
         limit: args.limit.map(|l| l.saturating_add(1)),
     })?;
