@@ -139,8 +139,10 @@ pub fn feed(producer: &Producer, findings: &[Finding]) -> Feed {
             .max()
             .unwrap_or(0)
             .to_string();
-        let event_distribution = distribution(level, sharing_group.is_some())
-            .expect("TLP:RED findings were left out above");
+        // TLP:RED has no distribution: its findings were left out above.
+        let Some(event_distribution) = distribution(level, sharing_group.is_some()) else {
+            continue;
+        };
         let mut tags = vec![json!({"name": tlp_tag(level)})];
         if let Some(taxonomy) = members[0].text("classification.taxonomy") {
             tags.push(json!({"name": format!("rsit:{taxonomy}=\"{class_type}\"")}));

@@ -267,6 +267,8 @@ pub trait Store {
     fn port_series(&self, proto: u8, port: u16, range: &TimeRange) -> Result<Vec<SeriesPoint>>;
     /// Alerts overlapping a time range.
     fn alerts(&self, q: &AlertQuery) -> Result<Vec<AlertRecord>>;
+    /// One stored alert by its id.
+    fn alert(&self, id: &str) -> Result<Option<AlertRecord>>;
     /// Every source of `alert` (from its port's cells over its intervals), busiest first, with
     /// label and attribution; `team` keeps only the sources routed to that team.
     fn alert_sources(&self, alert: &AlertRecord, team: Option<&str>) -> Result<Vec<AlertSource>>;

@@ -870,6 +870,28 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// Runs the update `sql` for each of `rows` (`bind` executes it), in transactions of at
+    /// most 10,000 rows, so a large re-derivation neither holds the write lock for long nor
+    /// builds one huge journal.
+    fn update_in_batches<T>(
+        &mut self,
+        rows: &[T],
+        sql: &str,
+        mut bind: impl FnMut(&mut rusqlite::CachedStatement<'_>, &T) -> rusqlite::Result<usize>,
+    ) -> Result<()> {
+        for batch in rows.chunks(10_000) {
+            let tx = self.write_tx()?;
+            {
+                let mut update = tx.prepare_cached(sql)?;
+                for row in batch {
+                    bind(&mut update, row)?;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
     fn replace_alerts_tx(&mut self, records: &[AlertRecord]) -> Result<()> {
         let tx = self.write_tx()?;
         tx.execute("DELETE FROM alerts", [])?;
@@ -1133,57 +1155,29 @@ impl Store for SqliteStore {
         report.sources_changed = changed_sources.len() as u64;
         report.attacks_changed = changed_attacks.len() as u64;
         report.events_changed = changed_events.len() as u64;
-        for batch in changed_events.chunks(10_000) {
+        self.update_in_batches(
+            &changed_events,
+            "UPDATE events SET team = ?, doc = ? WHERE id = ?",
+            |u, (id, team, doc)| u.execute(params![team, doc, id]),
+        )?;
+        self.update_in_batches(
+            &changed_sources,
+            "UPDATE sources SET label = ?, country = ?, asn = ?, as_name = ?, team = ?, data_version = ? WHERE addr = ?",
+            |u, (key, label, a)| {
+                u.execute(params![label.as_str(), a.country, a.asn, a.as_name, a.team, a.data_version, key])
+            },
+        )?;
+        self.update_in_batches(
+            &changed_attacks,
+            "UPDATE attacks SET country = ?, asn = ?, as_name = ?, team = ?, data_version = ? WHERE victim = ? AND start_ns = ?",
+            |u, (victim, start, a)| {
+                u.execute(params![a.country, a.asn, a.as_name, a.team, a.data_version, victim, start])
+            },
+        )?;
+        if !changed_sources.is_empty() {
+            // The alerts' countries and teams come from their sources.
             let tx = self.write_tx()?;
-            {
-                let mut update =
-                    tx.prepare_cached("UPDATE events SET team = ?, doc = ? WHERE id = ?")?;
-                for (id, team, doc) in batch {
-                    update.execute(params![team, doc, id])?;
-                }
-            }
-            tx.commit()?;
-        }
-        const BATCH: usize = 10_000;
-        for batch in changed_sources.chunks(BATCH) {
-            let tx = self.write_tx()?;
-            {
-                let mut update = tx.prepare_cached(
-                    "UPDATE sources SET label = ?, country = ?, asn = ?, as_name = ?, team = ?, data_version = ? WHERE addr = ?",
-                )?;
-                for (key, label, a) in batch {
-                    update.execute(params![
-                        label.as_str(),
-                        a.country,
-                        a.asn,
-                        a.as_name,
-                        a.team,
-                        a.data_version,
-                        key
-                    ])?;
-                }
-                set_meta(&tx, "alerts_stale", "1")?;
-            }
-            tx.commit()?;
-        }
-        for batch in changed_attacks.chunks(BATCH) {
-            let tx = self.write_tx()?;
-            {
-                let mut update = tx.prepare_cached(
-                    "UPDATE attacks SET country = ?, asn = ?, as_name = ?, team = ?, data_version = ? WHERE victim = ? AND start_ns = ?",
-                )?;
-                for (victim, start, a) in batch {
-                    update.execute(params![
-                        a.country,
-                        a.asn,
-                        a.as_name,
-                        a.team,
-                        a.data_version,
-                        victim,
-                        start
-                    ])?;
-                }
-            }
+            set_meta(&tx, "alerts_stale", "1")?;
             tx.commit()?;
         }
         Ok(report)
@@ -1312,6 +1306,16 @@ impl Store for SqliteStore {
                 p.interval_start >= range.since_or_min() && p.interval_start <= range.until_or_max()
             })
             .collect())
+    }
+
+    fn alert(&self, id: &str) -> Result<Option<AlertRecord>> {
+        let record: Option<String> = self
+            .conn
+            .query_row("SELECT record FROM alerts WHERE id = ?", [id], |r| r.get(0))
+            .optional()?;
+        record
+            .map(|r| serde_json::from_str(&r).map_err(corrupt))
+            .transpose()
     }
 
     fn alert_sources(&self, alert: &AlertRecord, team: Option<&str>) -> Result<Vec<AlertSource>> {

@@ -1187,9 +1187,7 @@ async fn alert_sources(
     let (alert, sources) = state
         .with_store(move |s| {
             let alert = s
-                .alerts(&AlertQuery::default())?
-                .into_iter()
-                .find(|a| a.id == id)
+                .alert(&id)?
                 .ok_or_else(|| ApiError::NotFound(format!("no alert {id}")))?;
             let sources = s.alert_sources(&alert, team.as_deref())?;
             Ok((alert, sources))

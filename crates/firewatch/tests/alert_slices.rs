@@ -36,18 +36,7 @@ fn every_team_is_told_every_one_of_its_sources_in_every_alert() {
     }
     let sb = Sandbox::new();
     let db = "slices.db";
-    let teams = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/teams.toml");
-    sb.cmd(db)
-        .args(["teams", "import"])
-        .arg(&teams)
-        .assert()
-        .success();
-    sb.synth("cap.pcap", 300_000, &[]);
-    sb.cmd(db)
-        .args(["ingest", "pcap", "--flowtuples"])
-        .arg(sb.path("cap.pcap"))
-        .assert()
-        .success();
+    sb.routed_telescope(db, 300_000, &["--flowtuples"]);
 
     let alerts = sb.json(db, &["alerts", "list", "--limit", "1000"]);
     let alerts = alerts.as_array().unwrap();

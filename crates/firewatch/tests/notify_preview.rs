@@ -11,18 +11,7 @@ use serde_json::Value;
 fn preview_shows_a_teams_next_notices_without_a_signing_key_and_changes_nothing() {
     let sb = Sandbox::new();
     let db = "preview.db";
-    let teams = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/teams.toml");
-    sb.cmd(db)
-        .args(["teams", "import"])
-        .arg(&teams)
-        .assert()
-        .success();
-    sb.synth("cap.pcap", 300_000, &[]);
-    sb.cmd(db)
-        .args(["ingest", "pcap"])
-        .arg(sb.path("cap.pcap"))
-        .assert()
-        .success();
+    sb.routed_telescope(db, 300_000, &[]);
     let config = sb.path("notify.toml");
     std::fs::write(
         &config,

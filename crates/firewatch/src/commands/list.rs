@@ -205,11 +205,7 @@ pub fn alerts(ctx: &Context, args: &AlertsListArgs) -> Result<ExitCode> {
 
 pub fn alert_show(ctx: &Context, args: &AlertShowArgs) -> Result<ExitCode> {
     let store = ctx.fresh_store()?;
-    let Some(alert) = store
-        .alerts(&AlertQuery::default())?
-        .into_iter()
-        .find(|a| a.id == args.id)
-    else {
+    let Some(alert) = store.alert(&args.id)? else {
         anyhow::bail!("no alert {:?} (firewatch alerts list)", args.id);
     };
     let mut sources = store.alert_sources(&alert, args.team.as_deref())?;
