@@ -35,6 +35,21 @@ pub enum AlertKind {
     Spike,
     /// A port that had been silent suddenly has many sources.
     NewCampaign,
+    /// A packets-only spike whose excess came from one or a few sources: their activity, not
+    /// a port-wide event (see `firewatch_detect::burst`). Not notified by default.
+    SingleSourceBurst,
+}
+
+impl AlertKind {
+    /// The serialised name (`spike`, `new_campaign`, `single_source_burst`), as alert ids,
+    /// JSON and the store carry it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Spike => "spike",
+            AlertKind::NewCampaign => "new_campaign",
+            AlertKind::SingleSourceBurst => "single_source_burst",
+        }
+    }
 }
 
 /// A per-interval measurement that can trigger an alert.
@@ -50,7 +65,8 @@ pub enum Metric {
 /// One alert episode on one port's series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
-    /// Spike on an established port, or a new campaign on a silent one.
+    /// Spike on an established port, or a new campaign on a silent one (the detector never
+    /// says burst: that takes the sources, see `firewatch_detect::burst`).
     pub kind: AlertKind,
     /// Metrics that were hot during the episode, packets first.
     pub triggered_by: Vec<Metric>,
@@ -111,7 +127,7 @@ pub struct AlertSource {
     pub team: Option<String>,
 }
 
-/// A port spike or new campaign, with what explains it.
+/// A port spike, new campaign or single-source burst, with what explains it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertRecord {
     /// Stable id: protocol, port, kind and start (`tcp-23-spike-1762070400`).
@@ -163,6 +179,7 @@ pub fn alert_event(a: &AlertRecord) -> Event {
     let kind = match a.kind {
         AlertKind::Spike => "spike",
         AlertKind::NewCampaign => "new-campaign",
+        AlertKind::SingleSourceBurst => "single-source-burst",
     };
     set(
         crate::fields::CLASSIFICATION_IDENTIFIER,
@@ -188,4 +205,22 @@ pub fn alert_event(a: &AlertRecord) -> Event {
     }
     e.fill_taxonomy();
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_kind_names_are_the_serde_names() {
+        for kind in [
+            AlertKind::Spike,
+            AlertKind::NewCampaign,
+            AlertKind::SingleSourceBurst,
+        ] {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.as_str());
+            assert_eq!(serde_json::from_value::<AlertKind>(json).unwrap(), kind);
+        }
+    }
 }

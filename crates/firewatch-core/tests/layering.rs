@@ -31,6 +31,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("firewatch-feeds", &["firewatch-core"]),
     // A computation: daily metrics over core's events.
     ("firewatch-metrics", &["firewatch-core"]),
+    // A computation: X.1060 service maps (catalogue, assessments, views, SVG), pure.
+    ("firewatch-assess", &["firewatch-core"]),
     // Generates captures: writes what pcap reads.
     ("firewatch-synth", &["firewatch-core", "firewatch-pcap"]),
     // The store keeps core's events and darknet's fact types, and derives nothing.

@@ -53,6 +53,13 @@ pub struct DetectConfig {
     /// Intervals of silence that must precede a `NewCampaign` alert; it may
     /// fire before `min_history` is reached. Default 10.
     pub new_campaign_min_history: usize,
+    /// A packets-only spike is a [`crate::AlertKind::SingleSourceBurst`] when its busiest
+    /// this-many sources carry `burst_min_share` of its excess packets (see [`crate::burst`]).
+    /// 1 to 3 (a larger group is a campaign worth an alert); 0 turns the rule off. Default 3.
+    pub burst_max_sources: usize,
+    /// Share of the episode's packets above the baseline that the busiest
+    /// `burst_max_sources` sources must carry, in (0, 1]. Default 0.8.
+    pub burst_min_share: f64,
 }
 
 impl Default for DetectConfig {
@@ -69,6 +76,8 @@ impl Default for DetectConfig {
             new_campaign_min_sources: 20,
             new_campaign_max_prior_sources: 0,
             new_campaign_min_history: 10,
+            burst_max_sources: 3,
+            burst_min_share: 0.8,
         }
     }
 }
@@ -88,6 +97,12 @@ pub enum ConfigError {
     /// `close_after` is 0: an episode could never stay open across a lull.
     #[error("detect.close_after must be at least 1")]
     CloseAfter,
+    /// `burst_max_sources` is over 3: more sources than that are a group, not a burst.
+    #[error("detect.burst_max_sources must be 0 (off) to 3, got {0}")]
+    BurstMaxSources(usize),
+    /// `burst_min_share` is not a finite number in (0, 1].
+    #[error("detect.burst_min_share must be a number > 0 and <= 1, got {0}")]
+    BurstMinShare(f64),
 }
 
 impl DetectConfig {
@@ -106,6 +121,12 @@ impl DetectConfig {
         }
         if self.close_after == 0 {
             return Err(ConfigError::CloseAfter);
+        }
+        if self.burst_max_sources > crate::burst::MAX_BURST_SOURCES {
+            return Err(ConfigError::BurstMaxSources(self.burst_max_sources));
+        }
+        if !(self.burst_min_share > 0.0 && self.burst_min_share <= 1.0) {
+            return Err(ConfigError::BurstMinShare(self.burst_min_share));
         }
         Ok(())
     }

@@ -31,6 +31,10 @@
 //! `new_campaign_min_sources` sources opens a [`AlertKind::NewCampaign`]
 //! episode, even before `min_history` is reached.
 //!
+//! Which sources made an episode is not in the series: [`burst::classify`] tells a
+//! packets-only spike made by one or a few hosts ([`AlertKind::SingleSourceBurst`]) from a
+//! port-wide one, given the episode's per-source packets.
+//!
 //! The rationale (and the comparison with EWMA and ChangeFinder) is in
 //! `docs/detection.md`.
 //!
@@ -65,6 +69,7 @@
 //! assert!(a.magnitude >= 9.0);
 //! ```
 
+pub mod burst;
 mod config;
 mod window;
 

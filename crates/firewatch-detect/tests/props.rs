@@ -56,6 +56,7 @@ fn arb_config() -> impl Strategy<Value = DetectConfig> {
             new_campaign_min_sources: ncs,
             new_campaign_max_prior_sources: ncp,
             new_campaign_min_history: nch,
+            ..DetectConfig::default()
         })
 }
 

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use firewatch_core::telescope::AlertKind;
 use serde::{Deserialize, Serialize};
 
 use crate::NotifyError;
@@ -136,6 +137,11 @@ pub struct TeamPolicy {
     /// Send the darknet alerts whose sources are attributed to the team.
     #[serde(default)]
     pub alerts: bool,
+    /// The kinds of darknet alerts sent: `spike`, `new_campaign`, `single_source_burst`.
+    /// Default the first two: a single-source burst is one host's activity, which the team
+    /// hears of through its sources and events, not as a port alert.
+    #[serde(default = "default_alert_kinds")]
+    pub alert_kinds: Vec<AlertKind>,
     /// Only records at least this severe: undefined, info, low, medium, high, critical.
     #[serde(default)]
     pub min_severity: Severity,
@@ -167,6 +173,11 @@ pub struct TeamPolicy {
     /// A minijinja template file for the body (after the TLP line); default built in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_template: Option<PathBuf>,
+}
+
+/// The alert kinds a policy sends unless it names them.
+pub fn default_alert_kinds() -> Vec<AlertKind> {
+    vec![AlertKind::Spike, AlertKind::NewCampaign]
 }
 
 fn yes() -> bool {
@@ -290,6 +301,9 @@ impl NotifyConfig {
                     problems.push(format!("{at}: email: {addr:?} is not an e-mail address"));
                 }
             }
+            if p.alerts && p.alert_kinds.is_empty() {
+                problems.push(format!("{at}: alerts = true but alert_kinds is empty"));
+            }
             if !p.events && !p.alerts {
                 problems.push(format!("{at}: neither events nor alerts are sent"));
             }
@@ -335,6 +349,18 @@ webhook = { url = "https://hooks.example.ke/firewatch", secret_env = "KE_HOOK_SE
         let p = &cfg.teams[0];
         assert_eq!(p.events_schedule, Schedule::Daily);
         assert_eq!(p.alerts_schedule, Schedule::Immediate);
+        assert_eq!(p.alert_kinds, default_alert_kinds());
+        let bursts = text.replace(
+            "filter =",
+            "alert_kinds = [\"spike\", \"single_source_burst\"]\nfilter =",
+        );
+        let p = &NotifyConfig::from_toml_str(&bursts).unwrap().teams[0];
+        assert_eq!(
+            p.alert_kinds,
+            [AlertKind::Spike, AlertKind::SingleSourceBurst]
+        );
+        let unknown = text.replace("filter =", "alert_kinds = [\"burst\"]\nfilter =");
+        assert!(NotifyConfig::from_toml_str(&unknown).is_err());
         assert_eq!(cfg.smtp.as_ref().unwrap().starttls, StartTls::Required);
         assert_eq!(cfg.smtp.as_ref().unwrap().port, 587);
         let typo = text.replace("filter =", "filtre =");

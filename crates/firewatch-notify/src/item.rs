@@ -102,6 +102,7 @@ impl NoticeItem {
         let (classification, severity) = match alert.kind {
             AlertKind::Spike => ("spike", Severity::Medium),
             AlertKind::NewCampaign => ("new-campaign", Severity::High),
+            AlertKind::SingleSourceBurst => ("single-source-burst", Severity::Low),
         };
         let port = format!("{}/{}", alert.proto, alert.port);
         NoticeItem {

@@ -1,7 +1,8 @@
 //! Planning: which records each team is told about, on which channel, in which notice.
 //!
 //! For every team policy: the team's events (`extra.team`, the policy's filter, the severity
-//! floor, the look-back window) and darknet alerts; records above the team's TLP cap are
+//! floor, the look-back window) and darknet alerts of the policy's `alert_kinds` (not
+//! single-source bursts unless named); records above the team's TLP cap are
 //! held back and recorded; records the team was already given on a channel are left out;
 //! what remains becomes one notice per channel and schedule (a daily digest at most once per
 //! UTC day). Planning only reads the store; [`queue`] records the notices.
@@ -114,6 +115,9 @@ where
             ..Default::default()
         };
         for mut alert in store.alerts(&q)? {
+            if !policy.alert_kinds.contains(&alert.kind) {
+                continue;
+            }
             // Every one of the team's own sources in the alert, and only those: another team's
             // addresses are not its business (not even among the alert's top sources).
             let mine: Vec<String> = store

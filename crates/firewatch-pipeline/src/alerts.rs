@@ -1,8 +1,9 @@
-//! Port alerts: every candidate port's series through the detector, the episodes described
-//! from the stored facts and stored in place of the old alerts.
+//! Port alerts: every candidate port's series through the detector, each episode's kind told
+//! from its sources (a single-source burst or not), the episodes described from the stored
+//! facts and stored in place of the old alerts.
 
 use anyhow::Result;
-use firewatch_detect::{DetectConfig, detect};
+use firewatch_detect::{AlertKind, DetectConfig, burst, detect};
 use firewatch_store::Store;
 
 /// Re-derives every port alert from the port series (idempotent); returns how many there are.
@@ -13,7 +14,16 @@ pub fn refresh_alerts(store: &mut (impl Store + ?Sized), cfg: &DetectConfig) -> 
     if let Some(span) = store.alert_candidates(cfg.min_packets, floor_sources)? {
         for &(proto, port) in &span.ports {
             let series = store.dense_series(proto, port, &span)?;
-            for episode in detect(&series, span.step, cfg) {
+            for mut episode in detect(&series, span.step, cfg) {
+                if episode.kind == AlertKind::Spike {
+                    let packets: Vec<u64> = store
+                        .episode_sources(proto, port, &episode, &span)?
+                        .into_iter()
+                        .map(|(_, packets)| packets)
+                        .collect();
+                    let intervals = burst::episode_intervals(&episode, span.step, span.last);
+                    episode.kind = burst::classify(&episode, intervals, &packets, cfg);
+                }
                 records.push(store.episode_record(proto, port, &episode, &span)?);
             }
         }

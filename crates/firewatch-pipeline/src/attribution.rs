@@ -31,6 +31,11 @@ impl Attribute for DirectoryEnricher {
 
 /// Builds the enricher from the dataset in force and the store's directory.
 pub fn enricher(ctx: &Context) -> Result<Arc<dyn Attribute>> {
+    Ok(directory_enricher(ctx)?)
+}
+
+/// As [`enricher`], with its concrete type (which names the data version it attributes with).
+pub fn directory_enricher(ctx: &Context) -> Result<Arc<DirectoryEnricher>> {
     let geo = dataset::load_geo(&ctx.db)?;
     let store = ctx.store()?;
     let directory = directory::stored_directory(store.as_ref())?;
@@ -43,4 +48,11 @@ pub fn enricher(ctx: &Context) -> Result<Arc<dyn Attribute>> {
         attributor: Attributor::new(&geo, &directory),
         version,
     }))
+}
+
+impl DirectoryEnricher {
+    /// The registry dataset's version and the directory's import time, as each record keeps it.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
 }

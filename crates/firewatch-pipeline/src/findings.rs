@@ -14,8 +14,8 @@ use firewatch_core::SourceLabel;
 use firewatch_core::fields::EXTRA_TEAM;
 use firewatch_feeds::experts::Experts;
 use firewatch_store::{
-    AlertQuery, AttackQuery, AttackRecord, Attribution, EventCommit, FeedInput, SourceQuery,
-    SourceRecord, Store, TimeRange,
+    AlertQuery, AttackQuery, AttackRecord, Attribution, EventCommit, EventStore, FeedInput,
+    SourceQuery, SourceRecord, Store, TimeRange,
 };
 
 use firewatch_core::telescope::{DARKNET_FEED, alert_event};
@@ -190,9 +190,27 @@ pub fn derive(ctx: &Context, range: &TimeRange) -> Result<EventCommit> {
         duplicates: 0,
         rejected: 0,
     };
-    // A finding's start time is part of its identity: two attacks on one victim the same day
-    // are two attacks, while deriving the same finding again matches it exactly.
+    Ok(store.commit_events(&record, &events, &dedupe_rule(ctx))?)
+}
+
+/// The deduplication of the telescope's findings: `[feeds.dedupe]` and the finding's start
+/// time, which is part of its identity (two attacks on one victim the same day are two
+/// attacks, while deriving the same finding again matches it exactly).
+pub fn dedupe_rule(ctx: &Context) -> firewatch_store::DedupeRule {
     let mut dedupe = ctx.config.feeds.dedupe.rule();
     dedupe.fields.push("time.source".to_owned());
-    Ok(store.commit_events(&record, &events, &dedupe)?)
+    dedupe
+}
+
+/// Brings the findings already stored as events to the telescope's TLP and owner in force
+/// (`[web] darknet_tlp`, `darknet_owner`), as [`derive`] writes new ones: a stricter setting
+/// applies to what was stored before it, too. Returns how many events changed.
+pub fn retag(ctx: &Context, store: &mut (impl EventStore + ?Sized)) -> Result<u64> {
+    let telescope = &ctx.config.telescope;
+    Ok(store.retag_feed(
+        DARKNET_FEED,
+        telescope.tlp.event_value(),
+        telescope.owner.as_deref(),
+        &dedupe_rule(ctx),
+    )?)
 }

@@ -8,24 +8,48 @@ use crate::Context;
 use crate::derivation::TelescopeDerivation;
 use anyhow::Result;
 use firewatch_store::Rederived;
+use serde::Serialize;
+
+/// What a re-derivation changed, and with which data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rederivation {
+    /// The registry dataset and directory version now on every record (`data_version`).
+    pub data_version: String,
+    #[serde(flatten)]
+    pub changed: Rederived,
+}
 
 /// Labels and attributes the stored telescope records again with the data and rules in force.
-pub fn rederive(ctx: &Context) -> Result<Rederived> {
+pub fn rederive(ctx: &Context) -> Result<Rederivation> {
+    let enricher = crate::attribution::directory_enricher(ctx)?;
+    let data_version = enricher.version().to_owned();
     let derivation = TelescopeDerivation {
         labels: ctx.config.labels.clone(),
         attacks: ctx.config.attacks.clone(),
-        enricher: Some(crate::attribution::enricher(ctx)?),
+        enricher: Some(enricher),
     };
     let mut store = ctx.store()?;
-    let report = store.rederive(&derivation)?;
+    let mut changed = store.rederive(&derivation)?;
+    // The telescope's one TLP and owner in force, on its findings stored before (docs/tlp.md).
+    changed.findings_retagged = crate::findings::retag(ctx, store.as_mut())?;
     crate::alerts::refresh_if_stale(store.as_mut(), &ctx.config.detect)?;
-    Ok(report)
+    Ok(Rederivation {
+        data_version,
+        changed,
+    })
 }
 
-/// One line for a person: what changed.
-pub fn summary(r: &Rederived) -> String {
+/// One line for a person: what changed, and with which data.
+pub fn summary(r: &Rederivation) -> String {
+    let c = &r.changed;
     format!(
-        "re-attributed with the data in force: {} of {} sources, {} of {} attacks and {} of {} events changed",
-        r.sources_changed, r.sources, r.attacks_changed, r.attacks, r.events_changed, r.events
+        "re-attributed with {}: {} of {} sources, {} of {} attacks and {} of {} events changed",
+        r.data_version,
+        c.sources_changed,
+        c.sources,
+        c.attacks_changed,
+        c.attacks,
+        c.events_changed,
+        c.events
     )
 }

@@ -1,8 +1,8 @@
 //! What is shared: one finding, in IntelMQ's field names, with a key that names it stably.
 
 use firewatch_core::TlpLevel;
-use firewatch_core::telescope::AlertRecord;
-use firewatch_core::{Event, Value};
+use firewatch_core::telescope::{AlertRecord, AlertSource};
+use firewatch_core::{Event, SourceLabel, Value};
 
 /// What a finding is about, which decides its STIX shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,9 @@ pub enum FindingKind {
     /// A port spike or a new scanning campaign on a port (a campaign).
     PortAlert,
 }
+
+/// The field of an alert source's finding that names its alert ([`Finding::from_alert_source`]).
+pub const DARKNET_ALERT: &str = "extra.darknet_alert";
 
 /// One finding: a stored event or a darknet port alert as an event.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +75,95 @@ impl Finding {
             time: alert.start,
             event: e,
             kind: FindingKind::PortAlert,
+        }
+    }
+
+    /// One source of a port alert as a finding about its address: a scanner of the alert's
+    /// port (a Mirai-like bot: an infected system) at the telescope's TLP and owner, routed to
+    /// the source's team (`extra.team`). Its key names the alert and the address
+    /// (`alert:<alert id>:source:<address>`), and `extra.darknet_alert` the alert, whose
+    /// campaign the STIX export says the address's indicator indicates.
+    ///
+    /// ```
+    /// # let alert: firewatch_core::telescope::AlertRecord = serde_json::from_value(serde_json::json!({
+    /// #     "id": "tcp-23-spike-1767225600", "kind": "spike", "proto": "tcp", "port": 23,
+    /// #     "start": 1_767_225_600, "end": null, "triggered_by": [], "peak_interval": 0,
+    /// #     "peak_packets": 0, "peak_sources": 0, "baseline_packets": 0.0,
+    /// #     "baseline_sources": 0.0, "magnitude": 1.0, "score": 1.0, "packets": 10,
+    /// #     "unique_sources": 1, "top_sources": [], "label_mix": [], "top_countries": null,
+    /// #     "top_teams": []})).unwrap();
+    /// use firewatch_core::telescope::AlertSource;
+    /// let source = AlertSource { addr: "192.0.2.9".parse().unwrap(), packets: 7, label: None,
+    ///     country: Some("KE".into()), asn: Some(64496), team: Some("ke-cirt".into()) };
+    /// let f = firewatch_share::Finding::from_alert_source(
+    ///     &alert, &source, firewatch_core::TlpLevel::Green, None);
+    /// assert_eq!(f.key, "alert:tcp-23-spike-1767225600:source:192.0.2.9");
+    /// assert_eq!(f.text("source.ip"), Some("192.0.2.9"));
+    /// assert_eq!(f.text("extra.team"), Some("ke-cirt"));
+    /// assert_eq!(f.kind, firewatch_share::FindingKind::Source);
+    /// ```
+    pub fn from_alert_source(
+        alert: &AlertRecord,
+        source: &AlertSource,
+        tlp: TlpLevel,
+        owner: Option<&str>,
+    ) -> Finding {
+        use firewatch_core::fields;
+        let mut e = Event::new();
+        // Every value below is valid for its field (an address, a code, a level's spelling);
+        // a field the harmonization refused would only be missing from the finding.
+        let mut set = |field: &str, value: serde_json::Value| {
+            let _ = e.set(field, value);
+        };
+        set(
+            fields::FEED_NAME,
+            firewatch_core::telescope::DARKNET_FEED.into(),
+        );
+        set("feed.provider", "Firewatch".into());
+        set(
+            fields::TIME_SOURCE,
+            firewatch_core::time::format_unix(alert.start).into(),
+        );
+        let (ty, identifier) = match source.label {
+            Some(SourceLabel::Mirai) => ("infected-system", "mirai"),
+            Some(SourceLabel::Zmap) => ("scanner", "zmap"),
+            Some(SourceLabel::Masscan) => ("scanner", "masscan"),
+            _ => ("scanner", "darknet-scanner"),
+        };
+        set(fields::CLASSIFICATION_TYPE, ty.into());
+        set(fields::CLASSIFICATION_IDENTIFIER, identifier.into());
+        if source.label == Some(SourceLabel::Mirai) {
+            set("malware.name", "mirai".into());
+        }
+        set("source.ip", source.addr.to_string().into());
+        if let Some(asn) = source.asn {
+            set("source.asn", asn.into());
+        }
+        if let Some(cc) = &source.country {
+            set("source.geolocation.cc", cc.as_str().into());
+        }
+        set("destination.port", alert.port.into());
+        if alert.proto == "tcp" || alert.proto == "udp" {
+            set("protocol.transport", alert.proto.as_str().into());
+        }
+        set(fields::TLP, tlp.event_value().into());
+        if let Some(owner) = owner {
+            set(fields::EXTRA_OWNER, owner.into());
+        }
+        if let Some(team) = &source.team {
+            set(fields::EXTRA_TEAM, team.as_str().into());
+        }
+        set(DARKNET_ALERT, alert.id.as_str().into());
+        set("extra.packets", source.packets.into());
+        if let Some(label) = source.label {
+            set("extra.label", label.as_str().into());
+        }
+        e.fill_taxonomy();
+        Finding {
+            key: format!("alert:{}:source:{}", alert.id, source.addr),
+            time: alert.start,
+            event: e,
+            kind: FindingKind::Source,
         }
     }
 
@@ -148,5 +240,42 @@ mod tests {
         let stored = Finding::from_event(f.event.clone(), f.time);
         assert_eq!(stored.key, f.key);
         assert_eq!(merge(vec![stored], vec![f]).len(), 1);
+    }
+
+    #[test]
+    fn an_alert_source_indicates_the_alert_campaign() {
+        let a = alert();
+        let source = AlertSource {
+            addr: "192.0.2.9".parse().unwrap(),
+            packets: 12,
+            label: Some(SourceLabel::Mirai),
+            country: Some("KE".into()),
+            asn: Some(64496),
+            team: Some("ke-cirt".into()),
+        };
+        let f = Finding::from_alert_source(&a, &source, TlpLevel::Green, Some("cert-a"));
+        assert_eq!(f.text("classification.type"), Some("infected-system"));
+        assert_eq!(f.integer("destination.port"), Some(23));
+        assert_eq!(f.text("extra.owner"), Some("cert-a"));
+        assert_eq!(f.tlp(), TlpLevel::Green);
+        let campaign = Finding::from_alert(&a, TlpLevel::Green, Some("cert-a"));
+        let objects = Exporter::new("CERT-A").objects(&[campaign, f]);
+        let campaign_id = &objects
+            .iter()
+            .find(|o| o.object_type() == "campaign")
+            .expect("the campaign")
+            .id;
+        let indicator_id = &objects
+            .iter()
+            .find(|o| o.object_type() == "indicator")
+            .expect("the source's indicator")
+            .id;
+        let rel = objects
+            .iter()
+            .find(|o| o.object_type() == "relationship")
+            .expect("a relationship");
+        assert_eq!(rel.json["relationship_type"], "indicates");
+        assert_eq!(rel.json["source_ref"], indicator_id.as_str());
+        assert_eq!(rel.json["target_ref"], campaign_id.as_str());
     }
 }

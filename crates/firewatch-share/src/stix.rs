@@ -9,6 +9,9 @@
 //! - an `indicator` (`[ipv4-addr:value = '…']`) and a `sighting` of it by the producing team,
 //!   when the address is the actor (not for victims or vulnerable hosts).
 //!
+//! A port alert's source ([`Finding::from_alert_source`]) is such an address, whose indicator
+//! `indicates` (a `relationship`) the alert's campaign.
+//!
 //! Per port alert: a `campaign` carrying the finding. Every object carries the TLP 2.0
 //! marking of its finding; the bundle has the producer's identity, the marking definitions
 //! used and the extension's definition.
@@ -360,12 +363,29 @@ impl Exporter {
                     "first_seen": when,
                     "last_seen": when,
                     "count": 1,
-                    "sighting_of_ref": indicator_id,
+                    "sighting_of_ref": indicator_id.clone(),
                     "observed_data_refs": [observed_id],
                     "where_sighted_refs": [self.identity_id],
                 }),
             );
             push(sighting, &when);
+            // A port alert's source: its indicator indicates the alert's campaign.
+            if let Some(alert) = finding.text(crate::finding::DARKNET_ALERT) {
+                let mut relationship = common("relationship");
+                relationship["id"] = json!(sdo_id(
+                    "relationship",
+                    &format!("{}|indicates", finding.key)
+                ));
+                extend(
+                    &mut relationship,
+                    json!({
+                        "relationship_type": "indicates",
+                        "source_ref": indicator_id,
+                        "target_ref": sdo_id("campaign", &format!("alert:{alert}")),
+                    }),
+                );
+                push(relationship, &when);
+            }
         }
         objects
     }

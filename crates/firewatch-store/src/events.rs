@@ -209,6 +209,17 @@ pub trait EventStore {
         events: &[Event],
         dedupe: &DedupeRule,
     ) -> Result<EventCommit>;
+    /// Brings every stored event of feed `feed` to TLP `tlp` (an event's `tlp` value, e.g.
+    /// `AMBER+STRICT`) and owner `owner` (`extra.owner`; `None` removes it), with dedupe keys
+    /// under `dedupe`, in one transaction: the telescope's findings after its one TLP setting
+    /// changed. Returns how many events changed; a second run changes nothing.
+    fn retag_feed(
+        &mut self,
+        feed: &str,
+        tlp: &str,
+        owner: Option<&str>,
+        dedupe: &DedupeRule,
+    ) -> Result<u64>;
     /// Events matching the query.
     fn events(&self, q: &EventQuery) -> Result<Vec<StoredEvent>> {
         self.event_docs(q)?
@@ -994,6 +1005,53 @@ impl EventStore for SqliteStore {
         result
     }
 
+    fn retag_feed(
+        &mut self,
+        feed: &str,
+        tlp: &str,
+        owner: Option<&str>,
+        dedupe: &DedupeRule,
+    ) -> Result<u64> {
+        for f in &dedupe.fields {
+            check_field(f)?;
+        }
+        let tx = self.write_tx()?;
+        let mut changed = Vec::new();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT id, doc FROM events WHERE feed = ?1
+                 AND (tlp IS NOT ?2 OR owner IS NOT ?3)",
+            )?;
+            let mut rows = stmt.query(params![feed, tlp, owner])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let mut event = Event::from_intelmq_json(&r.get::<_, String>(1)?)
+                    .map_err(|e| StoreError::Corrupt(format!("event {id}: {e}")))?;
+                let invalid = |e: &dyn std::fmt::Display| {
+                    StoreError::InvalidQuery(format!("event {id}: {e}"))
+                };
+                event.set(fields::TLP, tlp).map_err(|e| invalid(&e))?;
+                match owner {
+                    Some(o) => event.set(fields::EXTRA_OWNER, o).map_err(|e| invalid(&e))?,
+                    None => {
+                        event.remove(fields::EXTRA_OWNER);
+                    }
+                }
+                changed.push((id, dedupe.key(&event), event.to_intelmq_json()));
+            }
+        }
+        {
+            let mut update = tx.prepare(
+                "UPDATE events SET tlp = ?1, owner = ?2, dedupe_key = ?3, doc = ?4 WHERE id = ?5",
+            )?;
+            for (id, key, doc) in &changed {
+                update.execute(params![tlp, owner, &key[..], doc, id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(changed.len() as u64)
+    }
+
     fn event_docs(&self, q: &EventQuery) -> Result<Vec<StoredDoc>> {
         let mut sql = unrestricted_clause(&self.conn, q)?;
         let (cmp, dir) = if q.newest_first {
@@ -1213,6 +1271,89 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(store.count_events(&q).unwrap(), 1);
+    }
+
+    /// A feed's stored events brought to another TLP and owner: columns, document and dedupe
+    /// key alike (the same event stored again is a duplicate); other feeds untouched; a second
+    /// run changes nothing.
+    #[test]
+    fn retag_feed_moves_a_feeds_events_to_a_new_level_and_owner() {
+        let mut store = SqliteStore::open_in_memory().unwrap();
+        let t = 1_700_000_000;
+        let of = |feed: &str, ip: &str| {
+            let mut e = scan(ip, t);
+            e.set("feed.name", feed).unwrap();
+            e.set("tlp", "GREEN").unwrap();
+            e
+        };
+        let batch = [
+            of("scope", "192.0.2.1"),
+            of("scope", "192.0.2.2"),
+            of("other", "192.0.2.3"),
+        ];
+        let input = FeedInput {
+            content_hash: "a".into(),
+            ..Default::default()
+        };
+        let rule = DedupeRule::default();
+        store.commit_events(&input, &batch, &rule).unwrap();
+        assert_eq!(
+            store
+                .retag_feed("scope", "AMBER+STRICT", Some("a"), &rule)
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store
+                .retag_feed("scope", "AMBER+STRICT", Some("a"), &rule)
+                .unwrap(),
+            0
+        );
+        let seen = |store: &SqliteStore, team: &str| {
+            store
+                .events(&EventQuery {
+                    visibility: Some(EventVisibility::Team(team.into())),
+                    ..Default::default()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|e| {
+                    let text = |f: &str| match e.event.get(f).map(Value::to_json) {
+                        Some(Json::String(s)) => Some(s),
+                        _ => None,
+                    };
+                    (text("source.ip").unwrap(), text("tlp"), text("extra.owner"))
+                })
+                .collect::<Vec<_>>()
+        };
+        let strict = |ip: &str| {
+            (
+                ip.to_owned(),
+                Some("AMBER+STRICT".to_owned()),
+                Some("a".to_owned()),
+            )
+        };
+        let green = ("192.0.2.3".to_owned(), Some("GREEN".to_owned()), None);
+        assert_eq!(
+            seen(&store, "a"),
+            [strict("192.0.2.1"), strict("192.0.2.2"), green.clone()]
+        );
+        assert_eq!(seen(&store, "b"), [green]);
+        // Derived again at the new level, the findings are the stored ones.
+        let mut again = batch[..2].to_vec();
+        for e in &mut again {
+            e.set("tlp", "AMBER+STRICT").unwrap();
+            e.set("extra.owner", "a").unwrap();
+        }
+        let input = FeedInput {
+            content_hash: "b".into(),
+            ..Default::default()
+        };
+        let c = store.commit_events(&input, &again, &rule).unwrap();
+        assert_eq!((c.inserted, c.duplicates), (0, 2));
+        // Back to no owner.
+        assert_eq!(store.retag_feed("scope", "GREEN", None, &rule).unwrap(), 2);
+        assert_eq!(seen(&store, "b").len(), 3);
     }
 
     #[test]

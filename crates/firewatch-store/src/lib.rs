@@ -248,6 +248,15 @@ pub trait Store {
         port: u16,
         span: &AlertCandidates,
     ) -> Result<Vec<SeriesPoint>>;
+    /// Every source of one detected episode with its packets to the port over the episode's
+    /// intervals (those [`Store::episode_record`] describes), busiest first.
+    fn episode_sources(
+        &self,
+        proto: u8,
+        port: u16,
+        episode: &Detection,
+        span: &AlertCandidates,
+    ) -> Result<Vec<(IpAddr, u64)>>;
     /// The stored record of one detected episode: its sources, label mix, countries and teams.
     fn episode_record(
         &self,

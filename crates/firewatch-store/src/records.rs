@@ -192,4 +192,7 @@ pub struct Rederived {
     /// Events with a source address read, and those routed to another team now.
     pub events: u64,
     pub events_changed: u64,
+    /// The telescope's findings stored as events that were brought to its TLP and owner in
+    /// force (set by the pipeline, [`crate::EventStore::retag_feed`]).
+    pub findings_retagged: u64,
 }

@@ -805,6 +805,19 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// Sources of an episode's intervals: from its start to its end, or to `last` while open.
+    fn episode_sources_between(
+        &self,
+        proto: u8,
+        port: u16,
+        d: &Detection,
+        step: i64,
+        last: i64,
+    ) -> Result<Vec<(IpAddr, u64)>> {
+        let to = d.end.map(|e| e - step).unwrap_or(last);
+        self.sources_between(proto, port, d.start, to)
+    }
+
     fn alert_record(
         &self,
         proto: u8,
@@ -813,8 +826,7 @@ impl SqliteStore {
         step: i64,
         last: i64,
     ) -> Result<AlertRecord> {
-        let to = d.end.map(|e| e - step).unwrap_or(last);
-        let sources = self.sources_between(proto, port, d.start, to)?;
+        let sources = self.episode_sources_between(proto, port, d, step, last)?;
         let facts = self.facts_of(sources.iter().map(|s| s.0))?;
         let mut mix: BTreeMap<SourceLabel, u64> = BTreeMap::new();
         let mut countries: BTreeMap<&str, u64> = BTreeMap::new();
@@ -1237,6 +1249,19 @@ impl Store for SqliteStore {
             span.last,
             span.step,
         ))
+    }
+
+    fn episode_sources(
+        &self,
+        proto: u8,
+        port: u16,
+        episode: &Detection,
+        span: &AlertCandidates,
+    ) -> Result<Vec<(IpAddr, u64)>> {
+        let mut sources =
+            self.episode_sources_between(proto, port, episode, span.step, span.last)?;
+        sources.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(sources)
     }
 
     fn episode_record(

@@ -56,6 +56,29 @@ pub struct SynthConfig {
     pub ipv6: bool,
     /// Planted rate changes (the spike detector's truth).
     pub spikes: Vec<SpikePlan>,
+    /// Planted single-source bursts: one or two hosts hammering a port for a few minutes.
+    pub bursts: Vec<BurstPlan>,
+}
+
+/// One planted single-source burst: `sources` scanners (1 or 2) send a port `factor` times its
+/// expected background for a while, while the port's other sources go on as usual.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstPlan {
+    /// Transport protocol (TCP or UDP).
+    pub proto: Protocol,
+    /// Destination port; should not be a spike's.
+    pub port: u16,
+    /// Start, in seconds after the capture start.
+    pub start_offset_secs: u64,
+    /// Length in seconds.
+    pub duration_secs: u64,
+    /// Number of burst sources.
+    pub sources: u32,
+    /// Burst packets per minute (all its sources) as a multiple of the port's expected
+    /// background per minute from "other" sources. Each source sends at least 300 packets, to
+    /// as many distinct addresses, so it is a scanner.
+    pub factor: f64,
 }
 
 /// One planted spike or new campaign.
@@ -126,6 +149,24 @@ impl Default for SynthConfig {
                     new_campaign: false,
                     factor: 7.0,
                     min_sources: 200,
+                },
+            ],
+            bursts: vec![
+                BurstPlan {
+                    proto: Protocol::Tcp,
+                    port: 445,
+                    start_offset_secs: 2 * 3600,
+                    duration_secs: 8 * 60,
+                    sources: 1,
+                    factor: 8.0,
+                },
+                BurstPlan {
+                    proto: Protocol::Tcp,
+                    port: 3389,
+                    start_offset_secs: 3 * 3600 + 40 * 60,
+                    duration_secs: 6 * 60,
+                    sources: 2,
+                    factor: 10.0,
                 },
             ],
         }

@@ -12,7 +12,7 @@ use crate::frame::{
     self, BUF_LEN, Ip4, Ip6, PROTO_ICMP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_RST, TCP_SYN, Tcp,
 };
 use crate::rng::Rng;
-use crate::{GroundTruth, TrueAttack, TrueSpike};
+use crate::{GroundTruth, TrueAttack, TrueBurst, TrueSpike};
 
 const NS: i64 = 1_000_000_000;
 const MIN_NS: f64 = 60e9;
@@ -97,6 +97,8 @@ enum Kind {
     Scanner,
     Other,
     Spike,
+    /// A single-source burst's scanner (tag = burst index).
+    Burst,
     /// A DoS attack episode (tag = attack index).
     Attack,
     /// A small backscatter burst (mode = reply kind).
@@ -287,6 +289,14 @@ struct SpikeAcc {
     last: i64,
 }
 
+struct BurstAcc {
+    proto: Protocol,
+    port: u16,
+    first: i64,
+    last: i64,
+    packets: u64,
+}
+
 /// Plans the population and runs the event loop.
 pub(crate) struct Engine {
     rng: Rng,
@@ -300,6 +310,7 @@ pub(crate) struct Engine {
     used6: HashSet<u128>,
     attacks: Vec<AttackAcc>,
     spikes: Vec<SpikeAcc>,
+    bursts: Vec<BurstAcc>,
     buf: [u8; BUF_LEN],
     payloads: Payloads,
 }
@@ -369,6 +380,7 @@ impl Engine {
             used6: HashSet::new(),
             attacks: Vec::new(),
             spikes: Vec::new(),
+            bursts: Vec::new(),
             buf: [0; BUF_LEN],
             payloads: Payloads::new(),
         };
@@ -718,6 +730,61 @@ impl Engine {
                 self.srcs.push(s);
             }
         }
+        self.plant_bursts(cfg, other_budget);
+    }
+
+    /// Plants the single-source bursts (after everything else, so the other sources are drawn
+    /// as without them).
+    fn plant_bursts(&mut self, cfg: &SynthConfig, other_budget: f64) {
+        let dur = cfg.duration_secs.max(60) as i64 * NS;
+        let t0 = cfg.start_unix * NS;
+        let end = t0 + dur - 1;
+        let total_w: f64 = OTHER_MIX.iter().map(|m| m.2).sum();
+        for plan in &cfg.bursts {
+            let w0 = t0 + plan.start_offset_secs as i64 * NS;
+            let w1 = (w0 + plan.duration_secs as i64 * NS).min(end);
+            if w0 >= end || w1 <= w0 || plan.sources == 0 {
+                continue;
+            }
+            let proto = match plan.proto {
+                Protocol::Udp => PROTO_UDP,
+                _ => PROTO_TCP,
+            };
+            let weight: f64 = OTHER_MIX
+                .iter()
+                .filter(|m| m.0 == proto && m.1 == plan.port)
+                .map(|m| m.2)
+                .sum();
+            let baseline_ppm = other_budget * weight / total_w / (dur as f64 / MIN_NS);
+            let window_min = (w1 - w0) as f64 / MIN_NS;
+            let total = plan.factor * baseline_ppm * window_min;
+            // At least 300 probes each: a scanner by the labelling rules.
+            let per_src = (total / f64::from(plan.sources)).max(300.0);
+            let tag = self.bursts.len() as u32;
+            self.bursts.push(BurstAcc {
+                proto: plan.proto,
+                port: plan.port,
+                first: i64::MAX,
+                last: 0,
+                packets: 0,
+            });
+            let (ports_at, ports_len) = self.push_ports(&[plan.port]);
+            let gap = (w1 - w0) as f64 / per_src;
+            for _ in 0..plan.sources {
+                let mut s = Src::new(Kind::Burst, w0 + self.rng.exp(gap) as i64, w1, gap);
+                s.v4 = self.fresh_v4();
+                s.ttl = self.common_ttl();
+                s.window = self.common_window();
+                s.mss = self.rng.chance(0.5);
+                s.proto = proto;
+                (s.ports_at, s.ports_len) = (ports_at, ports_len);
+                s.cursor = self.rng.below(self.tele4.size);
+                s.stride = (self.rng.below(self.tele4.size / 2) * 2 + 1) % self.tele4.size.max(2);
+                s.sport = self.free_port(1024);
+                s.tag = tag;
+                self.srcs.push(s);
+            }
+        }
     }
 
     fn draw_mix(&mut self, total_w: f64) -> (u8, u16) {
@@ -898,7 +965,7 @@ impl Engine {
                 };
                 (frame::tcp_v4(&mut self.buf, &ip, &t), None)
             }
-            Kind::Scanner => {
+            Kind::Scanner | Kind::Burst => {
                 let c = &mut self.srcs[i];
                 let dst = self
                     .tele4
@@ -1136,6 +1203,12 @@ impl Engine {
                 sp.first = sp.first.min(ts);
                 sp.last = sp.last.max(ts);
             }
+            Kind::Burst => {
+                let b = &mut self.bursts[s.tag as usize];
+                b.first = b.first.min(ts);
+                b.last = b.last.max(ts);
+                b.packets += 1;
+            }
             _ => {}
         }
         let s = &self.srcs[i];
@@ -1155,7 +1228,7 @@ impl Engine {
                 Kind::Mirai => SourceLabel::Mirai,
                 Kind::Masscan => SourceLabel::Masscan,
                 Kind::Zmap => SourceLabel::Zmap,
-                Kind::Scanner | Kind::V6Scanner => SourceLabel::Scanner,
+                Kind::Scanner | Kind::V6Scanner | Kind::Burst => SourceLabel::Scanner,
                 Kind::Other | Kind::V6Other => SourceLabel::Other,
                 Kind::Spike => {
                     spike_sources[s.tag as usize] += 1;
@@ -1185,6 +1258,31 @@ impl Engine {
                 ports: a.ports.into_iter().collect(),
             })
             .collect();
+        let mut burst_sources = vec![Vec::new(); self.bursts.len()];
+        for s in self
+            .srcs
+            .iter()
+            .filter(|s| s.kind == Kind::Burst && s.emitted > 0)
+        {
+            burst_sources[s.tag as usize].push(IpAddr::V4(Ipv4Addr::from(s.v4)));
+        }
+        let bursts = self
+            .bursts
+            .into_iter()
+            .zip(burst_sources)
+            .filter(|(b, _)| b.packets > 0)
+            .map(|(b, mut sources)| {
+                sources.sort();
+                TrueBurst {
+                    proto: b.proto,
+                    port: b.port,
+                    start_unix: b.first.div_euclid(NS),
+                    end_unix: b.last.div_euclid(NS) + 1,
+                    sources,
+                    packets: b.packets,
+                }
+            })
+            .collect();
         let spikes = self
             .spikes
             .into_iter()
@@ -1208,6 +1306,7 @@ impl Engine {
             sources,
             attacks,
             spikes,
+            bursts,
         }
     }
 }

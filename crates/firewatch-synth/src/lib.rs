@@ -30,6 +30,7 @@
 //! | ≈ 3 170 small backscatter victims | 3–15 replies within 30 s (SYN-ACK, RST, ICMP unreachable / time exceeded quoting the probe, echo reply): backscatter, not attacks |
 //! | 8 + 1 + 3 IPv6 sources | other / scanner / backscatter, to the v6 telescope |
 //! | 3 planted spikes | TCP 5555 (≈ 470 sources), new campaign TCP 37215 (≈ 240 sources), UDP 5060 (≈ 275 sources) |
+//! | 2 planted single-source bursts | TCP 445 (1 scanner, 8 min), TCP 3389 (2 scanners, 6 min) |
 //!
 //! Sizes scale linearly with [`SynthConfig::target_packets`] (per-source behaviour stays the
 //! same; at least one instance of every kind). The 20 M-packet capture has ≈ 1 M sources.
@@ -38,7 +39,7 @@
 //!
 //! Heavy sources (Mirai, scanners, masscan, ZMap) are active from the start or start within
 //! the first 30 minutes and keep a steady rate to the end, so the only sudden rate changes on a
-//! destination port are the planted spikes.
+//! destination port are the planted spikes and bursts.
 //!
 //! # The labelling rules the truth obeys
 //!
@@ -90,6 +91,14 @@
 //! packets each). `start_unix`/`end_unix` are the seconds of the first and just after the last
 //! spike packet.
 //!
+//! # Single-source bursts
+//!
+//! [`GroundTruth::bursts`] lists the planted bursts ([`BurstPlan`]): one or two sources that
+//! hammer one port for a few minutes while its other sources go on as usual, the case a
+//! port-wide alert must not be raised for. Defaults: one source on TCP 445 at 2:00 for 8 min
+//! (8× the port's "other" background), two on TCP 3389 at 3:40 for 6 min (10×). Burst
+//! sources probe a new address with every packet (≥ 300 each), so they are scanners.
+//!
 //! # Output
 //!
 //! [`write_capture`] writes pcap (either endianness, µs or ns) or pcapng through `pcap-file`,
@@ -111,7 +120,7 @@ use std::path::Path;
 use firewatch_core::{Protocol, SourceLabel};
 use serde::{Deserialize, Serialize};
 
-pub use config::{DEFAULT_START_UNIX, SpikePlan, SynthConfig};
+pub use config::{BurstPlan, DEFAULT_START_UNIX, SpikePlan, SynthConfig};
 pub use write::{pcapng_endianness, pcapng_tsresol};
 
 /// Generates the capture in time order, calling `emit(ts_ns, ethernet_frame)` for each packet
@@ -205,6 +214,9 @@ pub struct GroundTruth {
     pub attacks: Vec<TrueAttack>,
     /// The planted spikes and new campaigns.
     pub spikes: Vec<TrueSpike>,
+    /// The planted single-source bursts (absent from truth files of older versions).
+    #[serde(default)]
+    pub bursts: Vec<TrueBurst>,
 }
 
 impl GroundTruth {
@@ -253,4 +265,21 @@ pub struct TrueSpike {
     pub new_campaign: bool,
     /// Distinct spike sources that sent at least one packet.
     pub sources: u64,
+}
+
+/// One planted single-source burst: a few scanners' packets, not a port-wide event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrueBurst {
+    /// Transport protocol.
+    pub proto: Protocol,
+    /// Destination port.
+    pub port: u16,
+    /// Second of the first burst packet, Unix seconds.
+    pub start_unix: i64,
+    /// One second past the last burst packet, Unix seconds.
+    pub end_unix: i64,
+    /// The burst's sources (labelled scanner in [`GroundTruth::sources`]).
+    pub sources: Vec<IpAddr>,
+    /// Burst packets sent.
+    pub packets: u64,
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use firewatch_core::SourceLabel;
-use firewatch_core::access::Viewer;
+use firewatch_core::access::{TelescopeAccess, Viewer};
 use firewatch_core::filter::Filter;
 use firewatch_core::time::parse_time_bound;
 use firewatch_enrich::directory::Directory;
@@ -217,6 +217,91 @@ fn telescope_aggregates(state: &AppState, viewer: &Viewer) -> Result<(), ApiErro
     }
 }
 
+/// The team slice of telescope records (sources, attacks, an alert's sources) that `viewer`
+/// gets when asking for `team` (`None`: every team), by the telescope's one policy
+/// ([`TelescopeAccess`]):
+/// - whoever may read the telescope's records gets what they ask (`team` only narrows);
+/// - a team that the telescope's TLP lets be told of findings routed to it (AMBER: the routed
+///   team) gets its own slice only, when it asks for it by name, or without asking where
+///   `own_by_default` (one alert's sources, as its notice tells them);
+/// - anyone else, and such a team asking for another team's slice, is refused.
+///
+/// The answer is `Ok(None)` for everything, `Ok(Some(team))` for one team's slice.
+pub fn telescope_slice(
+    access: &TelescopeAccess,
+    viewer: &Viewer,
+    team: Option<String>,
+    own_by_default: bool,
+) -> Result<Option<String>, ApiError> {
+    if access.may_read_records(viewer) {
+        return Ok(team);
+    }
+    match (viewer.team(), team) {
+        (Some(own), asked)
+            if access.may_tell_routed_team(own)
+                && asked.as_deref().map_or(own_by_default, |t| t == own) =>
+        {
+            Ok(Some(own.to_owned()))
+        }
+        _ => Err(denied(viewer, access.tlp.label())),
+    }
+}
+
+/// A `country` parameter: two ASCII letters (ISO 3166 alpha-2, any case), uppercased.
+pub fn country_param(country: Option<&str>) -> Result<Option<String>, ApiError> {
+    country
+        .map(|c| {
+            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                Ok(c.to_ascii_uppercase())
+            } else {
+                Err(ApiError::BadRequest(format!(
+                    "country {c:?} is not an ISO 3166 alpha-2 code (two letters, e.g. JP)"
+                )))
+            }
+        })
+        .transpose()
+}
+
+/// Refuses a `team` parameter that names neither the viewer's own team nor a team of the
+/// stored directory. The answer repeats the value asked and lists no team of the directory: a
+/// caller learns only that its value is unknown (the directory is for the community,
+/// `GET /api/v1/teams`), and anonymous callers are refused before the look-up.
+pub async fn known_team(
+    state: &Shared,
+    viewer: &Viewer,
+    team: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    let Some(team) = team else {
+        return Ok(None);
+    };
+    if viewer.team() == Some(team.as_str()) {
+        return Ok(Some(team));
+    }
+    let unknown = || {
+        ApiError::BadRequest(format!(
+            "team {team:?} is not a team of the directory (GET /api/v1/teams lists them)"
+        ))
+    };
+    // A directory id is a short slug: anything else is unknown without a look.
+    let slug = !team.is_empty()
+        && team.len() <= 64
+        && team
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !slug {
+        return Err(unknown());
+    }
+    let id = team.clone();
+    let known = state
+        .with_store(move |s| Ok(load_directory(s)?.team(&id).is_some()))
+        .await?;
+    if known {
+        Ok(Some(team))
+    } else {
+        Err(unknown())
+    }
+}
+
 fn community(viewer: &Viewer) -> Result<(), ApiError> {
     match viewer {
         Viewer::Anonymous => Err(denied(viewer, TlpLevel::Green.label())),
@@ -275,8 +360,9 @@ impl ToSchema for IntelMqEvent {}
 pub struct EventItem {
     /// The store's id of the event (also its page cursor).
     pub id: i64,
-    /// Unix seconds: `time.source`, else `time.observation`, else the ingest time.
-    pub time: i64,
+    /// RFC 3339 UTC: `time.source`, else `time.observation`, else the ingest time.
+    #[schema(format = DateTime, example = "2026-01-01T00:00:00Z")]
+    pub time: String,
     /// The event, with IntelMQ field names.
     /// Passed on as stored: it was validated when it was committed.
     #[schema(value_type = IntelMqEvent)]
@@ -339,11 +425,28 @@ impl From<SourceLabel> for Label {
 }
 
 /// The serde name of a unit enum variant (`spike`, `new_campaign`...).
-fn serde_name<T: Serialize>(v: &T) -> String {
+pub(crate) fn serde_name<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         other => format!("{other:?}"),
     }
+}
+
+/// Unix seconds as RFC 3339 UTC (`2026-01-01T00:00:00Z`): every time in the API's JSON is
+/// written so; only fields named `_ns` keep a number beside it.
+pub fn rfc3339(secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(t) => t.to_string(),
+        // Out of jiff's range (years beyond ±9999): the nearest time it can write, so that the
+        // field is always a date-time.
+        Err(_) if secs < 0 => jiff::Timestamp::MIN.to_string(),
+        Err(_) => jiff::Timestamp::MAX.to_string(),
+    }
+}
+
+/// Unix nanoseconds as RFC 3339 UTC, to the second (as the CLI's `--json` writes them).
+pub fn rfc3339_ns(ns: i64) -> String {
+    rfc3339(ns.div_euclid(1_000_000_000))
 }
 
 /// Traffic to one port over the time range.
@@ -396,20 +499,23 @@ pub struct AlertSource {
 pub struct AlertItem {
     /// Stable id: protocol, port, kind and start (`tcp-23-spike-1762070400`).
     pub id: String,
-    /// `spike` or `new_campaign`.
-    #[schema(value_type = String, pattern = "^(spike|new_campaign)$")]
+    /// `spike`, `new_campaign` or `single_source_burst`.
+    #[schema(value_type = String, pattern = "^(spike|new_campaign|single_source_burst)$")]
     pub kind: String,
     pub proto: String,
     pub port: u16,
-    /// Unix seconds.
-    pub start: i64,
-    /// Unix seconds; `null` while the alert is ongoing.
-    pub end: Option<i64>,
+    /// Start of the first interval (RFC 3339 UTC).
+    #[schema(format = DateTime, example = "2026-01-01T00:00:00Z")]
+    pub start: String,
+    /// End of the last interval (RFC 3339 UTC); `null` while the alert is ongoing.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub end: Option<String>,
     /// The metrics that crossed the threshold: `packets`, `unique_sources`.
     #[schema(value_type = Vec<String>)]
     pub triggered_by: Vec<String>,
-    /// Start of the peak interval (Unix seconds).
-    pub peak_interval: i64,
+    /// Start of the peak interval (RFC 3339 UTC).
+    #[schema(format = DateTime, example = "2026-01-01T00:05:00Z")]
+    pub peak_interval: String,
     pub peak_packets: u64,
     pub peak_sources: u64,
     pub baseline_packets: f64,
@@ -437,10 +543,10 @@ impl From<AlertRecord> for AlertItem {
             kind: serde_name(&a.kind),
             proto: a.proto,
             port: a.port,
-            start: a.start,
-            end: a.end,
+            start: rfc3339(a.start),
+            end: a.end.map(rfc3339),
             triggered_by: a.triggered_by.iter().map(serde_name).collect(),
-            peak_interval: a.peak_interval,
+            peak_interval: rfc3339(a.peak_interval),
             peak_packets: a.peak_packets,
             peak_sources: a.peak_sources,
             baseline_packets: a.baseline_packets,
@@ -506,9 +612,15 @@ pub struct SourceItem {
     /// IPv4 or IPv6 address.
     pub addr: String,
     pub label: Label,
-    /// Unix nanoseconds.
+    /// First packet (RFC 3339 UTC, to the second).
+    #[schema(format = DateTime, example = "2026-01-01T00:00:00Z")]
+    pub first_seen: String,
+    /// Last packet (RFC 3339 UTC, to the second).
+    #[schema(format = DateTime, example = "2026-01-01T00:00:00Z")]
+    pub last_seen: String,
+    /// First packet, Unix nanoseconds.
     pub first_seen_ns: i64,
-    /// Unix nanoseconds.
+    /// Last packet, Unix nanoseconds.
     pub last_seen_ns: i64,
     pub packets: u64,
     pub bytes: u64,
@@ -536,6 +648,8 @@ impl From<SourceRecord> for SourceItem {
         SourceItem {
             addr: s.addr.to_string(),
             label: s.label.into(),
+            first_seen: rfc3339_ns(s.first_seen_ns),
+            last_seen: rfc3339_ns(s.last_seen_ns),
             first_seen_ns: s.first_seen_ns,
             last_seen_ns: s.last_seen_ns,
             packets: s.packets,
@@ -582,9 +696,15 @@ pub struct SourceList {
 pub struct AttackItem {
     /// IPv4 or IPv6 address of the victim.
     pub victim: String,
-    /// Unix nanoseconds.
+    /// First backscatter packet (RFC 3339 UTC, to the second).
+    #[schema(format = DateTime, example = "2026-01-01T00:00:00Z")]
+    pub start: String,
+    /// Last backscatter packet (RFC 3339 UTC, to the second).
+    #[schema(format = DateTime, example = "2026-01-01T00:10:00Z")]
+    pub end: String,
+    /// First backscatter packet, Unix nanoseconds.
     pub start_ns: i64,
-    /// Unix nanoseconds.
+    /// Last backscatter packet, Unix nanoseconds.
     pub end_ns: i64,
     pub packets: u64,
     pub bytes: u64,
@@ -604,6 +724,8 @@ impl From<AttackRecord> for AttackItem {
     fn from(a: AttackRecord) -> AttackItem {
         AttackItem {
             victim: a.victim.to_string(),
+            start: rfc3339_ns(a.start_ns),
+            end: rfc3339_ns(a.end_ns),
             start_ns: a.start_ns,
             end_ns: a.end_ns,
             packets: a.packets,
@@ -856,7 +978,7 @@ async fn events(
             })?;
             Ok(EventItem {
                 id: e.id,
-                time: e.time,
+                time: rfc3339(e.time),
                 event,
             })
         })
@@ -1058,9 +1180,11 @@ pub struct AlertsParams {
     /// Upper bound of the time, inclusive; same forms as `since`.
     #[param(example = "2026-01-02")]
     pub until: Option<String>,
-    /// Alerts whose sources include this team.
+    /// Alerts whose sources include this team (a directory team id; an unknown one is a 400).
+    #[param(example = "jp-example-cert")]
     pub team: Option<String>,
-    /// Alerts whose sources include this country (ISO 3166 alpha-2).
+    /// Alerts whose sources include this country (ISO 3166 alpha-2, any case).
+    #[param(example = "JP", pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     /// `tcp`, `udp`, `icmp`, `icmpv6` (any case) or a protocol number 0..=255.
     #[param(example = "tcp")]
@@ -1096,14 +1220,22 @@ async fn alerts(
 ) -> Result<Json<AlertList>, ApiError> {
     let q = AlertQuery {
         range: time_range(p.since.as_deref(), p.until.as_deref())?,
-        team: p.team,
-        country: p.country.map(|c| c.to_ascii_uppercase()),
+        team: None,
+        country: country_param(p.country.as_deref())?,
         proto: p.proto.as_deref().map(proto_number).transpose()?,
         port: p.port,
         open_only: p.open.unwrap_or(false),
         limit: Some(limit(p.limit)?),
     };
-    telescope_aggregates(&state, &viewer)?;
+    // Who may not read the telescope's aggregates may still be told of the alerts with its
+    // own sources (AMBER: the routed team, as its notice tells it): those, asked for by
+    // `team=<own>` as its slice of the other lists.
+    let team = if state.telescope.may_read_aggregates(&viewer) {
+        known_team(&state, &viewer, p.team).await?
+    } else {
+        telescope_slice(&state.telescope, &viewer, p.team, false)?
+    };
+    let q = AlertQuery { team, ..q };
     // Released aggregates are counts, not records: who may not read the telescope's records
     // gets each alert without its individual source addresses.
     let records = state.telescope.may_read_records(&viewer);
@@ -1127,7 +1259,8 @@ async fn alerts(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AlertSourcesParams {
-    /// Only the sources routed to this team (a directory team id).
+    /// Only the sources routed to this team (a directory team id; an unknown one is a 400).
+    #[param(example = "jp-example-cert")]
     pub team: Option<String>,
 }
 
@@ -1170,19 +1303,8 @@ async fn alert_sources(
     ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<AlertSourcesParams>,
 ) -> Result<Json<AlertSourceList>, ApiError> {
-    let team = if state.telescope.may_read_records(&viewer) {
-        p.team
-    } else {
-        match viewer.team() {
-            Some(own) if state.telescope.may_tell_routed_team(own) => {
-                if p.team.as_deref().is_some_and(|t| t != own) {
-                    return Err(denied(&viewer, state.telescope.tlp.label()));
-                }
-                Some(own.to_owned())
-            }
-            _ => return Err(denied(&viewer, state.telescope.tlp.label())),
-        }
-    };
+    let team = telescope_slice(&state.telescope, &viewer, p.team, true)?;
+    let team = known_team(&state, &viewer, team).await?;
     let scope = team.clone().unwrap_or_else(|| "all".to_owned());
     let (alert, sources) = state
         .with_store(move |s| {
@@ -1262,12 +1384,21 @@ pub struct SourcesParams {
     /// A source label, any case: `mirai`, `zmap`, `masscan`, `backscatter`, `scanner` or `other`.
     #[param(example = "mirai")]
     pub label: Option<String>,
+    /// Only sources routed to this team (a directory team id; an unknown one is a 400). Who
+    /// may not read the telescope's records but may be told of findings routed to its team
+    /// (AMBER) gets its own team's sources with its own id here, and nothing else.
+    #[param(example = "jp-example-cert")]
+    pub team: Option<String>,
+    /// Only sources registered in this country (ISO 3166 alpha-2, any case).
+    #[param(example = "JP", pattern = "^[A-Za-z]{2}$")]
+    pub country: Option<String>,
     /// Rows returned: 1..=1000, default 100.
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 
-/// Sources seen by the telescope, busiest first (telescope TLP; never released as aggregates).
+/// Sources seen by the telescope, busiest first (telescope TLP; never released as aggregates),
+/// optionally one team's or one country's.
 #[utoipa::path(get, path = "/api/v1/sources", params(SourcesParams),
     responses((status = 200, description = "Sources, busiest first", body = SourceList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn sources(
@@ -1286,10 +1417,14 @@ async fn sources(
             })
             .transpose()?,
         team: None,
-        country: None,
+        country: country_param(p.country.as_deref())?,
         limit: Some(limit(p.limit)?),
     };
-    telescope_records(&state, &viewer)?;
+    let team = telescope_slice(&state.telescope, &viewer, p.team, false)?;
+    let q = SourceQuery {
+        team: known_team(&state, &viewer, team).await?,
+        ..q
+    };
     let found = state.with_store(move |s| Ok(s.sources(&q)?)).await?;
     Ok(Json(SourceList {
         items: found.into_iter().map(SourceItem::from).collect(),
@@ -1371,12 +1506,21 @@ pub struct AttacksParams {
     /// Only attacks on this address (IPv4 or IPv6).
     #[param(example = "192.0.2.1")]
     pub victim: Option<String>,
+    /// Only attacks on victims routed to this team (a directory team id; an unknown one is a
+    /// 400). Who may not read the telescope's records but may be told of findings routed to its
+    /// team (AMBER) gets its own team's attacks with its own id here, and nothing else.
+    #[param(example = "jp-example-cert")]
+    pub team: Option<String>,
+    /// Only attacks on victims registered in this country (ISO 3166 alpha-2, any case).
+    #[param(example = "BR", pattern = "^[A-Za-z]{2}$")]
+    pub country: Option<String>,
     /// Rows returned: 1..=1000, default 100.
     #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 
-/// Backscatter attacks seen by the telescope, largest first (telescope TLP).
+/// Backscatter attacks seen by the telescope, largest first (telescope TLP), optionally on one
+/// team's or one country's victims.
 #[utoipa::path(get, path = "/api/v1/attacks", params(AttacksParams),
     responses((status = 200, description = "Attacks, largest first", body = AttackList), (status = 400, description = "A parameter is unknown, malformed or out of range", body = ErrorBody), (status = 401, description = "The token is malformed, unknown or revoked, or the data needs one", body = ErrorBody), (status = 403, description = "The viewer's team may not read this", body = ErrorBody), (status = 413, description = "The request has a body over 64 KiB", body = ErrorBody)))]
 async fn attacks(
@@ -1388,10 +1532,14 @@ async fn attacks(
         range: time_range(p.since.as_deref(), p.until.as_deref())?,
         victim: p.victim.as_deref().map(parse_ip).transpose()?,
         team: None,
-        country: None,
+        country: country_param(p.country.as_deref())?,
         limit: Some(limit(p.limit)?),
     };
-    telescope_records(&state, &viewer)?;
+    let team = telescope_slice(&state.telescope, &viewer, p.team, false)?;
+    let q = AttackQuery {
+        team: known_team(&state, &viewer, team).await?,
+        ..q
+    };
     let found = state.with_store(move |s| Ok(s.attacks(&q)?)).await?;
     Ok(Json(AttackList {
         items: found.into_iter().map(AttackItem::from).collect(),

@@ -170,6 +170,8 @@ pub struct AppState {
     pub passwords: password_gate::PasswordGate,
     /// How long a request body may take to arrive.
     pub body_timeout: Duration,
+    /// The producing identity of TAXII's objects (`[share]`; see [`AppState::with_producer`]).
+    pub producer: firewatch_share::Producer,
 }
 
 impl AppState {
@@ -189,6 +191,16 @@ impl AppState {
         pipeline: firewatch_pipeline::Context,
         config: &WebConfig,
     ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
+        let producer = firewatch_share::ShareConfig::default().producer(None, None);
+        AppState::with_producer(pipeline, config, producer)
+    }
+
+    /// As [`AppState::with_pipeline`], with the producer TAXII's objects name (`[share]`).
+    pub fn with_producer(
+        pipeline: firewatch_pipeline::Context,
+        config: &WebConfig,
+        producer: firewatch_share::Producer,
+    ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
         let db = pipeline.db.clone();
         let store = firewatch_store::open(&db)?;
         Ok(Arc::new(AppState {
@@ -205,6 +217,7 @@ impl AppState {
             },
             passwords: password_gate::PasswordGate::default(),
             body_timeout: Duration::from_secs(config.request_body_timeout_secs.max(1)),
+            producer,
         }))
     }
 
@@ -488,14 +501,16 @@ pub async fn shutdown_signal() {
 
 /// Serves the API on `listen` from the pipeline's store until Ctrl-C or SIGTERM, on a runtime of
 /// its own (for callers that are not async, like the `firewatch` binary). `ready` is called
-/// with the bound address once the service accepts connections.
+/// with the bound address once the service accepts connections; `producer` names the producer
+/// of TAXII's objects.
 pub fn run_blocking(
     pipeline: firewatch_pipeline::Context,
     config: &WebConfig,
+    producer: firewatch_share::Producer,
     listen: &str,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let state = AppState::with_pipeline(pipeline, config)?;
+    let state = AppState::with_producer(pipeline, config, producer)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

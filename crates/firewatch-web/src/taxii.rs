@@ -55,8 +55,6 @@ pub const API_ROOT: &str = "firewatch";
 /// Objects per page when `limit` is not given, and the most a page holds.
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
-/// The name of the producing identity of served objects.
-pub const PRODUCER: &str = "Firewatch";
 
 /// Collections' objects computed for a team and level, with what the store looked like.
 type CachedObjects = (String, TlpLevel, Fingerprint, Arc<Vec<StixObject>>);
@@ -467,7 +465,7 @@ async fn collection_objects(
             Ok(finding::merge(events, alerts))
         })
         .await?;
-    let objects = Arc::new(Exporter::new(PRODUCER).objects(&findings));
+    let objects = Arc::new(Exporter::for_producer(&state.app.producer).objects(&findings));
     if let Ok(mut cache) = state.cache.lock() {
         cache.retain(|(t, l, ..)| !(*t == team && *l == level));
         if cache.len() >= CACHED_COLLECTIONS {

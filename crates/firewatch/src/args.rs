@@ -36,3 +36,15 @@ impl ListArgs {
         time_range(self.since.as_deref(), self.until.as_deref())
     }
 }
+
+/// A `--country` value: an ISO 3166 alpha-2 code (two ASCII letters), upper-cased.
+pub fn country_code(text: &str) -> Result<String, String> {
+    let code = text.trim();
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(code.to_ascii_uppercase())
+    } else {
+        Err(format!(
+            "{text:?} is not a country code: give two letters (ISO 3166 alpha-2, e.g. JP)"
+        ))
+    }
+}

@@ -7,7 +7,7 @@ use firewatch_pipeline::Context;
 use firewatch_store::{AlertQuery, AlertRecord, TimeRange};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 /// Everything a port chart shows.
@@ -15,8 +15,22 @@ pub struct PortChart<'a> {
     pub title: String,
     pub series: &'a [SeriesPoint],
     pub baseline_packets: Vec<Option<f64>>,
+    pub baseline_sources: Vec<Option<f64>>,
     pub alerts: &'a [AlertRecord],
     pub interval_secs: i64,
+}
+
+/// One of the chart's two panels: a metric of the series and its baseline.
+struct Panel<'a> {
+    /// The series' name in the legend.
+    name: &'static str,
+    /// The y axis.
+    y_desc: &'static str,
+    color: RGBColor,
+    value: fn(&SeriesPoint) -> u64,
+    baseline: &'a [Option<f64>],
+    /// Whether the alerts are named in this panel's legend (once is enough).
+    alert_legend: bool,
 }
 
 fn register_font() {
@@ -37,12 +51,57 @@ fn hours_label(t: &i64) -> String {
         .unwrap_or_default()
 }
 
+/// Two panels, one above the other on the same time axis: packets per interval, then unique
+/// sources per interval, each with its baseline and the alerts shaded.
 fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &PortChart<'_>) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing failed: {e:?}");
+    if chart.series.is_empty() {
+        bail!("no data to plot");
+    }
     root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(&chart.title, ("sans-serif", 22)).map_err(err)?;
+    let (_, height) = root.dim_in_pixel();
+    let (upper, lower) = root.split_vertically(height / 2);
+    panel(
+        &upper,
+        chart,
+        &Panel {
+            name: "packets",
+            y_desc: "packets per interval",
+            color: BLUE,
+            value: |p| p.packets,
+            baseline: &chart.baseline_packets,
+            alert_legend: true,
+        },
+    )?;
+    panel(
+        &lower,
+        chart,
+        &Panel {
+            name: "unique sources",
+            y_desc: "unique sources per interval",
+            color: plotters::style::full_palette::GREEN_800,
+            value: |p| p.unique_sources,
+            baseline: &chart.baseline_sources,
+            alert_legend: false,
+        },
+    )?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+fn panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &PortChart<'_>,
+    p: &Panel<'_>,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing failed: {e:?}");
     let (Some(first), Some(last)) = (chart.series.first(), chart.series.last()) else {
         bail!("no data to plot");
     };
@@ -50,13 +109,11 @@ where
     let y_max = chart
         .series
         .iter()
-        .map(|p| p.packets)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64
+        .map(|s| (p.value)(s) as f64)
+        .chain(p.baseline.iter().flatten().copied())
+        .fold(1.0, f64::max)
         * 1.1;
-    let mut ctx = ChartBuilder::on(&root)
-        .caption(&chart.title, ("sans-serif", 22))
+    let mut ctx = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(64)
@@ -65,7 +122,7 @@ where
     ctx.configure_mesh()
         .x_labels(8)
         .x_label_formatter(&hours_label)
-        .y_desc("packets per interval")
+        .y_desc(p.y_desc)
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(err)?;
@@ -76,33 +133,40 @@ where
         } else {
             RED.mix(0.2)
         };
-        ctx.draw_series(std::iter::once(Rectangle::new(
-            [(a.start, 0.0), (end, y_max)],
-            shade.filled(),
-        )))
-        .map_err(err)?
-        .label(format!("alert {} ({:.0}× baseline)", a.id, a.magnitude))
-        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], shade.filled()));
+        let drawn = ctx
+            .draw_series(std::iter::once(Rectangle::new(
+                [(a.start, 0.0), (end, y_max)],
+                shade.filled(),
+            )))
+            .map_err(err)?;
+        if p.alert_legend {
+            drawn
+                .label(format!("alert {} ({:.0}× baseline)", a.id, a.magnitude))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], shade.filled())
+                });
+        }
     }
+    let color = p.color;
     ctx.draw_series(LineSeries::new(
         chart
             .series
             .iter()
-            .map(|p| (p.interval_start, p.packets as f64)),
-        &BLUE,
+            .map(|s| (s.interval_start, (p.value)(s) as f64)),
+        &color,
     ))
     .map_err(err)?
-    .label("packets")
-    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLUE));
+    .label(p.name)
+    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color));
     let baseline_points: Vec<(i64, f64)> = chart
         .series
         .iter()
-        .zip(&chart.baseline_packets)
-        .filter_map(|(p, b)| b.map(|b| (p.interval_start, b)))
+        .zip(p.baseline)
+        .filter_map(|(s, b)| b.map(|b| (s.interval_start, b)))
         .collect();
     ctx.draw_series(LineSeries::new(baseline_points, BLACK.stroke_width(2)))
         .map_err(err)?
-        .label("baseline (rolling median)")
+        .label(format!("{} baseline (rolling median)", p.name))
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], BLACK.stroke_width(2)));
     ctx.configure_series_labels()
         .background_style(WHITE.mix(0.85))
@@ -111,28 +175,53 @@ where
         .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(err)?;
-    root.present().map_err(err)?;
     Ok(())
 }
 
-/// Writes the chart to `out`; the extension (.svg or .png) picks the format.
+/// Writes the chart to `out`; the extension (.svg or .png) picks the format. The chart is
+/// drawn into a hidden file beside `out` and renamed over it once complete, so a failure
+/// leaves neither a partial chart nor a blank one (and an older chart at `out` stays).
 pub fn write_chart(out: &Path, chart: &PortChart<'_>) -> Result<()> {
     register_font();
-    let size = (1200, 520);
-    match out
+    let size = (1200, 760);
+    let ext = out
         .extension()
         .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("svg") => draw(SVGBackend::new(out, size).into_drawing_area(), chart),
-        Some("png") => draw(BitMapBackend::new(out, size).into_drawing_area(), chart),
+        .map(str::to_ascii_lowercase);
+    let ext = match ext.as_deref() {
+        Some(ext @ ("svg" | "png")) => ext,
         _ => bail!(
             "{}: the chart's file name must end in .svg or .png",
             out.display()
         ),
+    };
+    let partial = partial_path(out, ext)?;
+    let written = match ext {
+        "svg" => draw(SVGBackend::new(&partial, size).into_drawing_area(), chart),
+        _ => draw(
+            BitMapBackend::new(&partial, size).into_drawing_area(),
+            chart,
+        ),
     }
-    .with_context(|| format!("cannot write {}", out.display()))
+    .and_then(|()| {
+        std::fs::rename(&partial, out)
+            .with_context(|| format!("cannot rename {} to it", partial.display()))
+    });
+    if written.is_err() {
+        // The backend wrote what it had when it was dropped: take it away.
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// `dir/.name.PID.partial.ext` beside `out`: the same directory (so the rename is atomic) and
+/// the same extension (the PNG writer picks its format by it).
+fn partial_path(out: &Path, ext: &str) -> Result<PathBuf> {
+    let name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow!("{}: not a file name", out.display()))?;
+    Ok(out.with_file_name(format!(".{name}.{}.partial.{ext}", std::process::id())))
 }
 
 /// Gathers a port's series, baseline and alerts from the store and writes the chart.
@@ -151,12 +240,26 @@ pub fn plot_port(
     let full = store.port_series(proto.number(), port, &TimeRange::default())?;
     let base = baseline(&full, &ctx.config.detect);
     let keep = |t: i64| range.since.is_none_or(|s| t >= s) && range.until.is_none_or(|u| t <= u);
-    let (series, baseline_packets): (Vec<SeriesPoint>, Vec<Option<f64>>) = full
-        .iter()
-        .zip(base)
-        .filter(|(p, _)| keep(p.interval_start))
-        .map(|(p, b)| (*p, b.map(|b| b.packets_median)))
-        .unzip();
+    let mut series = Vec::new();
+    let mut baseline_packets = Vec::new();
+    let mut baseline_sources = Vec::new();
+    for (p, b) in full.iter().zip(base) {
+        if keep(p.interval_start) {
+            series.push(*p);
+            baseline_packets.push(b.as_ref().map(|b| b.packets_median));
+            baseline_sources.push(b.as_ref().map(|b| b.sources_median));
+        }
+    }
+    if series.iter().all(|p| p.packets == 0) {
+        bail!(
+            "no packets to {proto}/{port} in the store{}: nothing to plot, no file written. hint: `firewatch ports top` lists the ports seen",
+            if range.since.is_some() || range.until.is_some() {
+                " in that time range"
+            } else {
+                ""
+            }
+        );
+    }
     let alerts = store.alerts(&AlertQuery {
         range: *range,
         proto: Some(proto.number()),
@@ -164,9 +267,12 @@ pub fn plot_port(
         ..Default::default()
     })?;
     let chart = PortChart {
-        title: format!("{proto}/{port}: packets per {interval} s, baseline and alerts"),
+        title: format!(
+            "{proto}/{port}: packets and unique sources per {interval} s, baselines and alerts"
+        ),
         series: &series,
         baseline_packets,
+        baseline_sources,
         alerts: &alerts,
         interval_secs: i64::from(interval),
     };

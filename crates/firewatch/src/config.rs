@@ -26,8 +26,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// The sections the pipeline reads; fails on a telescope TLP that is not a level.
+    /// The sections the pipeline reads; fails on a telescope TLP that is not a level, or on
+    /// `[detect]` values that make no sense.
     pub fn pipeline(&self) -> Result<PipelineConfig> {
+        self.detect.validate()?;
         Ok(PipelineConfig {
             aggregation: self.aggregation.clone(),
             labels: self.labels.clone(),

@@ -9,7 +9,9 @@ mod cli;
 mod commands;
 mod config;
 mod progress;
+mod scope;
 mod tables;
+mod telling;
 
 use clap::Parser;
 use std::process::ExitCode;

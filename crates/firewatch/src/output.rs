@@ -75,16 +75,20 @@ impl Rest {
 /// The footer of a table cut at its row limit, e.g. "… 50 of 2,385 rows shown; --limit N or
 /// --json for all"; `None` when every row is shown.
 pub fn rest_footer(shown: usize, rest: Rest) -> Option<String> {
-    const HINT: &str = "--limit N or --json for all";
+    rest_footer_hint(shown, rest, "--limit N or --json for all")
+}
+
+/// The same footer with another hint, for a table whose rows are limited otherwise.
+pub fn rest_footer_hint(shown: usize, rest: Rest, hint: &str) -> Option<String> {
     match rest {
         Rest::None => None,
         Rest::Total(total) => Some(format!(
-            "… {} of {} rows shown; {HINT}",
+            "… {} of {} rows shown; {hint}",
             thousands(shown),
             thousands(total)
         )),
         Rest::More => Some(format!(
-            "… {} rows shown, more rows exist; {HINT}",
+            "… {} rows shown, more rows exist; {hint}",
             thousands(shown)
         )),
     }
@@ -111,6 +115,16 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
 /// Prints an aligned text table, and on standard error what its row limit left out.
 pub fn limited_table(headers: &[&str], rows: Vec<Vec<String>>, rest: Rest) {
     let footer = rest_footer(rows.len(), rest);
+    footed_table(headers, rows, footer);
+}
+
+/// [`limited_table`] with another hint of how to see the rest.
+pub fn limited_table_hint(headers: &[&str], rows: Vec<Vec<String>>, rest: Rest, hint: &str) {
+    let footer = rest_footer_hint(rows.len(), rest, hint);
+    footed_table(headers, rows, footer);
+}
+
+fn footed_table(headers: &[&str], rows: Vec<Vec<String>>, footer: Option<String>) {
     print_table(headers, rows);
     if let Some(footer) = footer {
         eprintln!("{footer}");

@@ -202,9 +202,11 @@ fn every_team_is_told_every_one_of_its_sources_in_every_alert() {
          signing_key = \"{}\"\nsigning_key_passphrase_env = \"SLICES_PASS\"\nlookback_days = 36500\n",
         sb.path("sender.asc").display()
     );
+    // Every kind, single-source bursts too (left out by default): every alert is checked.
     for team in &routed_teams {
         config.push_str(&format!(
             "[[notify.teams]]\nteam = \"{team}\"\nevents = false\nalerts = true\nemail = []\n\
+             alert_kinds = [\"spike\", \"new_campaign\", \"single_source_burst\"]\n\
              webhook = {{ url = \"http://127.0.0.1:9/\", secret_env = \"SLICES_HOOK\" }}\n"
         ));
     }

@@ -275,6 +275,7 @@ lookback_days = 3650
 team = "team-d"
 events = false
 alerts = true
+alert_kinds = ["spike", "new_campaign", "single_source_burst"]  # all: compared with `alerts list`
 attachment = "json"
 subject_template = "Firewatch-Alarm: {{ count }} Meldungen"
 body_template = "body.de.txt"
@@ -371,4 +372,145 @@ body_template = "body.de.txt"
             );
         }
     }
+}
+
+/// Issue 16, item 2: a directory change that gives a team part of alerts already told to
+/// another tells the new team once, and never tells the first team again.
+#[test]
+fn re_attribution_tells_a_new_slice_once_and_never_resends() {
+    if !common::tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let gpg = Gpg::new();
+    let fpr = gpg.generate("Team D CERT <cert@team-d.example>", PASS);
+    std::fs::write(work.join("sender.asc"), gpg.export_secret(&fpr, PASS)).unwrap();
+    let reader = Gpg::new();
+    reader.import(&gpg.export_public(&fpr), "");
+    let catch_all = r#"
+[[teams]]
+id = "team-d"
+name = "Team D"
+kind = "national-csirt"
+max_tlp = "amber"
+default = true
+contacts = [{ kind = "email", value = "d@team-d.example" }]
+"#;
+    let with_japan = format!(
+        "{catch_all}
+[[teams]]
+id = \"team-jp\"
+name = \"Team JP\"
+kind = \"national-csirt\"
+max_tlp = \"amber\"
+constituency = {{ countries = [\"JP\"] }}
+contacts = [{{ kind = \"email\", value = \"jp@team-jp.example\" }}]
+"
+    );
+    std::fs::write(work.join("teams.toml"), catch_all).unwrap();
+    let inbox = work.join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    let sink = SmtpSink::start(&inbox, None);
+    std::fs::write(
+        work.join("firewatch.toml"),
+        format!(
+            r#"
+[notify]
+sender_team = "team-d"
+from = "cert@team-d.example"
+signing_key = "sender.asc"
+signing_key_passphrase_env = "FIREWATCH_NOTIFY_KEY_PASSPHRASE"
+lookback_days = 3650
+[notify.smtp]
+host = "127.0.0.1"
+port = {}
+starttls = "none"
+[[notify.teams]]
+team = "team-d"
+events = false
+alerts = true
+alert_kinds = ["spike", "new_campaign", "single_source_burst"]  # all: compared with `alerts list`
+attachment = "json"
+[[notify.teams]]
+team = "team-jp"
+events = false
+alerts = true
+alert_kinds = ["spike", "new_campaign", "single_source_burst"]  # all: compared with `alerts list`
+attachment = "json"
+"#,
+            sink.port
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| firewatch(work).args(args).assert().success();
+    let alerts_of = |team: &str| -> Vec<String> {
+        let out = firewatch(work)
+            .args([
+                "alerts", "list", "--team", team, "--json", "--limit", "100000",
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| format!("alert:{}", a["id"].as_str().unwrap()))
+            .collect()
+    };
+    // Records of every message received so far, per recipient team.
+    let told = || -> Vec<(String, Vec<String>)> {
+        received(&inbox)
+            .iter()
+            .map(|m| {
+                let opened = open(&reader, m, "").unwrap_or_else(|e| panic!("gpg: {e}"));
+                assert_eq!(opened.signer, fpr);
+                let team = if opened.body.contains("Team JP") {
+                    "team-jp"
+                } else {
+                    "team-d"
+                };
+                let rows: serde_json::Value = serde_json::from_str(&opened.attachment).unwrap();
+                let mut records: Vec<String> = rows
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["record"].as_str().unwrap().to_string())
+                    .collect();
+                records.sort();
+                records.dedup();
+                (team.to_string(), records)
+            })
+            .collect()
+    };
+
+    run(&["teams", "import", "teams.toml"]);
+    run(&["synth", "--packets", "300000", "--out", "cap.pcap"]);
+    run(&["ingest", "pcap", "cap.pcap"]);
+    let mut d_alerts = alerts_of("team-d");
+    d_alerts.sort();
+    assert!(!d_alerts.is_empty());
+    run(&["notify", "run", "--wait", "20"]);
+    let first = told();
+    assert_eq!(first.len(), 1, "one notice, to the catch-all team");
+    assert_eq!(first[0], ("team-d".to_string(), d_alerts.clone()));
+
+    // Japan gets its own team: its part of those alerts is routed to it.
+    std::fs::write(work.join("teams.toml"), with_japan).unwrap();
+    run(&["teams", "import", "teams.toml"]);
+    let mut jp_alerts = alerts_of("team-jp");
+    jp_alerts.sort();
+    assert!(
+        !jp_alerts.is_empty(),
+        "the capture has sources in Japan, now routed to team-jp"
+    );
+    run(&["notify", "run", "--wait", "20"]);
+    let second = told();
+    assert_eq!(second.len(), 2, "one more notice: {second:?}");
+    assert_eq!(second[1], ("team-jp".to_string(), jp_alerts));
+
+    // Nothing new: nothing more is sent, to either team.
+    run(&["reattribute"]);
+    run(&["notify", "run", "--wait", "20"]);
+    assert_eq!(told().len(), 2);
 }

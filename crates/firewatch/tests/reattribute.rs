@@ -93,6 +93,11 @@ fn importing_the_directory_after_the_capture_equals_importing_it_before() {
     assert_eq!(again["attacks_changed"], 0, "{again}");
     assert_eq!(again["events_changed"], 0, "{again}");
     assert!(again["sources"].as_u64().unwrap() > 0);
+    // It says which data it used: the registry dataset and the directory import.
+    let version = again["data_version"].as_str().unwrap();
+    assert!(version.contains("+teams@"), "{again}");
+    let source = &sb.json("after.db", &["sources", "list", "--limit", "1"])[0];
+    assert_eq!(source["data_version"], version, "{source}");
 
     // A team's and a country's own view of the listings (issue 16, item 5).
     for (args, field, value) in [

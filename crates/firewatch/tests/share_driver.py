@@ -8,6 +8,8 @@
                                                  collections -> objects (paged); writes a bundle
     share_driver.py taxii-add URL USER PW BUNDLE adds the bundle's objects, reads the status back
     share_driver.py taxii-deny URL USER PW       401 without credentials; USER sees nothing in AMBER
+    share_driver.py eml FILE...                  Python's e-mail parser reads each message: a
+                                                 multipart/signed with an application/pgp-signature part
 
 Each prints what it checked and exits non-zero on the first failure.
 """
@@ -195,6 +197,34 @@ def misp_distribution(directory):
         print(line)
 
 
+def eml(paths):
+    import email
+    from email import policy
+
+    for path in paths:
+        with open(path, "rb") as f:
+            message = email.message_from_binary_file(f, policy=policy.default)
+        if message.defects:
+            fail(f"{path}: parser defects {message.defects}")
+        if message.get_content_type() != "multipart/signed":
+            fail(f"{path}: {message.get_content_type()}, expected multipart/signed")
+        if message.get_param("protocol") != "application/pgp-signature":
+            fail(f"{path}: protocol {message.get_param('protocol')}")
+        parts = message.get_payload()
+        if len(parts) != 2 or parts[1].get_content_type() != "application/pgp-signature":
+            fail(f"{path}: parts {[p.get_content_type() for p in parts]}")
+        signature = parts[1].get_content()
+        if isinstance(signature, bytes):
+            signature = signature.decode("ascii")
+        if "-----BEGIN PGP SIGNATURE-----" not in signature:
+            fail(f"{path}: the signature part holds no armored signature")
+        for header in ("From", "To", "Subject", "Message-ID", "Date"):
+            if not message[header]:
+                fail(f"{path}: no {header}")
+        print(f"{path}: parsed, multipart/signed with application/pgp-signature, "
+              f"to {message['To']}, subject {message['Subject']!r}")
+
+
 def main(argv):
     command, args = argv[1], argv[2:]
     {
@@ -204,6 +234,7 @@ def main(argv):
         "taxii-read": lambda: taxii_read(*args),
         "taxii-add": lambda: taxii_add(*args),
         "taxii-deny": lambda: taxii_deny(*args),
+        "eml": lambda: eml(args),
     }[command]()
 
 

@@ -215,11 +215,17 @@ fn ingested_sources_victims_and_alerts_carry_country_network_and_team() {
             .unwrap()
             .is_empty()
     );
+    // An unknown team is refused, naming the known ones.
+    let out = sb
+        .cmd("s.db")
+        .args(["alerts", "list", "--team", "no-such-team"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        sb.json("s.db", &["alerts", "list", "--team", "no-such-team"])
-            .as_array()
-            .unwrap()
-            .is_empty()
+        err.contains("no-such-team") && err.contains("known teams"),
+        "{err}"
     );
 }
 

@@ -6,6 +6,7 @@
 //! Templates are `maud`, which HTML-escapes every interpolated value. Pages send a strict
 //! Content-Security-Policy (no script at all, styles only from `/assets/`).
 
+mod alert;
 mod chart;
 mod dashboard;
 mod health;
@@ -44,7 +45,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/", get(dashboard::dashboard))
         .route("/inbox", get(dashboard::inbox))
-        .route("/alerts/{id}", get(dashboard::alert))
+        .route("/alerts/{id}", get(alert::alert))
         .route("/public", get(public::public))
         .route("/public/health", get(health::health))
         .route("/login", get(login::form).post(login::login))

@@ -13,7 +13,7 @@ use firewatch_pipeline::capture::{IngestOptions, ingest_all};
 use firewatch_store::{AlertQuery, AttackQuery, SourceQuery, TimeRange};
 use firewatch_synth::{GroundTruth, OutputFormat, SynthConfig, write_capture};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -72,7 +72,7 @@ pub struct DemoArgs {
 /// The example team directory, imported when the store has none, so the demo routes.
 const EXAMPLE_TEAMS: &str = include_str!("../../../../examples/teams.toml");
 
-pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, config: &crate::config::Config, args: &DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -160,7 +160,9 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         until: Some(truth.end_unix),
     };
 
-    outln!("\n3. port alerts (spikes and new campaigns):");
+    outln!(
+        "\n3. port alerts (spikes, new campaigns, and single-source bursts, which are not notified by default):"
+    );
     let alerts = store.alerts(&AlertQuery {
         range,
         ..Default::default()
@@ -168,7 +170,7 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     print_alerts(&alerts);
 
     outln!("\n   who is told (each alert's sources by the team they are routed to):");
-    print_alert_teams(store.as_ref(), &alerts)?;
+    let told = print_alert_teams(store.as_ref(), &alerts)?;
 
     outln!("\n4. DoS attacks seen through backscatter:");
     let attacks = store.attacks(&AttackQuery {
@@ -203,8 +205,28 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         rows.push(score_row(label.as_str(), &s));
     }
     let interval = i64::from(ctx.config.aggregation.interval_secs);
-    let spikes = spike_score(&truth, &alerts, interval);
-    rows.push(score_row("port spikes", &spikes));
+    let (bursts, campaigns): (Vec<_>, Vec<_>) = alerts
+        .iter()
+        .cloned()
+        .partition(|a| a.kind == firewatch_core::telescope::AlertKind::SingleSourceBurst);
+    let planted_spikes: Vec<(String, u16, i64)> = truth
+        .spikes
+        .iter()
+        .map(|t| (t.proto.to_string(), t.port, t.start_unix))
+        .collect();
+    let planted_bursts: Vec<(String, u16, i64)> = truth
+        .bursts
+        .iter()
+        .map(|t| (t.proto.to_string(), t.port, t.start_unix))
+        .collect();
+    rows.push(score_row(
+        "port spikes",
+        &alert_score(&planted_spikes, &campaigns, interval),
+    ));
+    rows.push(score_row(
+        "bursts",
+        &alert_score(&planted_bursts, &bursts, interval),
+    ));
     let overlaps = |a: &firewatch_store::AttackRecord, t: &firewatch_synth::TrueAttack| {
         t.victim == a.victim && t.start_ns <= a.end_ns && a.start_ns <= t.end_ns
     };
@@ -243,6 +265,12 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         }
     }
     outln!(
+        "\n7. what the teams get (written into {}):",
+        args.out.display()
+    );
+    deliverables(ctx, config, args, &truth, &told)?;
+
+    outln!(
         "\ndone in {:.1} s. Try: firewatch sources list --label mirai, firewatch ports top, firewatch sources show <IP>, firewatch events stats --by classification.identifier",
         started.elapsed().as_secs_f64()
     );
@@ -250,14 +278,19 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
 }
 
 /// Per alert, its sources per routed team: what each team's notice would say is its own.
+/// Returns each team's number of alert sources.
 fn print_alert_teams(
     store: &dyn firewatch_store::Backend,
     alerts: &[firewatch_store::AlertRecord],
-) -> Result<()> {
+) -> Result<BTreeMap<String, u64>> {
     let mut rows = Vec::new();
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
     for a in alerts {
         let mut per_team: BTreeMap<String, u64> = BTreeMap::new();
         for s in store.alert_sources(a, None)? {
+            if let Some(team) = &s.team {
+                *totals.entry(team.clone()).or_default() += 1;
+            }
             *per_team
                 .entry(s.team.unwrap_or_else(|| "(no team)".to_owned()))
                 .or_default() += 1;
@@ -283,6 +316,164 @@ fn print_alert_teams(
         ],
         rows,
     );
+    Ok(totals)
+}
+
+/// Removes the files a previous demo wrote into `dir` (those ending in one of `extensions`),
+/// so that what is there is this run's.
+fn clear_files(dir: &Path, extensions: &[&str]) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let ours = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| extensions.contains(&e));
+        if ours && path.is_file() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Step 7: the notices the teams would be sent (signed with a throw-away key, as `notify
+/// preview` makes them) and one partner team's STIX bundle and MISP feed (as `export stix|misp
+/// --team` makes them), written under `--out`, with where each is and how to look at it.
+fn deliverables(
+    ctx: &Context,
+    config: &crate::config::Config,
+    args: &DemoArgs,
+    truth: &GroundTruth,
+    told: &BTreeMap<String, u64>,
+) -> Result<()> {
+    let store = ctx.fresh_store()?;
+    let directory = firewatch_pipeline::directory::stored_directory(store.as_ref())?;
+    let telescope = &ctx.config.telescope;
+    // The partner: the team with the most alert sources that may be told of them, a team of
+    // its own constituency before the catch-all.
+    let partner = directory
+        .teams
+        .iter()
+        .filter(|t| told.contains_key(t.id.as_str()))
+        .filter(|t| telescope.may_tell_routed_team(t.id.as_str()) && t.may_receive(telescope.tlp))
+        .max_by_key(|t| {
+            (
+                !t.default,
+                told[t.id.as_str()],
+                std::cmp::Reverse(t.id.clone()),
+            )
+        })
+        .map(|t| t.id.to_string());
+
+    let notices_dir = args.out.join("notices");
+    clear_files(&notices_dir, &["eml", "json"])?;
+    let lookback_days =
+        ((jiff::Timestamp::now().as_second() - truth.start_unix).max(0) / 86_400 + 2) as u32;
+    let notify = match &config.notify {
+        Some(cfg) => {
+            cfg.validate()?;
+            cfg.clone()
+        }
+        None => {
+            crate::telling::default_policy(&directory, partner.as_deref(), Some(lookback_days))?
+        }
+    };
+    let plan = crate::telling::preview_plan(ctx, &notify)?;
+    crate::telling::write_notices(&notices_dir, &plan.notices)?;
+    let mut rows = Vec::new();
+    for p in &plan.notices {
+        rows.push(vec![
+            p.notice.team.clone(),
+            p.notice.channel.clone(),
+            p.notice.tlp.clone(),
+            p.notice.items.len().to_string(),
+            p.file_name.clone(),
+        ]);
+    }
+    let source = if config.notify.is_some() {
+        "the [notify] policies"
+    } else {
+        "a demo policy: every team by e-mail, the partner also by webhook"
+    };
+    outln!(
+        "   the notices `firewatch notify run` would send ({source}), e-mail signed with a throw-away key, in {}/:",
+        notices_dir.display()
+    );
+    table(&["TEAM", "CHANNEL", "TLP", "RECORDS", "FILE"], rows);
+    for w in &plan.withheld {
+        outln!(
+            "   held back from {}: {} ({} over its cap {})",
+            w.team,
+            w.item,
+            w.tlp,
+            w.max_tlp
+        );
+    }
+    for reason in &plan.deferred {
+        outln!("   not planned: {reason}");
+    }
+    let first = |ext: &str| {
+        plan.notices
+            .iter()
+            .find(|p| p.file_name.ends_with(ext))
+            .map(|p| notices_dir.join(&p.file_name).display().to_string())
+    };
+    if let Some(eml) = first(".eml") {
+        outln!(
+            "   look: less {eml} (a PGP/MIME message: the text and the CSV of addresses, then the application/pgp-signature part; a mail client opens it)"
+        );
+    }
+    if let Some(json) = first(".json") {
+        outln!("   look: jq . {json} (the webhook's body, as POSTed)");
+    }
+
+    let Some(partner) = partner else {
+        outln!("   no team may be told of an alert's sources: no STIX bundle or MISP feed written");
+        return Ok(());
+    };
+    let share_dir = args.out.join("share");
+    std::fs::create_dir_all(&share_dir)
+        .with_context(|| format!("cannot create {}", share_dir.display()))?;
+    let cap = crate::telling::team_cap(store.as_ref(), &partner)?;
+    let findings = crate::telling::team_findings(
+        store.as_ref(),
+        telescope,
+        &partner,
+        cap,
+        TimeRange::default(),
+    )?;
+    // The producer `export` names: [share], else the configured sender team.
+    let sender_team = config.notify.as_ref().map(|n| n.sender_team.as_str());
+    let producer = config.share.producer(None, sender_team);
+    let bundle = firewatch_share::stix::Exporter::for_producer(&producer).bundle(&findings);
+    let stix_path = share_dir.join(format!("{partner}.stix.json"));
+    std::fs::write(&stix_path, serde_json::to_string_pretty(&bundle)? + "\n")
+        .with_context(|| format!("cannot write {}", stix_path.display()))?;
+    let objects = bundle["objects"].as_array().map_or(0, Vec::len);
+    let misp_dir = share_dir.join(format!("misp-{partner}"));
+    clear_files(&misp_dir, &["json", "csv", "tmp"])?;
+    let feed = firewatch_share::misp::write_feed(&misp_dir, &producer, &findings)
+        .with_context(|| format!("cannot write the feed into {}", misp_dir.display()))?;
+    outln!(
+        "   {partner}'s own part ({} findings at most {}, its cap; `firewatch export stix|misp --team {partner}` writes the same):",
+        findings.len(),
+        cap.label()
+    );
+    outln!(
+        "   STIX 2.1 bundle: {} ({objects} objects). look: jq -r '.objects[].type' {} | sort | uniq -c",
+        stix_path.display(),
+        stix_path.display()
+    );
+    outln!(
+        "   MISP feed:       {}/ ({} events, {} attributes). look: jq . {}/manifest.json, or add the directory, served over HTTP, as a MISP feed (format \"MISP Feed\")",
+        misp_dir.display(),
+        feed.events,
+        feed.attributes,
+        misp_dir.display()
+    );
     Ok(())
 }
 
@@ -297,26 +488,24 @@ fn score_row(what: &str, s: &Score) -> Vec<String> {
     ]
 }
 
-/// An alert is correct when it is on a planted spike's port and starts within one interval of it.
-fn spike_score(
-    truth: &GroundTruth,
+/// An alert is correct when it is on a planted episode's port (`planted`: protocol, port,
+/// start) and starts within one interval of it.
+fn alert_score(
+    planted: &[(String, u16, i64)],
     alerts: &[firewatch_store::AlertRecord],
     interval: i64,
 ) -> Score {
-    let matches = |t: &firewatch_synth::TrueSpike, a: &firewatch_store::AlertRecord| {
-        t.proto.to_string() == a.proto
-            && t.port == a.port
-            && (a.start - t.start_unix).abs() <= interval
+    let matches = |(proto, port, start): &(String, u16, i64), a: &firewatch_store::AlertRecord| {
+        *proto == a.proto && *port == a.port && (a.start - start).abs() <= interval
     };
     Score {
-        truth: truth.spikes.len() as u64,
+        truth: planted.len() as u64,
         found: alerts.len() as u64,
         found_correct: alerts
             .iter()
-            .filter(|a| truth.spikes.iter().any(|t| matches(t, a)))
+            .filter(|a| planted.iter().any(|t| matches(t, a)))
             .count() as u64,
-        truth_found: truth
-            .spikes
+        truth_found: planted
             .iter()
             .filter(|t| alerts.iter().any(|a| matches(t, a)))
             .count() as u64,

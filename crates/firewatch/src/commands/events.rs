@@ -1,10 +1,11 @@
 //! `firewatch events list|stats`: the event store, read back with a filter.
 
 use crate::args::ListArgs;
+use crate::output::{Rest, limited_table};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
-use firewatch_core::Event;
-use firewatch_core::filter::Filter;
+use firewatch_core::filter::{Expr, Filter};
+use firewatch_core::{Event, fields};
 use firewatch_pipeline::Context;
 use firewatch_store::EventQuery;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ const DEFAULT_LIMIT: usize = 100;
 pub enum EventsCommand {
     /// Events matching a filter, newest first.
     #[command(
-        after_help = "Filter: FIELD OP VALUE joined by and / or / not and parentheses; OP is = != < <= > >= ~ (contains),\n`FIELD in (a, b)` or `FIELD exists`; `source.ip = 192.0.2.0/24` matches a network.\n\nExamples:\n  firewatch events list --where 'classification.type = scanner and source.geolocation.cc = JP' --since 7d --json\n  firewatch events list --where 'source.asn = 64496 or extra.team = jpcert' --limit 20"
+        after_help = "Filter: FIELD OP VALUE joined by and / or / not and parentheses; OP is = != < <= > >= ~ (contains),\n`FIELD in (a, b)` or `FIELD exists`; `source.ip = 192.0.2.0/24` matches a network.\n\nExamples:\n  firewatch events list --where 'classification.type = scanner and source.geolocation.cc = JP' --since 7d --json\n  firewatch events list --where 'source.asn = 64496 or extra.team = jpcert' --limit 20\n  firewatch events list --team jp-example-cert --country JP --since 1d"
     )]
     List(EventsListArgs),
     /// Event counts grouped by one or more fields.
@@ -59,9 +60,23 @@ pub struct EventsListArgs {
     /// Only events matching this filter (see below).
     #[arg(long = "where", value_name = "FILTER")]
     pub filter: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Oldest first instead of newest first.
     #[arg(long)]
     pub oldest_first: bool,
+}
+
+/// One team's or one country's events: `--team`/`--country`, as the other listings take them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Only events routed to this team (`extra.team`; a team of `firewatch teams list`).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Only events whose source is in this country (`source.geolocation.cc`, ISO 3166
+    /// alpha-2, e.g. JP).
+    #[arg(long, value_name = "CC", value_parser = crate::args::country_code)]
+    pub country: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -74,12 +89,39 @@ pub struct EventsStatsArgs {
     /// Only events matching this filter.
     #[arg(long = "where", value_name = "FILTER")]
     pub filter: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
 }
 
 fn query(list: &ListArgs, filter: Option<&str>, newest_first: bool) -> Result<EventQuery> {
+    scoped_query(list, filter, &ScopeArgs::default(), newest_first)
+}
+
+/// The query for `--where` and `--team`/`--country` together: one filter, so the store
+/// applies all of it before it counts or cuts at the limit.
+fn scoped_query(
+    list: &ListArgs,
+    filter: Option<&str>,
+    scope: &ScopeArgs,
+    newest_first: bool,
+) -> Result<EventQuery> {
     let filter = filter
         .map(|text| Filter::parse(text).map_err(|e| anyhow!("--where {text:?}: {e}")))
         .transpose()?;
+    let mut terms = Vec::new();
+    if let Some(team) = &scope.team {
+        terms.push(crate::scope::equals(fields::EXTRA_TEAM, team)?);
+    }
+    if let Some(cc) = &scope.country {
+        terms.push(crate::scope::equals("source.geolocation.cc", cc)?);
+    }
+    let filter = match (filter, terms.is_empty()) {
+        (filter, true) => filter,
+        (filter, false) => {
+            terms.extend(filter.map(|f| f.expr().clone()));
+            Some(Filter::from_expr(Expr::And(terms)))
+        }
+    };
     Ok(EventQuery {
         filter,
         range: list.range()?,
@@ -88,6 +130,14 @@ fn query(list: &ListArgs, filter: Option<&str>, newest_first: bool) -> Result<Ev
         newest_first,
         visibility: None,
     })
+}
+
+/// Refuses a `--team` the team directory does not know (naming those it does).
+fn check_scope(store: &dyn firewatch_store::Backend, scope: &ScopeArgs) -> Result<()> {
+    match &scope.team {
+        Some(team) => crate::scope::check_team(store, team),
+        None => Ok(()),
+    }
 }
 
 fn text(event: &Event, field: &str) -> String {
@@ -102,8 +152,28 @@ fn text(event: &Event, field: &str) -> String {
 
 pub fn list(ctx: &Context, args: &EventsListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let q = query(&args.list, args.filter.as_deref(), !args.oldest_first)?;
-    let events = store.events(&q)?;
+    check_scope(store.as_ref(), &args.scope)?;
+    let mut q = scoped_query(
+        &args.list,
+        args.filter.as_deref(),
+        &args.scope,
+        !args.oldest_first,
+    )?;
+    // A table shows DEFAULT_LIMIT events unless told otherwise; JSON shows them all.
+    let limit = args
+        .list
+        .limit
+        .or((!args.list.json).then_some(DEFAULT_LIMIT));
+    // One more than shown, to tell whether the limit left events out; then they are counted.
+    q.limit = limit.map(|l| l.saturating_add(1));
+    let mut events = store.events(&q)?;
+    let rest = match limit {
+        Some(limit) if events.len() > limit => {
+            events.truncate(limit);
+            Rest::Total(usize::try_from(store.count_events(&q)?).unwrap_or(usize::MAX))
+        }
+        _ => Rest::None,
+    };
     if args.list.json {
         let rows: Vec<serde_json::Value> = events.iter().map(|e| e.event.to_json_value()).collect();
         crate::output::json(&rows)?;
@@ -127,20 +197,29 @@ pub fn list(ctx: &Context, args: &EventsListArgs) -> Result<ExitCode> {
             row
         })
         .collect();
-    crate::output::table(
+    limited_table(
         &[
             "time", "type", "source", "port", "cc", "asn", "team", "feed", "tlp",
         ],
         rows,
+        rest,
     );
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn stats(ctx: &Context, args: &EventsStatsArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
-    let q = query(&args.list, args.filter.as_deref(), true)?;
-    let limit = args.list.limit.unwrap_or(DEFAULT_LIMIT);
-    let groups = store.event_stats(&args.by, &q, limit)?;
+    check_scope(store.as_ref(), &args.scope)?;
+    let q = scoped_query(&args.list, args.filter.as_deref(), &args.scope, true)?;
+    let limit = args.list.limit.unwrap_or(if args.list.json {
+        usize::MAX
+    } else {
+        DEFAULT_LIMIT
+    });
+    // The store groups every event before it sorts and cuts anyway: take all groups, to count
+    // them.
+    let mut groups = store.event_stats(&args.by, &q, usize::MAX)?;
+    let rest = Rest::cut(&mut groups, limit);
     if args.list.json {
         let rows: Vec<serde_json::Value> = groups
             .iter()
@@ -174,7 +253,7 @@ pub fn stats(ctx: &Context, args: &EventsStatsArgs) -> Result<ExitCode> {
             row
         })
         .collect();
-    crate::output::table(&headers, rows);
+    limited_table(&headers, rows, rest);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -221,10 +221,15 @@ pub fn fetch(ctx: &Context, args: &FeedsFetchArgs) -> Result<ExitCode> {
 pub fn inputs(ctx: &Context, args: &crate::args::ListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let mut inputs = store.feed_inputs()?;
-    if let Some(limit) = args.limit {
-        let skip = inputs.len().saturating_sub(limit);
-        inputs.drain(..skip);
-    }
+    // The newest are kept (they are listed last).
+    let total = inputs.len();
+    let rest = match args.limit {
+        Some(limit) if limit < total => {
+            inputs.drain(..total - limit);
+            crate::output::Rest::Total(total)
+        }
+        _ => crate::output::Rest::None,
+    };
     if args.json {
         let rows: Vec<serde_json::Value> = inputs
             .iter()
@@ -254,7 +259,7 @@ pub fn inputs(ctx: &Context, args: &crate::args::ListArgs) -> Result<ExitCode> {
             ]
         })
         .collect();
-    crate::output::table(
+    crate::output::limited_table(
         &[
             "ingested",
             "input",
@@ -265,6 +270,7 @@ pub fn inputs(ctx: &Context, args: &crate::args::ListArgs) -> Result<ExitCode> {
             "rejected",
         ],
         rows,
+        rest,
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -203,15 +203,21 @@ fn opt(v: Option<f64>) -> String {
 fn show(ctx: &Context, args: &ViewArgs) -> Result<ExitCode> {
     let (metrics, from, to) = derive(ctx, args)?;
     let mut rows: Vec<Summary> = metrics.summary(from, to);
+    let total = rows.len();
     if let Some(limit) = args.limit {
         rows.retain(|s| s.rank as usize <= limit);
     }
+    let rest = if rows.len() < total {
+        crate::output::Rest::Total(total)
+    } else {
+        crate::output::Rest::None
+    };
     if args.json {
         crate::output::json(&rows)?;
     } else if args.csv {
         write_csv(&rows, std::io::stdout().lock())?;
     } else {
-        crate::output::table(
+        crate::output::limited_table_hint(
             &[
                 "RISK",
                 "RANK",
@@ -238,6 +244,8 @@ fn show(ctx: &Context, args: &ViewArgs) -> Result<ExitCode> {
                     ]
                 })
                 .collect(),
+            rest,
+            "--limit N (per risk) or --json for all",
         );
         if args.public {
             outln!(

@@ -1,13 +1,17 @@
 //! The read-back listings: ports, alerts, sources, attacks, flowtuples.
 
 use crate::args::ListArgs;
-use crate::output::{Rest, json, json_times, limited_table, ns_time};
+use crate::output::{
+    Rest, json, json_times, limited_table, limited_table_hint, ns_time, thousands,
+};
 use crate::tables::{asn_text, print_alerts_cut, print_attacks_cut};
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use firewatch_core::{Protocol, SourceLabel};
+use firewatch_core::filter::{Expr, Filter};
+use firewatch_core::telescope::DARKNET_FEED;
+use firewatch_core::{Protocol, SourceLabel, fields};
 use firewatch_pipeline::Context;
-use firewatch_store::{AlertQuery, AttackQuery, SourceQuery};
+use firewatch_store::{AlertQuery, AttackQuery, EventQuery, SourceQuery};
 use std::io::Write;
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -62,7 +66,7 @@ pub struct AlertsListArgs {
     #[arg(long)]
     pub team: Option<String>,
     /// Only alerts with sources in this country (ISO 3166 alpha-2).
-    #[arg(long)]
+    #[arg(long, value_name = "CC", value_parser = crate::args::country_code)]
     pub country: Option<String>,
 }
 
@@ -80,14 +84,23 @@ pub enum LabelArg {
 pub enum SourcesCommand {
     /// Sources active in the time range, busiest first.
     List(SourcesListArgs),
-    /// One source's profile.
-    Show {
-        /// The source address (IPv4 or IPv6).
-        ip: std::net::IpAddr,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    /// One address: its telescope profile and the feed events about it.
+    #[command(
+        after_help = "Examples:\n  firewatch sources show 192.0.2.7\n  firewatch sources show 192.0.2.7 --events 50 --json"
+    )]
+    Show(SourceShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceShowArgs {
+    /// The source address (IPv4 or IPv6).
+    pub ip: IpAddr,
+    /// The latest feed events about the address shown at most (all are counted).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub events: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,7 +114,7 @@ pub struct SourcesListArgs {
     #[arg(long, value_name = "TEAM")]
     pub team: Option<String>,
     /// Only sources registered in this country (ISO 3166 alpha-2, e.g. JP).
-    #[arg(long, value_name = "CC")]
+    #[arg(long, value_name = "CC", value_parser = crate::args::country_code)]
     pub country: Option<String>,
 }
 
@@ -119,7 +132,7 @@ pub struct AttacksListArgs {
     #[arg(long, value_name = "TEAM")]
     pub team: Option<String>,
     /// Only attacks on victims registered in this country (ISO 3166 alpha-2, e.g. BR).
-    #[arg(long, value_name = "CC")]
+    #[arg(long, value_name = "CC", value_parser = crate::args::country_code)]
     pub country: Option<String>,
 }
 
@@ -172,6 +185,9 @@ pub fn ports_top(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
 /// The alert's top source countries, e.g. "BR 41%, CN 18%, US 9%".
 pub fn alerts(ctx: &Context, args: &AlertsListArgs) -> Result<ExitCode> {
     let store = ctx.fresh_store()?;
+    if let Some(team) = &args.team {
+        crate::scope::check_team(store.as_ref(), team)?;
+    }
     let proto = match args.proto.as_deref() {
         Some(p) => Some(p.parse::<Protocol>()?.number()),
         None => None,
@@ -208,6 +224,9 @@ pub fn alert_show(ctx: &Context, args: &AlertShowArgs) -> Result<ExitCode> {
     let Some(alert) = store.alert(&args.id)? else {
         anyhow::bail!("no alert {:?} (firewatch alerts list)", args.id);
     };
+    if let Some(team) = &args.team {
+        crate::scope::check_team(store.as_ref(), team)?;
+    }
     let mut sources = store.alert_sources(&alert, args.team.as_deref())?;
     if args.json {
         let mut value = json_times(
@@ -264,6 +283,9 @@ fn label_of(arg: LabelArg) -> SourceLabel {
 
 pub fn sources(ctx: &Context, args: &SourcesListArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
+    if let Some(team) = &args.team {
+        crate::scope::check_team(store.as_ref(), team)?;
+    }
     let limit = args
         .list
         .limit
@@ -328,13 +350,33 @@ const SOURCE_TIMES: &[(&str, &str)] = &[
     ("last_seen_ns", "last_seen"),
 ];
 
-pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode> {
+pub fn source_show(ctx: &Context, args: &SourceShowArgs) -> Result<ExitCode> {
+    let ip = args.ip;
     let store = ctx.store()?;
-    let Some(s) = store.source(ip)? else {
-        bail!("{ip} has not been seen by the telescope");
+    let telescope = store.source(ip)?;
+    let feed = feed_events(store.as_ref(), ip, args.events)?;
+    let Some(s) = telescope else {
+        if feed.count == 0 {
+            bail!("{ip} has not been seen by the telescope, and no feed event names it");
+        }
+        if args.json {
+            json(&serde_json::json!({
+                "addr": ip,
+                "seen_by_telescope": false,
+                "feed_events": feed.to_json(),
+            }))?;
+        } else {
+            outln!("source      {ip}");
+            outln!("telescope   not seen");
+            print_feed_events(&feed);
+        }
+        return Ok(ExitCode::SUCCESS);
     };
-    if as_json {
-        json(&json_times(serde_json::to_value(&s)?, &[], SOURCE_TIMES))?;
+    if args.json {
+        let mut value = json_times(serde_json::to_value(&s)?, &[], SOURCE_TIMES);
+        value["seen_by_telescope"] = true.into();
+        value["feed_events"] = feed.to_json();
+        json(&value)?;
         return Ok(ExitCode::SUCCESS);
     }
     let c = &s.counters;
@@ -388,13 +430,113 @@ pub fn source_show(ctx: &Context, ip: IpAddr, as_json: bool) -> Result<ExitCode>
             .collect();
         outln!("ports       {}", ports.join(", "));
     }
+    print_feed_events(&feed);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The feed events about one address (`source.ip`): how many there are, and the latest.
+/// The telescope's own findings (feed `Firewatch-Darknet`) are left out: they restate the
+/// profile above. Read with the store owner's rights, as every listing of the CLI.
+struct FeedEvents {
+    count: u64,
+    latest: Vec<firewatch_store::StoredEvent>,
+}
+
+fn feed_events(
+    store: &dyn firewatch_store::Backend,
+    ip: IpAddr,
+    latest: usize,
+) -> Result<FeedEvents> {
+    let filter = Expr::And(vec![
+        crate::scope::equals(fields::SOURCE_IP, &ip.to_string())?,
+        Expr::Not(Box::new(crate::scope::equals(
+            fields::FEED_NAME,
+            DARKNET_FEED,
+        )?)),
+    ]);
+    let q = EventQuery {
+        filter: Some(Filter::from_expr(filter)),
+        newest_first: true,
+        limit: Some(latest),
+        ..Default::default()
+    };
+    let count = store.count_events(&q)?;
+    let latest = if latest == 0 {
+        Vec::new()
+    } else {
+        store.events(&q)?
+    };
+    Ok(FeedEvents { count, latest })
+}
+
+/// A field of an event as text, `None` when absent.
+fn event_text(event: &firewatch_core::Event, field: &str) -> Option<String> {
+    event.get(field).map(|value| match value.to_json() {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+impl FeedEvents {
+    fn to_json(&self) -> serde_json::Value {
+        let latest: Vec<serde_json::Value> = self
+            .latest
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "time": crate::output::s_time(e.time),
+                    "feed": event_text(&e.event, fields::FEED_NAME),
+                    "classification.type": event_text(&e.event, fields::CLASSIFICATION_TYPE),
+                    "tlp": event_text(&e.event, fields::TLP),
+                })
+            })
+            .collect();
+        serde_json::json!({ "count": self.count, "latest": latest })
+    }
+}
+
+fn print_feed_events(feed: &FeedEvents) {
+    if feed.count == 0 {
+        outln!("feed events none");
+        return;
+    }
+    outln!(
+        "feed events {}, the latest:",
+        thousands(feed.count as usize)
+    );
+    let rest = if (feed.latest.len() as u64) < feed.count {
+        Rest::Total(feed.count as usize)
+    } else {
+        Rest::None
+    };
+    let rows = feed
+        .latest
+        .iter()
+        .map(|e| {
+            let text = |f| event_text(&e.event, f).unwrap_or_else(|| "-".into());
+            vec![
+                crate::output::s_time(e.time),
+                text(fields::FEED_NAME),
+                text(fields::CLASSIFICATION_TYPE),
+                text(fields::TLP),
+            ]
+        })
+        .collect();
+    limited_table_hint(
+        &["TIME", "FEED", "TYPE", "TLP"],
+        rows,
+        rest,
+        "--events N for more",
+    );
 }
 
 /// Prints attacks as a table.
 pub fn attacks(ctx: &Context, filter: &AttacksListArgs) -> Result<ExitCode> {
     let args = &filter.list;
     let store = ctx.store()?;
+    if let Some(team) = &filter.team {
+        crate::scope::check_team(store.as_ref(), team)?;
+    }
     let mut rows = store.attacks(&AttackQuery {
         range: args.range()?,
         victim: None,

@@ -32,15 +32,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let ctx = Context::new(config.pipeline()?, cli.db.unwrap_or_else(default_db));
     match cli.command {
-        Command::Demo(args) => demo::run(&ctx, &args),
+        Command::Demo(args) => demo::run(&ctx, &config, &args),
         Command::Ingest(ingest::IngestCommand::Pcap(args)) => ingest::run(&ctx, &args),
         Command::Ports(list::PortsCommand::Top(args)) => list::ports_top(&ctx, &args),
         Command::Alerts(list::AlertsCommand::List(args)) => list::alerts(&ctx, &args),
         Command::Alerts(list::AlertsCommand::Show(args)) => list::alert_show(&ctx, &args),
         Command::Sources(list::SourcesCommand::List(args)) => list::sources(&ctx, &args),
-        Command::Sources(list::SourcesCommand::Show { ip, json }) => {
-            list::source_show(&ctx, ip, json)
-        }
+        Command::Sources(list::SourcesCommand::Show(args)) => list::source_show(&ctx, &args),
         Command::Attacks(list::AttacksCommand::List(args)) => list::attacks(&ctx, &args),
         Command::Plot(plot::PlotCommand::Port(args)) => plot::run(&ctx, &args),
         Command::Flows(list::FlowsCommand::Export(args)) => list::flows(&ctx, &args),
@@ -65,7 +63,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Data(cmd) => data::run(&ctx, &cmd),
         Command::Synth(args) => synth::run(&args),
-        Command::Serve(args) => serve::run(&ctx, &config.web, &args),
+        Command::Serve(args) => serve::run(&ctx, &config, &args),
         Command::Users(cmd) => users::run(&ctx, &cmd),
         Command::Tokens(cmd) => tokens::run(&ctx, &cmd),
         Command::Export(cmd) => share::export(&ctx, &config, &cmd),

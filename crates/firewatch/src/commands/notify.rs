@@ -188,23 +188,23 @@ fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> 
 }
 
 fn preview(ctx: &Context, notify: Option<&NotifyConfig>, args: &PreviewArgs) -> Result<ExitCode> {
-    let cfg = config(notify)?;
-    let sender = SenderKey::throwaway("Firewatch preview (throw-away key) <preview@invalid>")?;
-    let directory = stored_directory(ctx.store()?.as_ref())?;
-    if let Some(team) = &args.team
-        && directory.team(team).is_none()
-    {
-        anyhow::bail!("no team {team:?} in the directory (firewatch teams list)");
+    if let Some(team) = &args.team {
+        crate::scope::check_team(ctx.store()?.as_ref(), team)?;
     }
-    let store = ctx.store()?;
-    let plan = Planner {
-        cfg,
-        directory: &directory,
-        sender: &sender,
-        telescope: &ctx.config.telescope,
-        now: jiff::Timestamp::now().as_second(),
-    }
-    .plan(store.as_ref())?;
+    // Without [notify], the policy the demo uses: what a first configuration would send.
+    let default_policy;
+    let cfg = match notify {
+        Some(_) => config(notify)?,
+        None => {
+            let directory = stored_directory(ctx.store()?.as_ref())?;
+            eprintln!(
+                "no [notify] section: previewing the default policy (every team of the directory told of its alerts by e-mail); see [notify] in firewatch.toml"
+            );
+            default_policy = crate::telling::default_policy(&directory, None, None)?;
+            &default_policy
+        }
+    };
+    let plan = crate::telling::preview_plan(ctx, cfg)?;
     let mine = |team: &str| args.team.as_deref().is_none_or(|t| t == team);
     let notices: Vec<_> = plan
         .notices
@@ -216,12 +216,7 @@ fn preview(ctx: &Context, notify: Option<&NotifyConfig>, args: &PreviewArgs) -> 
         *held.entry(w.team.as_str()).or_default() += 1;
     }
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for p in &notices {
-            let path = dir.join(&p.file_name);
-            std::fs::write(&path, &p.notice.payload)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
+        crate::telling::write_notices(dir, notices.iter().copied())?;
     }
     if args.json {
         print_json(&serde_json::json!({
@@ -301,6 +296,16 @@ fn status(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
             "notices": crate::output::json_times(notices, &["created_at", "sent_at"], &[]),
             "withheld": crate::output::json_times(serde_json::to_value(&withheld)?, &["at"], &[]),
         }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if notices.is_empty() && withheld.is_empty() {
+        outln!(
+            "nothing queued, sent or held back yet{}: `notify run` sends, `notify preview` shows what would go",
+            args.team
+                .as_deref()
+                .map(|t| format!(" for {t}"))
+                .unwrap_or_default()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if args.team.is_none() {

@@ -22,6 +22,15 @@ pub fn run(ctx: &Context, args: &ReattributeArgs) -> Result<ExitCode> {
         print_json(&report)?;
     } else {
         outln!("{}", rederive::summary(&report));
+        if report.changed.findings_retagged > 0 {
+            let telescope = &ctx.config.telescope;
+            outln!(
+                "{} telescope findings stored as events brought to the telescope's {} (owner {}; docs/tlp.md)",
+                report.changed.findings_retagged,
+                telescope.tlp,
+                telescope.owner.as_deref().unwrap_or("none")
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

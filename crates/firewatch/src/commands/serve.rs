@@ -18,10 +18,14 @@ pub struct ServeArgs {
     pub listen: Option<String>,
 }
 
-pub fn run(ctx: &Context, web: &firewatch_web::WebConfig, args: &ServeArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, config: &crate::config::Config, args: &ServeArgs) -> Result<ExitCode> {
+    let web = &config.web;
     init_logs(web.log_format)?;
     let listen = args.listen.as_deref().unwrap_or(&web.listen);
-    firewatch_web::run_blocking(ctx.clone(), web, listen, |addr| {
+    // TAXII's objects name the producer the exports name ([share], else the notify sender).
+    let sender_team = config.notify.as_ref().map(|n| n.sender_team.as_str());
+    let producer = config.share.producer(None, sender_team);
+    firewatch_web::run_blocking(ctx.clone(), web, producer, listen, |addr| {
         tracing::info!(addr = %addr, "serving http://{addr}/ (Ctrl-C to stop)");
     })
     .map_err(|e| anyhow!("serve: {e}"))?;

@@ -5,10 +5,9 @@
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use firewatch_core::TlpLevel;
-use firewatch_core::access::{Role, Viewer, may_read_event};
 use firewatch_pipeline::Context;
 use firewatch_share::{Finding, Producer, finding, misp, stix::Exporter};
-use firewatch_store::{AlertQuery, EventQuery, EventVisibility};
+use firewatch_store::{AlertQuery, EventQuery};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +28,7 @@ pub enum ExportCommand {
     /// all communities, GREEN: connected communities, AMBER levels: your organisation only or
     /// [share.misp] sharing_group_uuid); TLP:RED is never written.
     #[command(
-        after_help = "Example:\n  firewatch export misp --since 1d --tlp green /srv/misp-feed"
+        after_help = "Examples:\n  firewatch export misp --since 1d --tlp green /srv/misp-feed\n  firewatch export misp --team jp-example-cert /srv/misp-feed/jp"
     )]
     Misp(ExportMispArgs),
 }
@@ -44,15 +43,18 @@ pub struct SelectArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// The most restrictive TLP exported (clear, green, amber, amber+strict, red); findings
-    /// without a TLP count as RED.
-    #[arg(long, default_value = "green", value_name = "LEVEL")]
-    pub tlp: String,
-    /// Export only what a user of this team may read (the web API's TLP rule). Without it the
-    /// store owner's view is exported, capped by --tlp.
+    /// without a TLP count as RED. Default: green; with --team, the team's cap from the
+    /// directory (a level above the cap is lowered to it).
+    #[arg(long, value_name = "LEVEL")]
+    pub tlp: Option<String>,
+    /// One team's own part, for that team: the events routed to it, owned by it (unless routed
+    /// to another team) or naming it (and that it may read), every alert with its own sources (and only those) as
+    /// indicators, the attacks on its constituency — under its TLP cap from the directory.
+    /// Without it the store owner's view is exported, capped by --tlp.
     #[arg(long, value_name = "TEAM")]
     pub team: Option<String>,
-    /// The name of the producing identity (default: [share] producer_name, else --team, else
-    /// [notify] sender_team, else "Firewatch").
+    /// The name of the producing identity (default: [share] producer_name, else [notify]
+    /// sender_team, else "Firewatch").
     #[arg(long, value_name = "NAME")]
     pub producer: Option<String>,
 }
@@ -118,50 +120,43 @@ pub fn export(
 }
 
 /// The producing identity: `[share]`, named by --producer, else `[share] producer_name`, else
-/// --team, else the notify sender team, else "Firewatch".
+/// the notify sender team, else "Firewatch". (A per-team export is for the team, not by it.)
 fn producer(
     config: &crate::config::Config,
     args: &SelectArgs,
     sender_team: Option<&str>,
 ) -> Producer {
-    config.share.producer(
-        args.producer.as_deref(),
-        args.team.as_deref().or(sender_team),
-    )
+    config.share.producer(args.producer.as_deref(), sender_team)
 }
 
-/// The findings `args` selects: stored events and port alerts the viewer may read, at most
-/// at the --tlp level.
+/// The findings `args` selects: one team's own part under its cap (--team), else stored
+/// events and port alerts at most at the --tlp level.
 fn select(
     ctx: &Context,
     web: &firewatch_web::WebConfig,
     args: &SelectArgs,
 ) -> Result<Vec<Finding>> {
-    let cap: TlpLevel = args.tlp.parse()?;
     let range = crate::args::time_range(args.since.as_deref(), args.until.as_deref())?;
-    let viewer = args.team.as_ref().map(|team| Viewer::User {
-        name: format!("export:{team}"),
-        team: team.clone(),
-        role: Role::ReadOnly,
-    });
-    let may_share = |f: &Finding| {
-        f.tlp() <= cap
-            && viewer
-                .as_ref()
-                .is_none_or(|viewer| may_read_event(viewer, &f.event))
-    };
+    let telescope = web.telescope_access().map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = ctx.fresh_store()?;
+    if let Some(team) = &args.team {
+        let cap = crate::telling::team_cap(store.as_ref(), team)?;
+        let cap = match &args.tlp {
+            Some(level) => level.parse::<TlpLevel>()?.min(cap),
+            None => cap,
+        };
+        return crate::telling::team_findings(store.as_ref(), &telescope, team, cap, range);
+    }
+    let cap: TlpLevel = args.tlp.as_deref().unwrap_or("green").parse()?;
     let events = store
         .events(&EventQuery {
             range,
-            visibility: args.team.clone().map(EventVisibility::Team),
             ..EventQuery::default()
         })?
         .into_iter()
         .map(|e| Finding::from_event(e.event, e.time))
-        .filter(|f| may_share(f))
+        .filter(|f| f.tlp() <= cap)
         .collect();
-    let telescope = web.telescope_access().map_err(|e| anyhow::anyhow!("{e}"))?;
     let alerts = store
         .alerts(&AlertQuery {
             range,
@@ -169,7 +164,7 @@ fn select(
         })?
         .iter()
         .map(|a| Finding::from_alert(a, telescope.tlp, telescope.owner.as_deref()))
-        .filter(|f| may_share(f))
+        .filter(|f| f.tlp() <= cap)
         .collect();
     Ok(finding::merge(events, alerts))
 }

@@ -67,12 +67,13 @@ pub fn run(args: &SynthArgs) -> Result<ExitCode> {
     }
     let secs = started.elapsed().as_secs_f64();
     outln!(
-        "wrote {}: {} packets, {} sources, {} attacks, {} planted spikes in {:.1} s",
+        "wrote {}: {} packets, {} sources, {} attacks, {} planted spikes, {} planted bursts in {:.1} s",
         args.out.display(),
         truth.packets,
         truth.sources.len(),
         truth.attacks.len(),
         truth.spikes.len(),
+        truth.bursts.len(),
         secs
     );
     Ok(ExitCode::SUCCESS)

@@ -4,8 +4,7 @@ use crate::output::{json as print_json, json_times};
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use firewatch_core::access::Role;
-use firewatch_pipeline::{Context, directory};
-use firewatch_store::Store;
+use firewatch_pipeline::Context;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -47,7 +46,7 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> Result<ExitCode> {
             if a.name.trim().is_empty() || a.team.trim().is_empty() {
                 bail!("a user needs a name and a team");
             }
-            check_team(store.as_ref(), &a.team)?;
+            crate::scope::check_team(store.as_ref(), &a.team)?;
             let hash = if a.password_stdin {
                 let mut pw = String::new();
                 std::io::stdin()
@@ -91,39 +90,4 @@ pub fn run(ctx: &Context, cmd: &UsersCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Team ids named in a refusal; the rest are counted.
-const KNOWN_TEAMS_SHOWN: usize = 20;
-
-/// Refuses a team the stored team directory does not know, naming those it does. With no
-/// directory imported there is nothing to check against: accepted, with a warning.
-fn check_team(store: &(impl Store + ?Sized), team: &str) -> Result<()> {
-    let Some(stored) = store.team_directory()? else {
-        eprintln!(
-            "warning: no team directory is stored, so team {team:?} is not checked. hint: `firewatch teams import teams.toml`"
-        );
-        return Ok(());
-    };
-    let dir = directory::directory_of(&stored)?;
-    if dir.team(team).is_some() {
-        return Ok(());
-    }
-    let ids: Vec<String> = dir.teams.iter().map(|t| t.id.to_string()).collect();
-    let mut known = ids
-        .iter()
-        .take(KNOWN_TEAMS_SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if ids.len() > KNOWN_TEAMS_SHOWN {
-        known.push_str(&format!(", …{} more", ids.len() - KNOWN_TEAMS_SHOWN));
-    }
-    if known.is_empty() {
-        known = "none".into();
-    }
-    bail!(
-        "--team {team:?} is not in the team directory (from {}); known teams: {known}. hint: `firewatch teams list`",
-        stored.origin
-    )
 }
