@@ -8,12 +8,14 @@
 //! are missing the tests fail under `CI=true` and are skipped, loudly, otherwise.
 
 mod common;
+mod share_tools;
 
 use common::Sandbox;
 use serde_json::Value;
+use share_tools::{driver, python};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
@@ -27,56 +29,6 @@ const EVENTS: &str = r#"{"source.ip": "192.0.2.1", "source.port": 40000, "destin
 {"source.ip": "203.0.113.50", "classification.type": "vulnerable-system", "time.source": "2026-01-02T03:00:00+00:00", "tlp": "AMBER+STRICT", "feed.name": "open-rdp", "extra.owner": "cert-a"}
 {"source.ip": "203.0.113.99", "classification.type": "brute-force", "time.source": "2026-01-02T04:00:00+00:00", "tlp": "AMBER", "feed.name": "honeypot", "extra.owner": "cert-b"}
 "#;
-
-fn python() -> Option<PathBuf> {
-    let python = match std::env::var_os("FIREWATCH_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py-venv/bin/python"),
-    };
-    let ready = python.is_file()
-        && Command::new(&python)
-            .args([
-                "-c",
-                "import stix2, stix2validator, taxii2client, pymisp, requests",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    if ready {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "stix2-validator, stix2, taxii2-client or pymisp is missing (CI=true): run scripts/test.sh or set FIREWATCH_PYTHON"
-        );
-    }
-    eprintln!(
-        "\n!!!!!!!!!! SKIPPED: the STIX/TAXII/MISP tools are not installed (pip install stix2-validator stix2 \
-         taxii2-client pymisp into target/py-venv, or set FIREWATCH_PYTHON) !!!!!!!!!!\n"
-    );
-    None
-}
-
-/// Runs the driver; panics with its output unless it succeeds.
-fn driver(python: &Path, args: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/share_driver.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run the driver");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "share_driver.py {args:?} failed:\n{text}"
-    );
-    text
-}
 
 /// A store with [`EVENTS`] and users of cert-a and cert-b.
 fn seeded(sb: &Sandbox, db: &str) {

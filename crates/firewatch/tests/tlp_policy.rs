@@ -13,13 +13,14 @@
 //! `CI=true`.
 
 mod common;
+mod share_tools;
 
 use common::Sandbox;
 use firewatch_core::TlpLevel;
 use serde_json::Value;
+use share_tools::{driver, python};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 /// The team that runs the telescope (`darknet_owner`).
 const OWNER: &str = "ke-example-cirt";
@@ -286,51 +287,6 @@ fn taxii_objects(base: &str, token: &str) -> BTreeMap<String, usize> {
 
 // ---------------------------------------------------------------------------------------------
 // Python
-
-/// A Python with stix2, stix2-validator and PyMISP, if installed; else `None` (loudly
-/// skipped; a failure under `CI=true`).
-fn python() -> Option<PathBuf> {
-    let python = match std::env::var_os("FIREWATCH_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py-venv/bin/python"),
-    };
-    let ready = python.is_file()
-        && Command::new(&python)
-            .args(["-c", "import stix2, stix2validator, pymisp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    if ready {
-        return Some(python);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "stix2, stix2-validator or pymisp is missing (CI=true): run scripts/test.sh or set FIREWATCH_PYTHON"
-        );
-    }
-    eprintln!(
-        "\n!!!!!!!!!! SKIPPED (Python part): stix2, stix2-validator or pymisp is not installed \
-         (pip install them into target/py-venv, or set FIREWATCH_PYTHON) !!!!!!!!!!\n"
-    );
-    None
-}
-
-fn driver(python: &Path, args: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/share_driver.py");
-    let out = Command::new(python)
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run the driver");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "share_driver.py {args:?} failed:\n{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
 
 // ---------------------------------------------------------------------------------------------
 // Exports

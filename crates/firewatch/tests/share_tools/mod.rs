@@ -17,7 +17,10 @@ pub fn python() -> Option<PathBuf> {
     };
     let ready = python.is_file()
         && Command::new(&python)
-            .args(["-c", "import stix2, stix2validator, pymisp, requests"])
+            .args([
+                "-c",
+                "import stix2, stix2validator, pymisp, taxii2client, requests",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -37,7 +40,8 @@ pub fn python() -> Option<PathBuf> {
     None
 }
 
-/// Runs `share_driver.py ARGS`; panics with its output unless it succeeds.
+/// Runs `share_driver.py ARGS` and returns what it printed; panics with its output unless it
+/// succeeds.
 pub fn driver(python: &Path, args: &[&str]) -> String {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/share_driver.py");
     let out = Command::new(python)
@@ -45,14 +49,11 @@ pub fn driver(python: &Path, args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("run the driver");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "share_driver.py {args:?} failed:\n{text}"
+        "share_driver.py {args:?} failed:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     text
 }
