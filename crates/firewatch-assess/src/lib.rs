@@ -3,8 +3,9 @@
 //! concentrated each category is, how public and private sectors share the work, and two
 //! countries side by side.
 //!
-//! A pure library: it parses the bytes it is given and computes; the store, the CLI
-//! (`firewatch assess ...`) and the web pages wire it (next).
+//! A pure library: it parses the bytes it is given and computes. The store keeps its JSON
+//! documents (`firewatch_store::AssessmentStore`), the CLI (`firewatch assess ...`) converts
+//! and shows them; the web pages come next.
 //!
 //! - [`Catalogue`]: the nine categories and the services known by id and short name, embedded
 //!   from `data/x1060/` (facts only: 27 of the 64 ids and names, from ITU's public table of
@@ -16,6 +17,11 @@
 //!   a one-cell-a-line CSV and JSON, all or nothing, every refusal placed on its line.
 //! - [`views`]: [`heatmap`], [`gaps`], [`concentration`] (top share and Herfindahl–Hirschman
 //!   index), [`split`] (public/private) and [`compare`]; [`svg`] draws the heatmaps.
+//! - [`first`]: the FIRST CSIRT Services Framework 2.1 (5 areas, 21 services, 76 functions) by
+//!   id and name, embedded from MISP's galaxy (CC0); [`Framework::import`] reads the galaxy
+//!   JSON. [`crosswalk`]: X.1060 categories and services ↔ FIRST services as data
+//!   ([`Crosswalk`], our own mapping; [`Crosswalk::import`] for yours), the [`mapping`] table
+//!   and [`crosswalk_view`], an assessment read FIRST service by FIRST service.
 //!
 //! ```
 //! use firewatch_assess::{About, Assessment, AssessmentFormat, Catalogue, Granularity};
@@ -34,7 +40,9 @@
 
 pub mod assessment;
 pub mod catalogue;
+pub mod crosswalk;
 pub mod error;
+pub mod first;
 pub mod import;
 pub mod kind;
 pub mod svg;
@@ -44,7 +52,12 @@ pub use assessment::{About, Assessment, Cell, Delivery, Granularity, Score};
 pub use catalogue::{
     BUILTIN_VERSION, Catalogue, CatalogueFormat, Category, Item, Service, ServiceId,
 };
+pub use crosswalk::{
+    CROSSWALK_BUILTIN_VERSION, Coverage, Crosswalk, CrosswalkView, FirstRow, KindScore, Link,
+    MappedItem, Mapping, MappingRow, Relation, crosswalk_view, mapping,
+};
 pub use error::{AssessError, Place};
+pub use first::{Area, FIRST_BUILTIN_VERSION, FirstService, Framework, Function};
 pub use import::AssessmentFormat;
 pub use kind::{Sector, StakeholderKind};
 pub use views::{

@@ -35,7 +35,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("firewatch-assess", &["firewatch-core"]),
     // Generates captures: writes what pcap reads.
     ("firewatch-synth", &["firewatch-core", "firewatch-pcap"]),
-    // The store keeps core's events and darknet's fact types, and derives nothing.
+    // The store keeps core's events and darknet's fact types, and derives nothing. X.1060
+    // assessments and catalogues are kept as documents (JSON, TSV) with their scope and
+    // metadata, so the store does not import firewatch-assess: the pipeline converts.
     ("firewatch-store", &["firewatch-core", "firewatch-darknet"]),
     // The only crate that sees both the parsers and aggregators and the store.
     (
@@ -49,8 +51,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "firewatch-feeds",
             "firewatch-metrics",
             "firewatch-store",
+            // X.1060: reads stored assessments back (the one conversion, for the CLI and the
+            // web) and puts measured evidence beside them.
+            "firewatch-assess",
         ],
     ),
+    // A round-2 domain: cross-border cases (issue 19). The model is pure; it reads and writes
+    // cases only through the store's `CaseStore` trait and records, naming no backend.
+    ("firewatch-cases", &["firewatch-core", "firewatch-store"]),
     // An output: reads the store, routes with enrich; never the pipeline.
     (
         "firewatch-notify",
@@ -79,6 +87,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "firewatch-store",
             "firewatch-pipeline",
             "firewatch-share",
+            // The X.1060 pages and API: views and SVG heatmaps of the pure assessment crate.
+            "firewatch-assess",
         ],
     ),
     // The binary wires everything together; nothing may depend on it.

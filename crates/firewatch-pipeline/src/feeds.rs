@@ -1,7 +1,9 @@
 //! The feed pipeline: collectors hand whole inputs (files, directories, stdin, HTTP bodies) to
 //! one path that detects the format, parses, runs the experts and commits the input's events in
-//! one transaction. An input is known by its content hash, so the same report arriving twice,
-//! by any collector, is ingested once.
+//! batches, each in its own transaction, the last recording the input; files are read as
+//! streams, so memory does not grow with an input's length. An input is known by its content
+//! hash, so the same report arriving twice, by any collector, is ingested once, and one whose
+//! run was killed mid-way is completed by the next (docs/feeds-pipeline.md).
 
 use crate::Context;
 use anyhow::{Context as _, Result, anyhow, bail};
@@ -11,9 +13,11 @@ use firewatch_feeds::experts::{Attribute, Experts};
 use firewatch_feeds::shadowserver::Schema;
 use firewatch_store::{Backend, DedupeRule, FeedInput};
 use serde::Serialize;
-use std::collections::HashMap;
-use std::io::Read;
+use std::cell::Cell;
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -93,11 +97,13 @@ impl Submission<'_> {
     }
 }
 
-/// Told when a large input's events are being written, so a caller can show progress.
+/// Told while an input is read, parsed and committed, so a caller can show progress.
 pub trait CommitProgress: Send {
-    /// `events` of input `name` are about to be committed.
-    fn started(&mut self, name: &str, events: usize);
-    /// The commit ended (committed or failed).
+    /// Input `name` is being read and committed.
+    fn started(&mut self, name: &str);
+    /// `records` records of it were read so far (events and rejections).
+    fn advanced(&mut self, records: u64);
+    /// The input ended (committed or failed).
     fn finished(&mut self);
 }
 
@@ -105,9 +111,26 @@ pub trait CommitProgress: Send {
 struct Quiet;
 
 impl CommitProgress for Quiet {
-    fn started(&mut self, _: &str, _: usize) {}
+    fn started(&mut self, _: &str) {}
+    fn advanced(&mut self, _: u64) {}
     fn finished(&mut self) {}
 }
+
+/// Events committed per transaction: an input's events are parsed, passed through the
+/// experts and committed this many at a time, so memory does not grow with the input.
+pub const BATCH_EVENTS: usize = 20_000;
+
+/// The batch size: [`BATCH_EVENTS`], or `FIREWATCH_FEEDS_BATCH` (for tests and tuning).
+fn batch_events() -> usize {
+    std::env::var("FIREWATCH_FEEDS_BATCH")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(BATCH_EVENTS)
+}
+
+/// Progress is told every this many records.
+const PROGRESS_EVERY: u64 = 4096;
 
 /// One input as a collector received it: its name (file path, URL or `-`) and raw bytes.
 pub struct RawInput {
@@ -130,6 +153,10 @@ pub struct FeedReport {
     pub inserted: u64,
     pub duplicates: u64,
     pub rejected: u64,
+    /// Of `inserted`, the events an earlier run of this input stored before it stopped
+    /// (killed mid-way): this run resumed it. Absent (0) for an uninterrupted run.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub already_stored: u64,
     /// The first rejections, each with file, line, byte offset and reason.
     pub rejections: Vec<String>,
     pub seconds: f64,
@@ -150,12 +177,17 @@ impl FeedReport {
             inserted: 0,
             duplicates: 0,
             rejected: 0,
+            already_stored: 0,
             rejections: Vec::new(),
             seconds: 0.0,
             events_per_second: 0.0,
             error: Some(error),
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Everything needed to turn raw inputs into stored events, built once per run.
@@ -249,24 +281,105 @@ impl FeedPipeline {
     /// Ingests one input; never fails as a whole, the report says what went wrong.
     pub fn ingest(&mut self, input: RawInput) -> FeedReport {
         let hash = blake3::hash(&input.bytes).to_hex().to_string();
-        match self.ingest_hashed(&input, &hash) {
+        match self.ingest_body(&input.name, &hash, Body::Bytes(&input.bytes)) {
             Ok(report) => report,
             Err(e) => FeedReport::failed(input.name, hash, format!("{e:#}")),
         }
     }
 
-    fn ingest_hashed(&mut self, input: &RawInput, hash: &str) -> Result<FeedReport> {
+    /// Ingests one file, read as a stream (twice: once for its content hash, once to parse),
+    /// so that memory does not grow with its length; never fails as a whole.
+    pub fn ingest_file(&mut self, path: &Path) -> FeedReport {
+        let name = path.display().to_string();
+        let hash = match hash_file(path) {
+            Ok(hash) => hash,
+            Err(e) => return FeedReport::failed(name, String::new(), format!("{e:#}")),
+        };
+        match self.ingest_body(&name, &hash, Body::File(path)) {
+            Ok(report) => report,
+            Err(e) => FeedReport::failed(name, hash, format!("{e:#}")),
+        }
+    }
+
+    fn already_ingested_report(name: &str, hash: &str) -> FeedReport {
+        let mut report = FeedReport::failed(name.to_owned(), hash.to_owned(), String::new());
+        report.status = "already-ingested";
+        report.error = None;
+        report
+    }
+
+    fn ingest_body(&mut self, name: &str, hash: &str, body: Body<'_>) -> Result<FeedReport> {
         let started = Instant::now();
         if self.already_ingested(hash)? {
-            let mut report = FeedReport::failed(input.name.clone(), hash.to_owned(), String::new());
-            report.status = "already-ingested";
-            report.error = None;
-            return Ok(report);
+            return Ok(Self::already_ingested_report(name, hash));
         }
-        let bytes = decompress(&input.name, &input.bytes)?;
-        let (format, parsed) = self.parse(&input.name, &bytes)?;
-        let outcome = parsed.into_outcome();
-        self.commit_outcome(&input.name, hash, format, outcome, started)
+        let file_name = Path::new(name)
+            .file_name()
+            .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned());
+        let mut reader = body.open(name)?;
+        // The format, from the first line (and the file name); a JSON input that may be one
+        // STIX bundle rather than JSON lines is read whole, as STIX is parsed whole.
+        let prefix = read_prefix(&mut reader).with_context(|| format!("cannot read {name}"))?;
+        let first = first_line(&prefix);
+        let json = first.starts_with(b"{");
+        let whole_needed = match self.format {
+            FeedFormat::Stix => true,
+            FeedFormat::Auto => {
+                json && (!prefix_has_whole_line(&prefix, first)
+                    || firewatch_feeds::stix::is_bundle(first)
+                    || serde_json::from_slice::<serde_json::Value>(first).is_err())
+            }
+            _ => false,
+        };
+        let mut stream = std::io::Cursor::new(prefix).chain(reader);
+        let mut whole = Vec::new();
+        let format = if whole_needed {
+            stream
+                .read_to_end(&mut whole)
+                .with_context(|| format!("cannot read {name}"))?;
+            match self.format {
+                FeedFormat::Auto => sniff(&whole, &file_name, self.schema.as_ref())?,
+                f => f,
+            }
+        } else {
+            match self.format {
+                FeedFormat::Auto => {
+                    let prefix = stream.get_ref().0.get_ref();
+                    sniff(first_line(prefix), &file_name, self.schema.as_ref())?
+                }
+                f => f,
+            }
+        };
+        let stop = Rc::new(Cell::new(false));
+        let mut stoppable = Stoppable {
+            inner: stream,
+            stop: Rc::clone(&stop),
+        };
+        let input = if whole_needed {
+            Reader::Whole(&whole)
+        } else {
+            Reader::Stream(&mut stoppable)
+        };
+        let FeedPipeline {
+            schema,
+            schema_path,
+            mapping,
+            experts,
+            dedupe,
+            store,
+            progress,
+            ..
+        } = self;
+        let mut sink = Batches::new(experts, store.as_deref_mut(), dedupe, &mut **progress);
+        sink.stop = stop;
+        sink.begin(name, hash)?;
+        let parsers = Parsers {
+            schema: schema.as_ref(),
+            schema_path: schema_path.as_deref(),
+            mapping: mapping.as_ref(),
+        };
+        let parsed = parsers.parse(format, name, &file_name, input, &mut sink);
+        sink.end(parsed, started)
     }
 
     /// Events a caller parsed itself (a TAXII envelope, say), with the parser's rejections:
@@ -283,22 +396,24 @@ impl FeedPipeline {
     ) -> Result<FeedReport> {
         let started = Instant::now();
         if self.already_ingested(content_hash)? {
-            let mut report =
-                FeedReport::failed(name.to_owned(), content_hash.to_owned(), String::new());
-            report.status = "already-ingested";
-            report.error = None;
-            return Ok(report);
+            return Ok(Self::already_ingested_report(name, content_hash));
         }
-        let mut sink = Parsed::new(&self.experts, self.store.is_some());
+        let FeedPipeline {
+            experts,
+            dedupe,
+            store,
+            progress,
+            ..
+        } = self;
+        let mut sink = Batches::new(experts, store.as_deref_mut(), dedupe, &mut **progress);
+        sink.begin(name, content_hash)?;
         for (event, at) in events {
             sink.event(event, &at);
         }
         for error in rejections {
             sink.reject(error);
         }
-        sink.summary = summary;
-        let outcome = sink.into_outcome();
-        self.commit_outcome(name, content_hash, format.to_owned(), outcome, started)
+        sink.end(Ok((format.to_owned(), summary)), started)
     }
 
     /// Events a team submitted through a service (a partner's TAXII add): stamped with the
@@ -333,62 +448,401 @@ impl FeedPipeline {
             rejections,
         )
     }
+}
 
-    /// Commits what one input's parse left (unless a dry run) and reports it.
-    fn commit_outcome(
-        &mut self,
+/// Where an input's bytes are: in memory (stdin, a download) or in a file.
+enum Body<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
+impl<'a> Body<'a> {
+    /// A reader of the input's bytes, gunzipped when they are gzip (told by the magic bytes).
+    fn open(&self, name: &str) -> Result<Box<dyn BufRead + 'a>> {
+        const BUFFER: usize = 256 * 1024;
+        let mut raw: Box<dyn BufRead + 'a> = match *self {
+            Body::Bytes(bytes) => Box::new(bytes),
+            Body::File(path) => Box::new(BufReader::with_capacity(
+                BUFFER,
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            )),
+        };
+        let gzip = raw
+            .fill_buf()
+            .with_context(|| format!("cannot read {name}"))?
+            .starts_with(&[0x1f, 0x8b]);
+        Ok(if gzip {
+            Box::new(BufReader::with_capacity(
+                BUFFER,
+                Gunzip(flate2::bufread::MultiGzDecoder::new(raw)),
+            ))
+        } else {
+            raw
+        })
+    }
+}
+
+/// Gunzips, saying in its errors that the gzip data is damaged.
+struct Gunzip<R>(flate2::bufread::MultiGzDecoder<R>);
+
+impl<R: BufRead> Read for Gunzip<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.0
+            .read(out)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("damaged gzip data: {e}")))
+    }
+}
+
+/// A reader that ends with an error once `stop` is set: the parse of an input whose commit
+/// failed stops there rather than reading on.
+struct Stoppable<R> {
+    inner: R,
+    stop: Rc<Cell<bool>>,
+}
+
+impl<R: BufRead> Read for Stoppable<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Stoppable<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.stop.get() {
+            return Err(std::io::Error::other(
+                "stopped: the input could not be committed",
+            ));
+        }
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+    }
+}
+
+/// The BLAKE3 hash (hex) of a file's bytes, read as a stream.
+fn hash_file(path: &Path) -> Result<String> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(file)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// The first bytes of an input: at least its first non-empty line (up to 1 MiB) or all of it.
+fn read_prefix(reader: &mut dyn BufRead) -> std::io::Result<Vec<u8>> {
+    const MAX: usize = 1 << 20;
+    let mut prefix = Vec::with_capacity(64 * 1024);
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(prefix);
+        }
+        let n = available.len().min(MAX - prefix.len());
+        prefix.extend_from_slice(&available[..n]);
+        reader.consume(n);
+        let line = first_line(&prefix);
+        if prefix.len() >= MAX || (!line.is_empty() && prefix_has_whole_line(&prefix, line)) {
+            return Ok(prefix);
+        }
+    }
+}
+
+/// The first non-empty line of `bytes`, trimmed.
+fn first_line(bytes: &[u8]) -> &[u8] {
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.trim_ascii())
+        .find(|l| !l.is_empty())
+        .unwrap_or_default()
+}
+
+/// Whether `line` (a slice of `prefix`) ends before `prefix` does (a newline follows it).
+fn prefix_has_whole_line(prefix: &[u8], line: &[u8]) -> bool {
+    let end = line.as_ptr() as usize - prefix.as_ptr() as usize + line.len();
+    prefix[end..].contains(&b'\n')
+}
+
+/// What a parser reads: the whole input, or a stream of it.
+enum Reader<'r> {
+    Whole(&'r [u8]),
+    Stream(&'r mut dyn BufRead),
+}
+
+/// The format descriptions the parsers need.
+struct Parsers<'p> {
+    schema: Option<&'p Schema>,
+    schema_path: Option<&'p Path>,
+    mapping: Option<&'p CsvMapping>,
+}
+
+impl Parsers<'_> {
+    /// Parses `input` as `format` into `sink`; returns the format's label and the summary.
+    fn parse(
+        &self,
+        format: FeedFormat,
         name: &str,
-        hash: &str,
-        format: String,
-        outcome: ParseOutcome,
+        file_name: &str,
+        input: Reader<'_>,
+        sink: &mut dyn EventSink,
+    ) -> Result<(String, ParseSummary)> {
+        let mut owned = Vec::new();
+        let (mut whole, mut stream): (&[u8], Option<&mut dyn BufRead>) = match input {
+            Reader::Whole(bytes) => (bytes, None),
+            Reader::Stream(reader) => (&[], Some(reader)),
+        };
+        if format == FeedFormat::Stix
+            && let Some(reader) = stream.take()
+        {
+            reader
+                .read_to_end(&mut owned)
+                .with_context(|| format!("cannot read {name}"))?;
+            whole = &owned;
+        }
+        // `&[u8]` reads as a stream too.
+        let reader: &mut dyn BufRead = match stream {
+            Some(reader) => reader,
+            None => &mut whole,
+        };
+        Ok(match format {
+            FeedFormat::Shadowserver => {
+                let schema = self.schema.ok_or_else(|| {
+                    anyhow!("Shadowserver reports need --schema FILE or feeds.shadowserver_schema")
+                })?;
+                let report = schema.detect(file_name).map_err(|e| {
+                    let from = self
+                        .schema_path
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    anyhow!("{e} (schema {from})")
+                })?;
+                let options = firewatch_feeds::shadowserver::ParseOptions::default();
+                let summary =
+                    firewatch_feeds::shadowserver::parse(reader, name, report, &options, sink)?;
+                (format!("shadowserver:{}", report.file_name), summary)
+            }
+            FeedFormat::Cowrie => {
+                let options = firewatch_feeds::cowrie::CowrieOptions::default();
+                let summary = firewatch_feeds::cowrie::parse(reader, name, &options, sink)?;
+                ("cowrie".to_owned(), summary)
+            }
+            FeedFormat::Intelmq => {
+                let summary = firewatch_feeds::intelmq_jsonl::parse(reader, name, sink)?;
+                ("intelmq".to_owned(), summary)
+            }
+            FeedFormat::Csv => {
+                let mapping = self
+                    .mapping
+                    .ok_or_else(|| anyhow!("CSV needs --mapping FILE"))?;
+                let summary = firewatch_feeds::csv_mapping::parse(reader, name, mapping, sink)?;
+                (format!("csv:{}", mapping.name()), summary)
+            }
+            FeedFormat::Stix => {
+                let summary = firewatch_feeds::stix::parse(whole, name, sink)?;
+                ("stix".to_owned(), summary)
+            }
+            FeedFormat::Auto => unreachable!("sniff returns a concrete format"),
+        })
+    }
+}
+
+/// The parser's events after the experts, committed in batches of [`BATCH_EVENTS`] (each in
+/// its own transaction, the last recording the input), and what was rejected on the way.
+struct Batches<'a> {
+    experts: &'a Experts,
+    /// The store; `None` in a dry run, where events are only counted.
+    store: Option<&'a mut (dyn Backend + 'static)>,
+    dedupe: &'a DedupeRule,
+    progress: &'a mut dyn CommitProgress,
+    /// The input's record; counts and feeds are filled in for the last batch.
+    record: FeedInput,
+    batch_size: usize,
+    batch: Vec<Event>,
+    /// The distinct feed names of the input's events.
+    feeds: BTreeSet<String>,
+    accepted: u64,
+    errors: Vec<InputError>,
+    rejected: u64,
+    /// Batches committed by this run.
+    batches: u64,
+    /// Events of this input stored by an earlier, interrupted run.
+    already_stored: u64,
+    /// Whether an earlier run committed batches of this input.
+    resumed: bool,
+    /// The input was recorded meanwhile (by another process): nothing more is written.
+    already_committed: bool,
+    /// A commit failed: nothing more is written, and the parse is stopped.
+    failed: Option<anyhow::Error>,
+    stop: Rc<Cell<bool>>,
+}
+
+impl<'a> Batches<'a> {
+    fn new(
+        experts: &'a Experts,
+        store: Option<&'a mut (dyn Backend + 'static)>,
+        dedupe: &'a DedupeRule,
+        progress: &'a mut dyn CommitProgress,
+    ) -> Self {
+        Batches {
+            experts,
+            store,
+            dedupe,
+            progress,
+            record: FeedInput::default(),
+            batch_size: batch_events(),
+            batch: Vec::new(),
+            feeds: BTreeSet::new(),
+            accepted: 0,
+            errors: Vec::new(),
+            rejected: 0,
+            batches: 0,
+            already_stored: 0,
+            resumed: false,
+            already_committed: false,
+            failed: None,
+            stop: Rc::new(Cell::new(false)),
+        }
+    }
+
+    /// Starts input `name`: an input an earlier run left half-committed keeps that run's
+    /// ingest time (the time of its events that carry none).
+    fn begin(&mut self, name: &str, hash: &str) -> Result<()> {
+        let mut ingested_at = jiff::Timestamp::now().as_second();
+        if let Some(store) = self.store.as_deref()
+            && let Some(progress) = store.feed_input_progress(hash)?
+        {
+            ingested_at = progress.ingested_at;
+            self.already_stored = progress.inserted;
+            self.resumed = true;
+        }
+        self.record = FeedInput {
+            content_hash: hash.to_owned(),
+            name: name.to_owned(),
+            ingested_at,
+            ..Default::default()
+        };
+        self.progress.started(name);
+        Ok(())
+    }
+
+    /// Commits the events gathered so far; the `last` batch records the input.
+    fn flush(&mut self, last: bool) {
+        let Some(store) = self.store.as_deref_mut() else {
+            return;
+        };
+        if self.failed.is_some() || self.already_committed {
+            self.batch.clear();
+            return;
+        }
+        self.record.events = self.accepted;
+        match store.commit_event_batch(&self.record, &self.batch, self.dedupe, last) {
+            Ok(commit) if commit.already_committed => {
+                self.already_committed = true;
+                self.stop.set(true);
+            }
+            Ok(_) => {
+                self.batches += 1;
+                if !last {
+                    firewatch_store::crash_point(&format!("feeds-after-batch-{}", self.batches));
+                }
+            }
+            Err(e) => {
+                self.failed = Some(e.into());
+                self.stop.set(true);
+            }
+        }
+        self.batch.clear();
+    }
+
+    /// Ends the input after its parse: commits the last batch (recording the input), or on a
+    /// failed parse removes what its batches stored, and reports.
+    fn end(
+        mut self,
+        parsed: Result<(String, ParseSummary)>,
         started: Instant,
     ) -> Result<FeedReport> {
-        let ParseOutcome {
-            events,
-            accepted,
-            errors,
-            rejected,
-            summary,
-        } = outcome;
+        let parsed = match (parsed, self.failed.take()) {
+            (_, Some(e)) => Err(e),
+            (parsed, None) => parsed,
+        };
+        let (format, summary) = match parsed {
+            Ok(parsed) => parsed,
+            Err(_) if self.already_committed => {
+                self.progress.finished();
+                return Ok(FeedPipeline::already_ingested_report(
+                    &self.record.name,
+                    &self.record.content_hash,
+                ));
+            }
+            Err(e) => {
+                self.progress.finished();
+                // An input that fails leaves nothing, as when it was one transaction: what
+                // its batches (in this run or an interrupted one) stored is taken away again.
+                // A store that failed is left as a crash leaves it; running again resumes.
+                let store_failed = e.downcast_ref::<firewatch_store::StoreError>().is_some();
+                if !store_failed
+                    && (self.batches > 0 || self.resumed)
+                    && let Some(store) = self.store.as_deref_mut()
+                {
+                    store.abandon_feed_input(&self.record.content_hash)?;
+                }
+                return Err(e);
+            }
+        };
+        self.record.format = format.clone();
+        self.record.feed = Some(
+            self.feeds
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        )
+        .filter(|f| !f.is_empty());
+        self.record.records = summary.records;
+        self.record.rejected = self.rejected;
+        self.flush(true);
+        self.progress.finished();
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let mut report = FeedReport {
-            name: name.to_owned(),
-            content_hash: hash.to_owned(),
+            name: self.record.name.clone(),
+            content_hash: self.record.content_hash.clone(),
             status: "parsed",
             format,
             records: summary.records,
-            events: accepted,
+            events: self.accepted,
             inserted: 0,
             duplicates: 0,
-            rejected,
-            rejections: errors.iter().map(ToString::to_string).collect(),
+            rejected: self.rejected,
+            already_stored: 0,
+            rejections: self.errors.iter().map(ToString::to_string).collect(),
             seconds: 0.0,
             events_per_second: 0.0,
             error: None,
         };
-        if let Some(store) = self.store.as_mut() {
-            let record = FeedInput {
-                content_hash: hash.to_owned(),
-                name: name.to_owned(),
-                format: report.format.clone(),
-                feed: Some(feed_names(&events)).filter(|f| !f.is_empty()),
-                ingested_at: jiff::Timestamp::now().as_second(),
-                records: report.records,
-                events: report.events,
-                inserted: 0,
-                duplicates: 0,
-                rejected: report.rejected,
-            };
-            self.progress.started(name, events.len());
-            let commit = store.commit_events(&record, &events, &self.dedupe);
-            self.progress.finished();
-            let commit = commit?;
-            report.status = if commit.already_committed {
-                "already-ingested"
+        if let Some(store) = self.store.as_deref() {
+            if self.already_committed {
+                report.status = "already-ingested";
             } else {
-                "ingested"
-            };
-            report.inserted = commit.inserted;
-            report.duplicates = commit.duplicates;
+                let record = store
+                    .feed_input(&self.record.content_hash)?
+                    .ok_or_else(|| anyhow!("the input's record is missing after its commit"))?;
+                report.status = "ingested";
+                report.inserted = record.inserted;
+                report.duplicates = record.duplicates;
+                report.already_stored = self.already_stored;
+            }
         }
         report.seconds = started.elapsed().as_secs_f64();
         report.events_per_second = if report.seconds > 0.0 {
@@ -399,114 +853,31 @@ impl FeedPipeline {
         Ok(report)
     }
 
-    fn parse(&self, name: &str, bytes: &[u8]) -> Result<(String, Parsed<'_>)> {
-        let mut sink = Parsed::new(&self.experts, self.store.is_some());
-        let file_name = Path::new(name)
-            .file_name()
-            .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned());
-        let format = match self.format {
-            FeedFormat::Auto => sniff(bytes, &file_name, self.schema.as_ref())?,
-            f => f,
-        };
-        let label = match format {
-            FeedFormat::Shadowserver => {
-                let schema = self.schema.as_ref().ok_or_else(|| {
-                    anyhow!("Shadowserver reports need --schema FILE or feeds.shadowserver_schema")
-                })?;
-                let report = schema.detect(&file_name).map_err(|e| {
-                    let from = self
-                        .schema_path
-                        .as_deref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default();
-                    anyhow!("{e} (schema {from})")
-                })?;
-                let options = firewatch_feeds::shadowserver::ParseOptions::default();
-                sink.summary =
-                    firewatch_feeds::shadowserver::parse(bytes, name, report, &options, &mut sink)?;
-                format!("shadowserver:{}", report.file_name)
-            }
-            FeedFormat::Cowrie => {
-                let options = firewatch_feeds::cowrie::CowrieOptions::default();
-                sink.summary = firewatch_feeds::cowrie::parse(bytes, name, &options, &mut sink)?;
-                "cowrie".to_owned()
-            }
-            FeedFormat::Intelmq => {
-                sink.summary = firewatch_feeds::intelmq_jsonl::parse(bytes, name, &mut sink)?;
-                "intelmq".to_owned()
-            }
-            FeedFormat::Csv => {
-                let mapping = self
-                    .mapping
-                    .as_ref()
-                    .ok_or_else(|| anyhow!("CSV needs --mapping FILE"))?;
-                sink.summary =
-                    firewatch_feeds::csv_mapping::parse(bytes, name, mapping, &mut sink)?;
-                format!("csv:{}", mapping.name())
-            }
-            FeedFormat::Stix => {
-                sink.summary = firewatch_feeds::stix::parse(bytes, name, &mut sink)?;
-                "stix".to_owned()
-            }
-            FeedFormat::Auto => unreachable!("sniff returns a concrete format"),
-        };
-        Ok((label, sink))
-    }
-}
-
-/// The parser's events after the experts, and what was rejected on the way.
-struct Parsed<'a> {
-    experts: &'a Experts,
-    /// Whether the events are kept (for the store) or only counted (a dry run).
-    keep: bool,
-    accepted: u64,
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-    rejected: u64,
-    summary: ParseSummary,
-}
-
-/// What a parse left, owned (the sink itself borrows the experts).
-struct ParseOutcome {
-    events: Vec<Event>,
-    accepted: u64,
-    errors: Vec<InputError>,
-    rejected: u64,
-    summary: ParseSummary,
-}
-
-impl<'a> Parsed<'a> {
-    fn into_outcome(self) -> ParseOutcome {
-        ParseOutcome {
-            events: self.events,
-            accepted: self.accepted,
-            errors: self.errors,
-            rejected: self.rejected,
-            summary: self.summary,
-        }
-    }
-
-    fn new(experts: &'a Experts, keep: bool) -> Self {
-        Parsed {
-            experts,
-            keep,
-            accepted: 0,
-            events: Vec::new(),
-            errors: Vec::new(),
-            rejected: 0,
-            summary: Default::default(),
+    fn advanced(&mut self) {
+        let records = self.accepted + self.rejected;
+        if records.is_multiple_of(PROGRESS_EVERY) {
+            self.progress.advanced(records);
         }
     }
 }
 
-impl EventSink for Parsed<'_> {
+impl EventSink for Batches<'_> {
     fn event(&mut self, mut event: Event, at: &Location) {
         match self.experts.process(&mut event) {
             Ok(()) => {
                 self.accepted += 1;
-                if self.keep {
-                    self.events.push(event);
+                if self.store.is_some() {
+                    if let Some(feed) = event.get(fields::FEED_NAME).and_then(|v| v.as_str())
+                        && !self.feeds.contains(feed)
+                    {
+                        self.feeds.insert(feed.to_owned());
+                    }
+                    self.batch.push(event);
+                    if self.batch.len() >= self.batch_size {
+                        self.flush(false);
+                    }
                 }
+                self.advanced();
             }
             Err(e) => self.reject(InputError::new(at.clone(), e.to_string())),
         }
@@ -517,21 +888,8 @@ impl EventSink for Parsed<'_> {
         if self.errors.len() < SHOWN_REJECTIONS {
             self.errors.push(error);
         }
+        self.advanced();
     }
-}
-
-/// The distinct feed names of an input's events, comma-separated.
-fn feed_names(events: &[Event]) -> String {
-    let mut names: Vec<&str> = events
-        .iter()
-        .filter_map(|e| {
-            e.get(firewatch_core::fields::FEED_NAME)
-                .and_then(|v| v.as_str())
-        })
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names.join(",")
 }
 
 /// Gzip is recognised by its magic bytes, not by the file name.

@@ -11,11 +11,14 @@
 //! - [`alerts`]: port alerts derived from the stored series.
 //! - [`health`]: the Internet-health compute (daily cells, published figures).
 //! - [`findings`]: the telescope's findings (labelled sources, attacks, alerts) as events, once.
+//! - [`assess`]: X.1060 assessments read back from the store against their catalogue.
+//! - [`evidence`]: what Firewatch measures of a country's services (X.1060 B, D and I).
 //!
 //! Parsers (`firewatch-feeds`, `firewatch-pcap`), aggregation (`firewatch-darknet`) and the store
 //! know nothing of each other; this crate is the only one that sees both sides.
 
 pub mod alerts;
+pub mod assess;
 pub mod attribution;
 pub mod capture;
 pub mod config;
@@ -23,6 +26,7 @@ pub mod context;
 pub mod dataset;
 pub mod derivation;
 pub mod directory;
+pub mod evidence;
 pub mod feeds;
 pub mod findings;
 pub mod health;

@@ -19,8 +19,9 @@ pub struct Rederivation {
     pub changed: Rederived,
 }
 
-/// Labels and attributes the stored telescope records again with the data and rules in force.
-pub fn rederive(ctx: &Context) -> Result<Rederivation> {
+/// Labels and attributes the stored telescope records again with the data and rules in force;
+/// with `since` (Unix seconds), only those seen at or after it.
+pub fn rederive(ctx: &Context, since: Option<i64>) -> Result<Rederivation> {
     let enricher = crate::attribution::directory_enricher(ctx)?;
     let data_version = enricher.version().to_owned();
     let derivation = TelescopeDerivation {
@@ -29,7 +30,7 @@ pub fn rederive(ctx: &Context) -> Result<Rederivation> {
         enricher: Some(enricher),
     };
     let mut store = ctx.store()?;
-    let mut changed = store.rederive(&derivation)?;
+    let mut changed = store.rederive(&derivation, since)?;
     // The telescope's one TLP and owner in force, on its findings stored before (docs/tlp.md).
     changed.findings_retagged = crate::findings::retag(ctx, store.as_mut())?;
     crate::alerts::refresh_if_stale(store.as_mut(), &ctx.config.detect)?;

@@ -36,6 +36,8 @@ pub mod ids;
 pub mod misp;
 pub mod stix;
 pub mod tlp;
+pub mod told;
 
 pub use config::{Producer, ShareConfig};
 pub use finding::{Finding, FindingKind};
+pub use told::team_alert_findings;

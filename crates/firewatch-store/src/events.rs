@@ -123,6 +123,19 @@ pub struct EventCommit {
     pub duplicates: u64,
 }
 
+/// How far an input committed in batches ([`EventStore::commit_event_batch`]) got while its
+/// last batch is not committed: kept in the batches' own transactions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct InputProgress {
+    /// The ingest time of the first batch, kept for the rest (it is the time of events that
+    /// carry none, so a restarted run gives them the same).
+    pub ingested_at: i64,
+    /// Batches committed.
+    pub batches: u64,
+    /// Events of the input stored so far.
+    pub inserted: u64,
+}
+
 /// Which events to read. Results are ordered by (time, id), oldest first unless
 /// `newest_first`; `after_id` continues after that event in the same order (keyset paging).
 #[derive(Debug, Clone, Default)]
@@ -209,6 +222,30 @@ pub trait EventStore {
         events: &[Event],
         dedupe: &DedupeRule,
     ) -> Result<EventCommit>;
+    /// How far the input with this content hash got if some of its batches are committed and
+    /// its last is not (a run stopped mid-way); `None` otherwise.
+    fn feed_input_progress(&self, content_hash: &str) -> Result<Option<InputProgress>>;
+    /// Commits one batch of an input's events in its own transaction, deduplicated as
+    /// [`EventStore::commit_events`] does (against everything stored, earlier batches
+    /// included), and notes the input's progress ([`EventStore::feed_input_progress`]). The
+    /// `last` batch records the input, with `input.events` (every event handed over in all its
+    /// batches) of which `inserted` are the input's events stored by all its batches, in any
+    /// run, and the rest duplicates. A run stopped before its last batch leaves its batches
+    /// and no record: the input is not done, and running it again from its first event stores
+    /// what is missing (the events of committed batches are duplicates of themselves) and
+    /// records it with the counts of an uninterrupted run. Changes nothing and says
+    /// `already_committed` if the input was recorded before.
+    fn commit_event_batch(
+        &mut self,
+        input: &FeedInput,
+        events: &[Event],
+        dedupe: &DedupeRule,
+        last: bool,
+    ) -> Result<EventCommit>;
+    /// Removes what the committed batches of an input that is not recorded stored (an input
+    /// that failed mid-way, so that it leaves nothing, as before batches). Returns the events
+    /// removed; an input already recorded is left alone (0).
+    fn abandon_feed_input(&mut self, content_hash: &str) -> Result<u64>;
     /// Brings every stored event of feed `feed` to TLP `tlp` (an event's `tlp` value, e.g.
     /// `AMBER+STRICT`) and owner `owner` (`extra.owner`; `None` removes it), with dedupe keys
     /// under `dedupe`, in one transaction: the telescope's findings after its one TLP setting
@@ -787,14 +824,21 @@ const BULK_MIN_EVENTS: usize = if cfg!(test) { 8 } else { 50_000 };
 /// Pages of SQLite cache (negative: KiB) while committing a large batch.
 const COMMIT_CACHE_KIB: i64 = -262_144;
 
+/// Pages of SQLite cache (negative: KiB) while committing one batch of an input committed in
+/// batches: enough for the dedupe index of a few million events, and bounded.
+const BATCH_CACHE_KIB: i64 = -65_536;
+
 impl SqliteStore {
+    /// Commits `events` of `input` in one transaction: the whole input (`batch` None) or one
+    /// of its batches (`Some(last)`). Returns the commit and the input's events stored in all.
     fn commit_events_tx(
         &mut self,
         input: &FeedInput,
         events: &[Event],
         dedupe: &DedupeRule,
         window: i64,
-    ) -> Result<EventCommit> {
+        batch: Option<bool>,
+    ) -> Result<(EventCommit, u64)> {
         let tx = self.write_tx()?;
         let done: Option<i64> = tx
             .query_row(
@@ -804,130 +848,44 @@ impl SqliteStore {
             )
             .optional()?;
         if done.is_some() {
-            return Ok(EventCommit {
-                already_committed: true,
-                ..Default::default()
-            });
+            return Ok((
+                EventCommit {
+                    already_committed: true,
+                    ..Default::default()
+                },
+                0,
+            ));
         }
-        let mut commit = EventCommit::default();
-        {
-            let mut seen = tx.prepare_cached(
-                "SELECT 1 FROM events WHERE dedupe_key = ?1 AND time BETWEEN ?2 AND ?3 LIMIT 1",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (time, feed, classification_type, source_ip, source_ip_key,
-                    source_asn, source_cc, tlp, team, owner, dedupe_key, input_hash, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?;
-            let mut recipient = tx.prepare_cached(
-                "INSERT OR IGNORE INTO event_recipients (team, event_id) VALUES (?1, ?2)",
-            )?;
-            let times: Vec<i64> = events
-                .iter()
-                .map(|e| event_time(e, input.ingested_at))
-                .collect();
-            // When the stored events near the batch's time span are few, load their keys and
-            // deduplicate in memory; otherwise ask the (dedupe_key, time) index per event.
-            let mut near: Option<HashMap<[u8; 16], BTreeSet<i64>>> = None;
-            if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
-                let (lo, hi) = (lo.saturating_sub(window), hi.saturating_add(window));
-                let stored: i64 = tx.query_row(
-                    "SELECT COUNT(*) FROM events WHERE time BETWEEN ?1 AND ?2",
-                    params![lo, hi],
-                    |r| r.get(0),
+        let commit = insert_events(&tx, input, events, dedupe, window)?;
+        let (inserted, duplicates) = match batch {
+            None => (commit.inserted, commit.duplicates),
+            Some(last) => {
+                let before: Option<i64> = tx
+                    .query_row(
+                        "SELECT inserted FROM feed_input_progress WHERE content_hash = ?",
+                        [&input.content_hash],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let total = before.unwrap_or(0) as u64 + commit.inserted;
+                if !last {
+                    tx.execute(
+                        "INSERT INTO feed_input_progress (content_hash, ingested_at, batches, inserted)
+                         VALUES (?1, ?2, 1, ?3)
+                         ON CONFLICT (content_hash) DO UPDATE
+                         SET batches = batches + 1, inserted = excluded.inserted",
+                        params![input.content_hash, input.ingested_at, total as i64],
+                    )?;
+                    tx.commit()?;
+                    return Ok((commit, total));
+                }
+                tx.execute(
+                    "DELETE FROM feed_input_progress WHERE content_hash = ?",
+                    [&input.content_hash],
                 )?;
-                if dedupe_in_memory(stored as usize, events.len()) {
-                    let mut map: HashMap<[u8; 16], BTreeSet<i64>> = HashMap::new();
-                    let mut stmt = tx.prepare_cached(
-                        "SELECT dedupe_key, time FROM events WHERE time BETWEEN ?1 AND ?2",
-                    )?;
-                    let mut rows = stmt.query(params![lo, hi])?;
-                    while let Some(r) = rows.next()? {
-                        let key: Option<Vec<u8>> = r.get(0)?;
-                        if let Some(key) = key.and_then(|k| <[u8; 16]>::try_from(k).ok()) {
-                            map.entry(key).or_default().insert(r.get(1)?);
-                        }
-                    }
-                    near = Some(map);
-                }
+                (total, input.events.saturating_sub(total))
             }
-            // A bulk load into a table no larger than the batch: build the indexes once at the
-            // end (sorting) rather than row by row. Same transaction, so a crash loses nothing.
-            let mut rebuild: Vec<(String, String)> = Vec::new();
-            if near.is_some() && events.len() >= BULK_MIN_EVENTS {
-                let stored: i64 =
-                    tx.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
-                if (stored as usize).saturating_mul(2) <= events.len() {
-                    let mut stmt = tx.prepare(
-                        "SELECT name, sql FROM sqlite_schema
-                         WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL",
-                    )?;
-                    rebuild = stmt
-                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect::<rusqlite::Result<_>>()?;
-                    for (name, _) in &rebuild {
-                        tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
-                    }
-                }
-            }
-            let half = events.len() / 2;
-            for (i, (event, &time)) in events.iter().zip(&times).enumerate() {
-                if i == half {
-                    crate::crash_point("events-mid-commit");
-                }
-                let key = dedupe.key(event);
-                let dup = match &mut near {
-                    Some(map) => {
-                        let stored = map.entry(key).or_default();
-                        let (lo, hi) = (time.saturating_sub(window), time.saturating_add(window));
-                        let dup = stored.range(lo..=hi).next().is_some();
-                        if !dup {
-                            stored.insert(time);
-                        }
-                        dup
-                    }
-                    None => seen.exists(params![
-                        &key[..],
-                        time.saturating_sub(window),
-                        time.saturating_add(window)
-                    ])?,
-                };
-                if dup {
-                    commit.duplicates += 1;
-                    continue;
-                }
-                let source_ip = text_of(event, "source.ip");
-                let text_extra = |field| match event.get(field) {
-                    Some(Value::Json(Json::String(s))) => Some(s.as_str()),
-                    _ => None,
-                };
-                insert.execute(params![
-                    time,
-                    text_of(event, "feed.name"),
-                    text_of(event, "classification.type"),
-                    source_ip,
-                    source_ip.and_then(ip_key_text),
-                    event.get("source.asn").and_then(Value::as_i64),
-                    text_of(event, "source.geolocation.cc"),
-                    text_of(event, "tlp"),
-                    text_extra("extra.team"),
-                    text_extra("extra.owner"),
-                    &key[..],
-                    &input.content_hash,
-                    event.to_intelmq_json(),
-                ])?;
-                if let Some(Value::Json(Json::Array(teams))) = event.get("extra.recipients") {
-                    let id = tx.last_insert_rowid();
-                    for team in teams.iter().filter_map(Json::as_str) {
-                        recipient.execute(params![team, id])?;
-                    }
-                }
-                commit.inserted += 1;
-            }
-            for (_, sql) in &rebuild {
-                tx.execute_batch(sql)?;
-            }
-        }
+        };
         tx.execute(
             &format!(
                 "INSERT INTO feed_inputs ({FEED_INPUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -940,14 +898,195 @@ impl SqliteStore {
                 input.ingested_at,
                 input.records as i64,
                 input.events as i64,
-                commit.inserted as i64,
-                commit.duplicates as i64,
+                inserted as i64,
+                duplicates as i64,
                 input.rejected as i64,
             ],
         )?;
         tx.commit()?;
-        Ok(commit)
+        Ok((commit, inserted))
     }
+
+    /// Runs one commit of events with the page cache and statistics it wants.
+    fn commit_with(
+        &mut self,
+        input: &FeedInput,
+        events: &[Event],
+        dedupe: &DedupeRule,
+        batch: Option<bool>,
+    ) -> Result<EventCommit> {
+        for f in &dedupe.fields {
+            check_field(f)?;
+        }
+        let window = i64::try_from(dedupe.window_secs).unwrap_or(i64::MAX);
+        // Large batches touch every index page; a bigger page cache for the commit keeps the
+        // random-keyed dedupe index in memory. Restored afterwards. An input committed in
+        // batches gets a bounded one, so that memory does not grow with the input.
+        let cache: i64 = self
+            .conn
+            .pragma_query_value(None, "cache_size", |r| r.get(0))?;
+        if batch.is_some() {
+            self.conn
+                .pragma_update(None, "cache_size", BATCH_CACHE_KIB)?;
+        } else if events.len() > 10_000 {
+            self.conn
+                .pragma_update(None, "cache_size", COMMIT_CACHE_KIB)?;
+        }
+        let result = self.commit_events_tx(input, events, dedupe, window, batch);
+        let result = self.noting_corruption(result);
+        let stored = match (&result, batch) {
+            (Ok((c, _)), None) => c.inserted,
+            (Ok((_, total)), Some(true)) => *total,
+            _ => 0,
+        };
+        let analyzed = if stored as usize >= BULK_MIN_EVENTS {
+            // Refresh the planner's statistics (sampled, so quick) after a large load, so that
+            // it prefers a selective index (source_ip_key) over a common value (source_cc).
+            // Still under the commit's cache (bounded for batches).
+            self.conn.execute_batch(
+                "PRAGMA analysis_limit = 100000; ANALYZE events; PRAGMA analysis_limit = 0;",
+            )
+        } else {
+            Ok(())
+        };
+        self.conn.pragma_update(None, "cache_size", cache)?;
+        analyzed?;
+        result.map(|(c, _)| c)
+    }
+}
+
+/// Stores `events` of `input` in `tx`, skipping those that duplicate a stored one (or an
+/// earlier one of `events`).
+fn insert_events(
+    tx: &rusqlite::Transaction<'_>,
+    input: &FeedInput,
+    events: &[Event],
+    dedupe: &DedupeRule,
+    window: i64,
+) -> Result<EventCommit> {
+    let mut commit = EventCommit::default();
+    {
+        let mut seen = tx.prepare_cached(
+            "SELECT 1 FROM events WHERE dedupe_key = ?1 AND time BETWEEN ?2 AND ?3 LIMIT 1",
+        )?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (time, feed, classification_type, source_ip, source_ip_key,
+                    source_asn, source_cc, tlp, team, owner, dedupe_key, input_hash, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let mut recipient = tx.prepare_cached(
+            "INSERT OR IGNORE INTO event_recipients (team, event_id) VALUES (?1, ?2)",
+        )?;
+        let times: Vec<i64> = events
+            .iter()
+            .map(|e| event_time(e, input.ingested_at))
+            .collect();
+        // When the stored events near the batch's time span are few, load their keys and
+        // deduplicate in memory; otherwise ask the (dedupe_key, time) index per event.
+        let mut near: Option<HashMap<[u8; 16], BTreeSet<i64>>> = None;
+        if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
+            let (lo, hi) = (lo.saturating_sub(window), hi.saturating_add(window));
+            // Counted up to just past the in-memory threshold: an input committed in
+            // batches asks once per batch, and a full count would grow with the store.
+            let cap = events.len().max(4096).saturating_mul(4).saturating_add(1);
+            let stored: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE time BETWEEN ?1 AND ?2 LIMIT ?3)",
+                params![lo, hi, cap as i64],
+                |r| r.get(0),
+            )?;
+            if dedupe_in_memory(stored as usize, events.len()) {
+                let mut map: HashMap<[u8; 16], BTreeSet<i64>> = HashMap::new();
+                let mut stmt = tx.prepare_cached(
+                    "SELECT dedupe_key, time FROM events WHERE time BETWEEN ?1 AND ?2",
+                )?;
+                let mut rows = stmt.query(params![lo, hi])?;
+                while let Some(r) = rows.next()? {
+                    let key: Option<Vec<u8>> = r.get(0)?;
+                    if let Some(key) = key.and_then(|k| <[u8; 16]>::try_from(k).ok()) {
+                        map.entry(key).or_default().insert(r.get(1)?);
+                    }
+                }
+                near = Some(map);
+            }
+        }
+        // A bulk load into a table no larger than the batch: build the indexes once at the
+        // end (sorting) rather than row by row. Same transaction, so a crash loses nothing.
+        let mut rebuild: Vec<(String, String)> = Vec::new();
+        if near.is_some() && events.len() >= BULK_MIN_EVENTS {
+            let stored: i64 =
+                tx.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))?;
+            if (stored as usize).saturating_mul(2) <= events.len() {
+                let mut stmt = tx.prepare(
+                    "SELECT name, sql FROM sqlite_schema
+                         WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL",
+                )?;
+                rebuild = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for (name, _) in &rebuild {
+                    tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+                }
+            }
+        }
+        let half = events.len() / 2;
+        for (i, (event, &time)) in events.iter().zip(&times).enumerate() {
+            if i == half {
+                crate::crash_point("events-mid-commit");
+            }
+            let key = dedupe.key(event);
+            let dup = match &mut near {
+                Some(map) => {
+                    let stored = map.entry(key).or_default();
+                    let (lo, hi) = (time.saturating_sub(window), time.saturating_add(window));
+                    let dup = stored.range(lo..=hi).next().is_some();
+                    if !dup {
+                        stored.insert(time);
+                    }
+                    dup
+                }
+                None => seen.exists(params![
+                    &key[..],
+                    time.saturating_sub(window),
+                    time.saturating_add(window)
+                ])?,
+            };
+            if dup {
+                commit.duplicates += 1;
+                continue;
+            }
+            let source_ip = text_of(event, "source.ip");
+            let text_extra = |field| match event.get(field) {
+                Some(Value::Json(Json::String(s))) => Some(s.as_str()),
+                _ => None,
+            };
+            insert.execute(params![
+                time,
+                text_of(event, "feed.name"),
+                text_of(event, "classification.type"),
+                source_ip,
+                source_ip.and_then(ip_key_text),
+                event.get("source.asn").and_then(Value::as_i64),
+                text_of(event, "source.geolocation.cc"),
+                text_of(event, "tlp"),
+                text_extra("extra.team"),
+                text_extra("extra.owner"),
+                &key[..],
+                &input.content_hash,
+                event.to_intelmq_json(),
+            ])?;
+            if let Some(Value::Json(Json::Array(teams))) = event.get("extra.recipients") {
+                let id = tx.last_insert_rowid();
+                for team in teams.iter().filter_map(Json::as_str) {
+                    recipient.execute(params![team, id])?;
+                }
+            }
+            commit.inserted += 1;
+        }
+        for (_, sql) in &rebuild {
+            tx.execute_batch(sql)?;
+        }
+    }
+    Ok(commit)
 }
 
 impl EventStore for SqliteStore {
@@ -976,33 +1115,64 @@ impl EventStore for SqliteStore {
         events: &[Event],
         dedupe: &DedupeRule,
     ) -> Result<EventCommit> {
-        for f in &dedupe.fields {
-            check_field(f)?;
-        }
-        let window = i64::try_from(dedupe.window_secs).unwrap_or(i64::MAX);
-        // Large batches touch every index page; a bigger page cache for the commit keeps the
-        // random-keyed dedupe index in memory. Restored afterwards.
-        let cache: i64 = self
+        self.commit_with(input, events, dedupe, None)
+    }
+
+    fn feed_input_progress(&self, content_hash: &str) -> Result<Option<InputProgress>> {
+        Ok(self
             .conn
-            .pragma_query_value(None, "cache_size", |r| r.get(0))?;
-        if events.len() > 10_000 {
-            self.conn
-                .pragma_update(None, "cache_size", COMMIT_CACHE_KIB)?;
-        }
-        let result = self.commit_events_tx(input, events, dedupe, window);
-        let result = self.noting_corruption(result);
-        self.conn.pragma_update(None, "cache_size", cache)?;
-        if result
-            .as_ref()
-            .is_ok_and(|c| c.inserted as usize >= BULK_MIN_EVENTS)
-        {
-            // Refresh the planner's statistics (sampled, so quick) after a large load, so that
-            // it prefers a selective index (source_ip_key) over a common value (source_cc).
-            self.conn.execute_batch(
-                "PRAGMA analysis_limit = 100000; ANALYZE events; PRAGMA analysis_limit = 0;",
+            .query_row(
+                "SELECT ingested_at, batches, inserted FROM feed_input_progress
+                 WHERE content_hash = ?",
+                [content_hash],
+                |r| {
+                    Ok(InputProgress {
+                        ingested_at: r.get(0)?,
+                        batches: r.get::<_, i64>(1)? as u64,
+                        inserted: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn commit_event_batch(
+        &mut self,
+        input: &FeedInput,
+        events: &[Event],
+        dedupe: &DedupeRule,
+        last: bool,
+    ) -> Result<EventCommit> {
+        self.commit_with(input, events, dedupe, Some(last))
+    }
+
+    fn abandon_feed_input(&mut self, content_hash: &str) -> Result<u64> {
+        let result = (|| {
+            let tx = self.write_tx()?;
+            let done: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM feed_inputs WHERE content_hash = ?",
+                    [content_hash],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if done.is_some() {
+                return Ok(0);
+            }
+            tx.execute(
+                "DELETE FROM event_recipients
+                 WHERE event_id IN (SELECT id FROM events WHERE input_hash = ?)",
+                [content_hash],
             )?;
-        }
-        result
+            let removed = tx.execute("DELETE FROM events WHERE input_hash = ?", [content_hash])?;
+            tx.execute(
+                "DELETE FROM feed_input_progress WHERE content_hash = ?",
+                [content_hash],
+            )?;
+            tx.commit()?;
+            Ok(removed as u64)
+        })();
+        self.noting_corruption(result)
     }
 
     fn retag_feed(

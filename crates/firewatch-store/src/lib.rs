@@ -25,6 +25,8 @@
 //! assert!(store.top_ports(&TimeRange::default(), 10).unwrap().is_empty());
 //! ```
 
+pub mod assess;
+pub mod cases;
 mod events;
 pub mod health;
 mod identity;
@@ -35,9 +37,11 @@ pub mod records;
 mod sessions;
 mod sqlite;
 
+pub use assess::{AssessmentStore, StoredAssessment, StoredCatalogue};
+pub use cases::CaseStore;
 pub use events::{
     DedupeRule, EventCommit, EventGroup, EventQuery, EventStore, EventVisibility, FeedInput,
-    PROVENANCE_FIELDS, StoredDoc, StoredEvent,
+    InputProgress, PROVENANCE_FIELDS, StoredDoc, StoredEvent,
 };
 pub use health::HealthStore;
 pub use identity::{IdentityStore, TokenRecord, UserRecord};
@@ -49,12 +53,28 @@ pub use sqlite::SqliteStore;
 /// Everything a store keeps, as one object: what the pipeline, the web service and the
 /// commands hold, so that only this crate and the wiring name a backend.
 pub trait Backend:
-    Store + EventStore + IdentityStore + SessionStore + OutboxStore + HealthStore + Send
+    Store
+    + EventStore
+    + IdentityStore
+    + SessionStore
+    + OutboxStore
+    + HealthStore
+    + AssessmentStore
+    + CaseStore
+    + Send
 {
 }
 
 impl<T> Backend for T where
-    T: Store + EventStore + IdentityStore + SessionStore + OutboxStore + HealthStore + Send
+    T: Store
+        + EventStore
+        + IdentityStore
+        + SessionStore
+        + OutboxStore
+        + HealthStore
+        + AssessmentStore
+        + CaseStore
+        + Send
 {
 }
 
@@ -163,7 +183,8 @@ const BUSY_PREFIX: &str = "the store is busy: ";
 /// Test hook for crash-recovery tests: when the environment variable `FIREWATCH_CRASH_AT`
 /// names this point, the process aborts here at once (no destructors, no rollback), as it
 /// would under SIGKILL. Points: `before-commit`, `mid-commit`, `after-commit`, `after-alerts`,
-/// `events-mid-commit`.
+/// `events-mid-commit` (in every events transaction), and the feed pipeline's
+/// `feeds-after-batch-N` (after the Nth batch of an input is committed, not the last).
 pub fn crash_point(point: &str) {
     if std::env::var("FIREWATCH_CRASH_AT").is_ok_and(|p| p == point) {
         std::process::abort();
@@ -232,8 +253,10 @@ pub trait Store {
     /// every stored event (by its `source.ip`, as the routing expert does at ingest) again with
     /// `derive` (after the team directory, the registry data or the label rules changed), one
     /// transaction per batch; marks the alerts stale when a source changed, so they are
-    /// derived again. Changes only what differs: a second run changes nothing.
-    fn rederive(&mut self, derive: &dyn Derivation) -> Result<Rederived>;
+    /// derived again. Changes only what differs: a second run changes nothing. With `since`
+    /// (Unix seconds), only the records seen at or after it: sources last seen, attacks ended,
+    /// events timed then or later.
+    fn rederive(&mut self, derive: &dyn Derivation, since: Option<i64>) -> Result<Rederived>;
     /// The ports whose busiest interval reaches either floor (the others cannot alert), with
     /// the store's time span; `None` before the first capture.
     fn alert_candidates(

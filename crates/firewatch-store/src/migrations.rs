@@ -313,4 +313,121 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX capture_extents_by_start ON capture_extents (first_frame_ns);
     CREATE INDEX inputs_by_time ON inputs (first_ns, last_ns);
     "#,
+    // 12: X.1060 service maps (issue 21): one assessment per scope (country or organisation)
+    // as the validated JSON document `firewatch-assess` writes, with who assessed it, when,
+    // from what, its TLP and where it was imported from; and imported service catalogues, as
+    // the TSV they read back from, for every scope ('') or one.
+    r#"
+    CREATE TABLE assess_catalogues (
+        scope TEXT PRIMARY KEY COLLATE NOCASE,
+        version TEXT NOT NULL,
+        services INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        imported_at INTEGER NOT NULL,
+        document TEXT NOT NULL
+    );
+    CREATE TABLE assess_assessments (
+        scope TEXT PRIMARY KEY COLLATE NOCASE,
+        assessed_by TEXT,
+        assessed_on TEXT,
+        source TEXT,
+        tlp TEXT,
+        catalogue_version TEXT NOT NULL,
+        cells INTEGER NOT NULL,
+        format TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        imported_at INTEGER NOT NULL,
+        document TEXT NOT NULL CHECK (json_valid(document))
+    );
+    "#,
+    // 13: feed inputs committed in batches (issue 17): how far an input whose batches are not
+    // all committed got, so that a run killed mid-way and started again gives its events the
+    // same ingest time and its record the counts of an uninterrupted run. A row lives from the
+    // first batch's transaction to the last's, which records the input in `feed_inputs`.
+    r#"
+    CREATE TABLE feed_input_progress (
+        content_hash TEXT PRIMARY KEY,
+        ingested_at INTEGER NOT NULL,
+        batches INTEGER NOT NULL,
+        inserted INTEGER NOT NULL
+    );
+    "#,
+    // 14: the team that owns an X.1060 assessment (issue 21): who reads it at AMBER and
+    // AMBER+STRICT under core's access rule (`may_read` with the owner); none: nobody but the
+    // operator on the command line.
+    r#"
+    ALTER TABLE assess_assessments ADD COLUMN owner TEXT;
+    "#,
+    // 15: cross-border cases (issue 19, docs/cases.md): a case's header, parties, tasks, linked
+    // findings and observables (a slice's team, '' for the whole case; `ord` keeps the
+    // model's order), as the model last wrote them, and its timeline of every change, which triggers keep append-only.
+    r#"
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        tlp TEXT NOT NULL,
+        pap TEXT NOT NULL,
+        status TEXT NOT NULL,
+        determination TEXT,
+        coordinator TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        closed_at INTEGER
+    );
+    CREATE INDEX cases_by_status ON cases (status, id);
+    CREATE TABLE case_parties (
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        ord INTEGER NOT NULL,
+        team TEXT NOT NULL,
+        role TEXT NOT NULL,
+        status TEXT NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (case_id, team)
+    ) WITHOUT ROWID;
+    CREATE INDEX case_parties_by_team ON case_parties (team, case_id);
+    CREATE TABLE case_tasks (
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        task INTEGER NOT NULL,
+        team TEXT NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        due INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (case_id, task)
+    ) WITHOUT ROWID;
+    CREATE TABLE case_links (
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        ord INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        team TEXT NOT NULL,
+        PRIMARY KEY (case_id, team, kind, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX case_links_by_key ON case_links (kind, key);
+    CREATE TABLE case_observables (
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        ord INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        team TEXT NOT NULL,
+        PRIMARY KEY (case_id, team, kind, value)
+    ) WITHOUT ROWID;
+    CREATE INDEX case_observables_by_value ON case_observables (kind, value);
+    CREATE TABLE case_timeline (
+        case_id INTEGER NOT NULL REFERENCES cases (id),
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        actor TEXT,
+        kind TEXT NOT NULL,
+        doc TEXT NOT NULL CHECK (json_valid(doc)),
+        PRIMARY KEY (case_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER case_timeline_no_update BEFORE UPDATE ON case_timeline
+    BEGIN SELECT RAISE(ABORT, 'the case timeline is append-only'); END;
+    CREATE TRIGGER case_timeline_no_delete BEFORE DELETE ON case_timeline
+    BEGIN SELECT RAISE(ABORT, 'the case timeline is append-only'); END;
+    "#,
 ];

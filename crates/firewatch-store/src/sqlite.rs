@@ -1090,16 +1090,18 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn rederive(&mut self, derive: &dyn Derivation) -> Result<Rederived> {
+    fn rederive(&mut self, derive: &dyn Derivation, since: Option<i64>) -> Result<Rederived> {
         self.check_writable()?;
         let mut report = Rederived::default();
+        let since_ns = since.map(|s| s.saturating_mul(1_000_000_000));
         // Sources: the new label and attribution of each, then the rows that differ.
         let mut changed_sources = Vec::new();
         {
             let mut stmt = self.conn.prepare(
-                "SELECT addr, counters, distinct_destinations, label, country, asn, as_name, team, data_version FROM sources",
+                "SELECT addr, counters, distinct_destinations, label, country, asn, as_name, team, data_version FROM sources
+                 WHERE ?1 IS NULL OR last_ns >= ?1",
             )?;
-            let mut rows = stmt.query([])?;
+            let mut rows = stmt.query([since_ns])?;
             while let Some(r) = rows.next()? {
                 report.sources += 1;
                 let key: String = r.get(0)?;
@@ -1118,9 +1120,10 @@ impl Store for SqliteStore {
         let mut changed_attacks = Vec::new();
         {
             let mut stmt = self.conn.prepare(
-                "SELECT victim, start_ns, country, asn, as_name, team, data_version FROM attacks",
+                "SELECT victim, start_ns, country, asn, as_name, team, data_version FROM attacks
+                 WHERE ?1 IS NULL OR end_ns >= ?1",
             )?;
-            let mut rows = stmt.query([])?;
+            let mut rows = stmt.query([since_ns])?;
             while let Some(r) = rows.next()? {
                 report.attacks += 1;
                 let victim: String = r.get(0)?;
@@ -1137,9 +1140,10 @@ impl Store for SqliteStore {
         let mut changed_events = Vec::new();
         {
             let mut stmt = self.conn.prepare(
-                "SELECT id, source_ip, team, doc FROM events WHERE source_ip IS NOT NULL",
+                "SELECT id, source_ip, team, doc FROM events
+                 WHERE source_ip IS NOT NULL AND (?1 IS NULL OR time >= ?1)",
             )?;
-            let mut rows = stmt.query([])?;
+            let mut rows = stmt.query([since])?;
             while let Some(r) = rows.next()? {
                 report.events += 1;
                 let id: i64 = r.get(0)?;

@@ -4,8 +4,8 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::{RequestLabels, RouteLabels};
 pub use crate::viewer::ApiViewer;
-use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
-use axum::http::request::Parts;
+pub use crate::wire::{ApiPath, ApiQuery, NoParams, rfc3339, rfc3339_ns};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,6 @@ use firewatch_store::{
     AlertQuery, AlertRecord, AttackQuery, AttackRecord, EventQuery, PortTotal, SourceQuery,
     SourceRecord, TimeRange,
 };
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -62,6 +61,12 @@ fn api_routes() -> Router<Shared> {
         .route("/attacks", get(attacks))
         .route("/teams", get(teams))
         .route("/route/{ip}", get(route))
+        .route("/assessments", get(crate::assess::assessments))
+        .route("/assessments/{scope}", get(crate::assess::assessment))
+        .route(
+            "/assessments/{a}/compare/{b}",
+            get(crate::assess::comparison),
+        )
         .route("/openapi.json", get(openapi))
 }
 
@@ -122,32 +127,6 @@ pub async fn observe(State(state): State<Shared>, request: Request, next: Next) 
         })
         .inc();
     response
-}
-
-/// Query parameters, refused with a 400 and a JSON body when unknown or malformed.
-pub struct ApiQuery<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
-            .map(ApiQuery)
-            .map_err(|e| ApiError::BadRequest(format!("query: {e}")))
-    }
-}
-
-/// A path parameter, refused with a 400 and a JSON body when it cannot be decoded (bad
-/// percent-encoding, not UTF-8).
-pub struct ApiPath<T>(pub T);
-
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(v)| ApiPath(v))
-            .map_err(|e| ApiError::BadRequest(format!("path: {}", e.body_text())))
-    }
 }
 
 fn limit(l: Option<u32>) -> Result<usize, ApiError> {
@@ -430,23 +409,6 @@ pub(crate) fn serde_name<T: Serialize>(v: &T) -> String {
         Ok(serde_json::Value::String(s)) => s,
         other => format!("{other:?}"),
     }
-}
-
-/// Unix seconds as RFC 3339 UTC (`2026-01-01T00:00:00Z`): every time in the API's JSON is
-/// written so; only fields named `_ns` keep a number beside it.
-pub fn rfc3339(secs: i64) -> String {
-    match jiff::Timestamp::from_second(secs) {
-        Ok(t) => t.to_string(),
-        // Out of jiff's range (years beyond ±9999): the nearest time it can write, so that the
-        // field is always a date-time.
-        Err(_) if secs < 0 => jiff::Timestamp::MIN.to_string(),
-        Err(_) => jiff::Timestamp::MAX.to_string(),
-    }
-}
-
-/// Unix nanoseconds as RFC 3339 UTC, to the second (as the CLI's `--json` writes them).
-pub fn rfc3339_ns(ns: i64) -> String {
-    rfc3339(ns.div_euclid(1_000_000_000))
 }
 
 /// Traffic to one port over the time range.
@@ -1465,11 +1427,6 @@ pub enum Order {
     Desc,
 }
 
-/// Parameters without any query.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoParams {}
-
 fn parse_ip(text: &str) -> Result<IpAddr, ApiError> {
     text.parse()
         .map_err(|_| ApiError::BadRequest(format!("{text:?} is not an IP address")))
@@ -1700,9 +1657,9 @@ impl utoipa::Modify for BearerAuth {
 /// The OpenAPI 3 document of the service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing; TLP 2.0 applied to every read."),
-    paths(events, event_stats, export_events, alerts, alert_sources, top_ports, sources, source, attacks, teams, route, openapi, healthz, metrics),
-    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, TlpLevel, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, AlertSourceList, AlertSourceItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health)),
+    info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing, X.1060 service maps; TLP 2.0 applied to every read."),
+    paths(events, event_stats, export_events, alerts, alert_sources, top_ports, sources, source, attacks, teams, route, crate::assess::assessments, crate::assess::assessment, crate::assess::comparison, openapi, healthz, metrics),
+    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, TlpLevel, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, AlertSourceList, AlertSourceItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health, crate::assess::AssessmentList, crate::assess::AssessmentSummary, crate::assess::AssessmentDetail, crate::assess::AssessmentComparison)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -37,6 +37,7 @@
 //! ```
 
 pub mod api;
+pub mod assess;
 pub mod auth;
 pub mod error;
 pub mod metrics;
@@ -46,6 +47,7 @@ pub mod session;
 pub mod taxii;
 pub mod taxii_statuses;
 pub mod viewer;
+pub mod wire;
 
 pub use error::{ApiError, ErrorBody};
 

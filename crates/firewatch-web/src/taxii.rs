@@ -38,7 +38,7 @@ use firewatch_core::TlpLevel;
 use firewatch_feeds::stix::FEED_NAME;
 use firewatch_share::stix::{Exporter, StixObject, timestamp};
 use firewatch_share::{Finding, finding, ids};
-use firewatch_store::{AlertQuery, EventQuery};
+use firewatch_store::{AlertQuery, EventQuery, TimeRange};
 use serde_json::{Value as Json, json};
 
 use crate::taxii_statuses::KeptStatuses;
@@ -428,6 +428,9 @@ async fn collection_objects(
             let inputs = s.feed_inputs()?.len();
             let alerts = s.alerts(&AlertQuery::default())?;
             let mut h = blake3::Hasher::new();
+            // The routing of the alerts' sources follows the team directory.
+            let directory = s.team_directory()?.map(|d| d.imported_at);
+            h.update(&directory.unwrap_or(-1).to_le_bytes());
             for a in &alerts {
                 h.update(a.id.as_bytes());
                 h.update(&a.end.unwrap_or(-1).to_le_bytes());
@@ -457,11 +460,29 @@ async fn collection_objects(
                 .map(|e| Finding::from_event(e.event, e.time))
                 .filter(|f| keep(f))
                 .collect();
-            let alerts: Vec<Finding> = alerts
+            let mut alerts: Vec<Finding> = alerts
                 .iter()
                 .map(|a| Finding::from_alert(a, telescope.tlp, telescope.owner.as_deref()))
                 .filter(|f| keep(f))
                 .collect();
+            // A team that may not read the telescope's records but may be told of its own part
+            // (AMBER, not the owner) reads that part here, as `export stix --team` gives it:
+            // the campaign of each alert with its sources and those sources, no other team's.
+            if level == telescope.tlp
+                && !telescope.may_read_records(&v)
+                && let Some(team) = v.team()
+            {
+                alerts.extend(
+                    firewatch_share::team_alert_findings(
+                        &*s,
+                        &telescope,
+                        team,
+                        TimeRange::default(),
+                    )?
+                    .into_iter()
+                    .filter(|f| f.tlp() == level),
+                );
+            }
             Ok(finding::merge(events, alerts))
         })
         .await?;

@@ -449,6 +449,136 @@ async fn under_amber_a_team_gets_its_own_slice_and_nothing_more() {
     assert!(body.contains(A_NET) && !body.contains(B_NET), "{body}");
 }
 
+/// The STIX objects of every TAXII collection as the holder of `token` reads them, by
+/// collection alias (`tlp-amber`).
+async fn taxii_collections(
+    app: &axum::Router,
+    token: Option<&str>,
+) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let mut out = BTreeMap::new();
+    for level in firewatch_core::TlpLevel::ALL {
+        let id = firewatch_web::taxii::collection_id(level);
+        let (status, body) = api_get(
+            app,
+            &format!("/taxii2/firewatch/collections/{id}/objects/?limit=1000"),
+            token,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{level}: {body}");
+        assert_eq!(body["more"], false, "{level}: one page");
+        let objects = body["objects"].as_array().cloned().unwrap_or_default();
+        out.insert(format!("tlp-{}", level.as_str().replace('+', "-")), objects);
+    }
+    out
+}
+
+/// The campaigns of a collection, and the addresses of the indicators that `indicates` each.
+fn campaigns_and_sources(objects: &[serde_json::Value]) -> BTreeMap<String, Vec<String>> {
+    let by_id: BTreeMap<&str, &serde_json::Value> = objects
+        .iter()
+        .map(|o| (o["id"].as_str().unwrap(), o))
+        .collect();
+    let mut out: BTreeMap<String, Vec<String>> = objects
+        .iter()
+        .filter(|o| o["type"] == "campaign")
+        .map(|o| (o["id"].as_str().unwrap().to_owned(), Vec::new()))
+        .collect();
+    for rel in objects
+        .iter()
+        .filter(|o| o["type"] == "relationship" && o["relationship_type"] == "indicates")
+    {
+        let target = rel["target_ref"].as_str().unwrap();
+        let indicator = by_id[rel["source_ref"].as_str().unwrap()];
+        let addr = indicator["pattern"]
+            .as_str()
+            .unwrap()
+            .split('\'')
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        out.get_mut(target)
+            .unwrap_or_else(|| panic!("{target}: indicated but not in the collection"))
+            .push(addr);
+    }
+    for addrs in out.values_mut() {
+        addrs.sort();
+    }
+    out
+}
+
+/// docs/tlp.md: at AMBER a team that is not the owner reads, in the TLP:AMBER collection, what
+/// `export stix --team` gives it of the telescope's alerts: the campaign of each alert with its
+/// sources and its own sources as indicators of it, never another team's; at AMBER+STRICT and
+/// RED it reads nothing; the owner reads every campaign.
+#[tokio::test]
+async fn under_amber_taxii_gives_a_routed_team_its_own_part_of_each_alert() {
+    let fx = TeamFixture::new();
+    let amber = fx.app(WebConfig {
+        darknet_tlp: "AMBER".into(),
+        darknet_owner: Some("cert-c".into()),
+        ..WebConfig::default()
+    });
+    for (user, team, own, other) in [
+        ("ana", "cert-a", A_NET, B_NET),
+        ("bea", "cert-b", B_NET, A_NET),
+    ] {
+        let collections = taxii_collections(&amber, fx.token(user)).await;
+        for (alias, objects) in &collections {
+            assert!(
+                alias == "tlp-amber" || objects.is_empty(),
+                "{user}: objects in {alias}"
+            );
+        }
+        let objects = &collections["tlp-amber"];
+        let text = serde_json::to_string(objects).unwrap();
+        assert!(!text.contains(other), "{user} reads another team's sources");
+        let campaigns = campaigns_and_sources(objects);
+        assert_eq!(campaigns.len(), 1, "{user}: {campaigns:?}");
+        let campaign = objects.iter().find(|o| o["type"] == "campaign").unwrap();
+        assert!(
+            campaign["name"].as_str().unwrap().starts_with("tcp/23 "),
+            "{campaign}"
+        );
+        // Its indicators are the team's slice of the alert, as the API gives it.
+        let (status, slice) = api_get(
+            &amber,
+            &format!("/api/v1/alerts/{}/sources?team={team}", fx.alert),
+            fx.token(user),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{slice}");
+        let mut slice = addrs(&slice);
+        slice.sort();
+        let indicated = campaigns.into_values().next().unwrap();
+        assert!(!indicated.is_empty(), "{user}: no source indicated");
+        assert!(
+            indicated.iter().all(|a| a.starts_with(own)),
+            "{indicated:?}"
+        );
+        assert_eq!(indicated, slice, "{user}");
+    }
+    // The owner reads every campaign (the telescope's records), in the same collection.
+    let owner = taxii_collections(&amber, fx.token("cyd")).await;
+    assert!(
+        owner["tlp-amber"]
+            .iter()
+            .any(|o| o["type"] == "campaign" && o["name"].as_str().unwrap().starts_with("tcp/23 "))
+    );
+    // AMBER+STRICT (the owner only) and RED (no one): cert-a reads nothing anywhere.
+    for tlp in ["AMBER+STRICT", "RED"] {
+        let app = fx.app(WebConfig {
+            darknet_tlp: tlp.into(),
+            darknet_owner: Some("cert-c".into()),
+            ..WebConfig::default()
+        });
+        let collections = taxii_collections(&app, fx.token("ana")).await;
+        assert!(
+            collections.values().all(Vec::is_empty),
+            "{tlp}: cert-a reads {collections:?}"
+        );
+    }
+}
+
 fn assert_rfc3339(value: &serde_json::Value, what: &str) {
     let text = value
         .as_str()

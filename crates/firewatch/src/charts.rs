@@ -278,3 +278,147 @@ pub fn plot_port(
     };
     write_chart(out, &chart)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Grids: the X.1060 heatmaps as PNG (their SVG comes from `firewatch_assess::svg`)
+// ---------------------------------------------------------------------------------------------
+
+/// A labelled grid of coloured cells, e.g. an X.1060 heatmap or difference map, for PNG.
+pub struct GridChart {
+    pub title: String,
+    /// Row labels, top to bottom.
+    pub rows: Vec<String>,
+    /// Column labels, left to right.
+    pub columns: Vec<String>,
+    /// `rows × columns` cells, row by row: a fill (`#rrggbb`) and the words written in it;
+    /// `None` is drawn hatched grey ("no part"), never in a colour of the scale.
+    pub cells: Vec<Option<(String, String)>>,
+    /// A line under the grid saying what the colours mean.
+    pub legend: String,
+}
+
+/// `#rrggbb` as a colour (grey if it is not one).
+fn hex_color(hex: &str) -> RGBColor {
+    let channel = |i: usize| {
+        hex.get(i..i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .unwrap_or(0x80)
+    };
+    RGBColor(channel(1), channel(3), channel(5))
+}
+
+/// Draws the grid: a label column, a header row, and a cell per row × column.
+fn draw_grid<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, grid: &GridChart) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    const LABEL_W: i32 = 300;
+    const CELL_W: i32 = 118;
+    const CELL_H: i32 = 34;
+    const TOP: i32 = 70;
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing failed: {e:?}");
+    if grid.rows.is_empty() || grid.columns.is_empty() {
+        bail!("no rows to draw");
+    }
+    root.fill(&WHITE).map_err(err)?;
+    let text = |size: u32| ("sans-serif", size).into_font().color(&BLACK);
+    root.draw(&Text::new(grid.title.as_str(), (10, 12), text(22)))
+        .map_err(err)?;
+    for (c, column) in grid.columns.iter().enumerate() {
+        let x = LABEL_W + CELL_W * c as i32 + 4;
+        root.draw(&Text::new(column.as_str(), (x, TOP - 22), text(13)))
+            .map_err(err)?;
+    }
+    let hatch = RGBColor(0x9a, 0x9a, 0x9a);
+    for (r, row) in grid.rows.iter().enumerate() {
+        let y0 = TOP + CELL_H * r as i32;
+        let label: String = if row.chars().count() > 42 {
+            row.chars().take(41).chain(['…']).collect()
+        } else {
+            row.clone()
+        };
+        root.draw(&Text::new(label, (10, y0 + 10), text(14)))
+            .map_err(err)?;
+        for c in 0..grid.columns.len() {
+            let x0 = LABEL_W + CELL_W * c as i32;
+            let (x1, y1) = (x0 + CELL_W - 2, y0 + CELL_H - 2);
+            match grid
+                .cells
+                .get(r * grid.columns.len() + c)
+                .cloned()
+                .flatten()
+            {
+                Some((fill, words)) => {
+                    let color = hex_color(&fill);
+                    root.draw(&Rectangle::new([(x0, y0), (x1, y1)], color.filled()))
+                        .map_err(err)?;
+                    let luminance = 0.299 * f64::from(color.0)
+                        + 0.587 * f64::from(color.1)
+                        + 0.114 * f64::from(color.2);
+                    let ink = if luminance < 128.0 { WHITE } else { BLACK };
+                    let style = ("sans-serif", 15).into_font().color(&ink);
+                    root.draw(&Text::new(words, (x0 + CELL_W / 2 - 10, y0 + 9), style))
+                        .map_err(err)?;
+                }
+                None => {
+                    let grey = RGBColor(0xe6, 0xe6, 0xe6);
+                    root.draw(&Rectangle::new([(x0, y0), (x1, y1)], grey.filled()))
+                        .map_err(err)?;
+                    // 45° hatching, each stroke clipped to the cell.
+                    let h = f64::from(y1 - y0);
+                    for a in (x0..x1 + (y1 - y0)).step_by(8) {
+                        let a = f64::from(a);
+                        let lo = ((a - f64::from(x1)) / h).max(0.0);
+                        let hi = ((a - f64::from(x0)) / h).min(1.0);
+                        if lo < hi {
+                            let at = |t: f64| ((a - t * h) as i32, y0 + (t * h) as i32);
+                            root.draw(&PathElement::new(vec![at(lo), at(hi)], hatch))
+                                .map_err(err)?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let bottom = TOP + CELL_H * grid.rows.len() as i32 + 12;
+    root.draw(&Text::new(grid.legend.as_str(), (10, bottom), text(14)))
+        .map_err(err)?;
+    root.present().map_err(err)?;
+    Ok(())
+}
+
+/// Writes a grid chart as PNG to `out` (drawn beside it and renamed over it once complete).
+pub fn write_grid_png(out: &Path, grid: &GridChart) -> Result<()> {
+    register_font();
+    let width = 300 + 118 * grid.columns.len() as u32 + 20;
+    let height = 70 + 34 * grid.rows.len() as u32 + 50;
+    let partial = partial_path(out, "png")?;
+    let written = draw_grid(
+        BitMapBackend::new(&partial, (width, height)).into_drawing_area(),
+        grid,
+    )
+    .and_then(|()| {
+        std::fs::rename(&partial, out)
+            .with_context(|| format!("cannot rename {} to it", partial.display()))
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// Writes `bytes` to `out` whole or not at all: into a hidden file beside it, renamed over it.
+pub fn write_file_atomically(out: &Path, bytes: &[u8]) -> Result<()> {
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
+    let partial = partial_path(out, ext)?;
+    let written = std::fs::write(&partial, bytes)
+        .with_context(|| format!("cannot write {}", partial.display()))
+        .and_then(|()| {
+            std::fs::rename(&partial, out)
+                .with_context(|| format!("cannot rename {} to it", partial.display()))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written.with_context(|| format!("cannot write {}", out.display()))
+}

@@ -101,6 +101,14 @@ pub enum Command {
     /// potential, trend, ranks (docs/metrics.md).
     #[command(subcommand)]
     Metrics(crate::commands::health::MetricsCommand),
+    /// The national map of cyber defence services (ITU-T X.1060): who carries what, the gaps,
+    /// concentration and two countries side by side (docs/x1060.md).
+    #[command(subcommand)]
+    Assess(crate::commands::assess::AssessCommand),
+    /// Cross-border cases: parties, tasks, linked findings, observables, a timeline
+    /// (docs/cases.md).
+    #[command(subcommand)]
+    Cases(crate::commands::cases::CasesCommand),
     /// Show the effective configuration as TOML.
     Config,
 }

@@ -1,5 +1,5 @@
 //! Progress on standard error, for people at a terminal: bars while captures are read and
-//! committed, a spinner while a large feed input is written.
+//! committed, and while a large feed input is read and committed (records/s).
 
 use firewatch_pipeline::capture::CaptureProgress;
 use firewatch_pipeline::feeds::CommitProgress;
@@ -7,8 +7,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
 
-/// Feed inputs with at least this many events get a spinner while they are written.
-const SPINNER_MIN_EVENTS: usize = 20_000;
+/// Feed inputs get a bar once this many of their records are read.
+const SPINNER_MIN_RECORDS: u64 = 20_000;
 
 /// Bars on standard error while captures are read and committed, on a terminal only.
 pub struct Bars {
@@ -76,21 +76,43 @@ fn commit_spinner(sources: usize) -> ProgressBar {
     spinner
 }
 
-/// A spinner on standard error while a large input is written (a terminal, not --json).
+/// A bar on standard error while a large feed input is read, parsed and committed (a
+/// terminal, not --json): records so far and records/s. Inputs of fewer than
+/// [`SPINNER_MIN_RECORDS`] records show none.
 #[derive(Default)]
-pub struct Spinner(Option<indicatif::ProgressBar>);
+pub struct Spinner {
+    name: String,
+    bar: Option<ProgressBar>,
+}
 
 impl CommitProgress for Spinner {
-    fn started(&mut self, name: &str, events: usize) {
-        if events >= SPINNER_MIN_EVENTS {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_message(format!("{name}: writing {events} events…"));
+    fn started(&mut self, name: &str) {
+        self.name = name.to_owned();
+    }
+    fn advanced(&mut self, records: u64) {
+        if self.bar.is_none() && records >= SPINNER_MIN_RECORDS {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{spinner} {msg}: {human_pos} records, {rate} [{elapsed}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} records/s", state.per_sec());
+                },
+            );
+            bar.set_style(style);
+            bar.set_message(self.name.clone());
             bar.enable_steady_tick(Duration::from_millis(120));
-            self.0 = Some(bar);
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(records);
         }
     }
     fn finished(&mut self) {
-        if let Some(bar) = self.0.take() {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }

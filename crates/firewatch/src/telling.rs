@@ -12,7 +12,7 @@ use firewatch_pipeline::Context;
 use firewatch_pipeline::directory::stored_directory;
 use firewatch_pipeline::findings::attack_event;
 use firewatch_share::{Finding, finding};
-use firewatch_store::{AlertQuery, AttackQuery, Backend, EventQuery, EventVisibility, TimeRange};
+use firewatch_store::{AttackQuery, Backend, EventQuery, EventVisibility, TimeRange};
 
 /// The notices the next `notify run` would plan under `cfg`, e-mail signed with a throw-away
 /// key made now: what `notify preview` shows and the demo writes. Changes nothing.
@@ -134,21 +134,10 @@ pub fn team_findings(
         .collect();
     let mut telescope_findings = Vec::new();
     if telescope.may_tell_routed_team(team) && telescope.tlp <= cap {
+        // The alerts with the team's sources: each campaign and the team's own sources of it
+        // (the rule the TAXII server applies too).
+        telescope_findings = firewatch_share::team_alert_findings(store, telescope, team, range)?;
         let (tlp, owner) = (telescope.tlp, telescope.owner.as_deref());
-        for alert in store.alerts(&AlertQuery {
-            range,
-            team: Some(team.to_owned()),
-            ..AlertQuery::default()
-        })? {
-            let sources = store.alert_sources(&alert, Some(team))?;
-            if sources.is_empty() {
-                continue;
-            }
-            telescope_findings.push(Finding::from_alert(&alert, tlp, owner));
-            for source in &sources {
-                telescope_findings.push(Finding::from_alert_source(&alert, source, tlp, owner));
-            }
-        }
         // Attacks the store already holds as events (derived at ingest) are not told twice.
         let stored: std::collections::HashSet<(String, String)> = events
             .iter()

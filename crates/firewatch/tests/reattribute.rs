@@ -99,6 +99,29 @@ fn importing_the_directory_after_the_capture_equals_importing_it_before() {
     let source = &sb.json("after.db", &["sources", "list", "--limit", "1"])[0];
     assert_eq!(source["data_version"], version, "{source}");
 
+    // --since: only the records seen then or later, counted independently from the listing.
+    let none = sb.json("after.db", &["reattribute", "--since", "2099-01-01"]);
+    for field in ["sources", "attacks", "events"] {
+        assert_eq!(none[field], 0, "{none}");
+    }
+    let listed = sb.json("after.db", &["sources", "list"]);
+    let mut last_seen: Vec<i64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["last_seen_ns"].as_i64().unwrap())
+        .collect();
+    last_seen.sort_unstable();
+    let middle = last_seen[last_seen.len() / 2].div_euclid(1_000_000_000);
+    let expected = last_seen
+        .iter()
+        .filter(|&&ns| ns >= middle * 1_000_000_000)
+        .count();
+    let part = sb.json("after.db", &["reattribute", "--since", &middle.to_string()]);
+    assert_eq!(part["sources"], expected as u64, "{part}");
+    assert!(expected > 0 && expected < last_seen.len());
+    assert_eq!(part["sources_changed"], 0, "{part}");
+
     // A team's and a country's own view of the listings (issue 16, item 5).
     for (args, field, value) in [
         (

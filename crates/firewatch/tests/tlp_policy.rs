@@ -259,8 +259,8 @@ fn api_view(base: &str, token: Option<&str>, alert: &str) -> ApiView {
     }
 }
 
-/// Objects per TAXII collection alias the caller reads.
-fn taxii_objects(base: &str, token: &str) -> BTreeMap<String, usize> {
+/// The objects of each TAXII collection the caller reads, by alias.
+fn taxii_objects(base: &str, token: &str) -> BTreeMap<String, Vec<Value>> {
     let media = "application/taxii+json;version=2.1";
     let (status, text) = get(
         &format!("{base}/taxii2/firewatch/collections/"),
@@ -279,10 +279,107 @@ fn taxii_objects(base: &str, token: &str) -> BTreeMap<String, usize> {
         );
         assert_eq!(status, 200, "{text}");
         let body: Value = serde_json::from_str(&text).unwrap();
-        let n = body["objects"].as_array().map_or(0, Vec::len);
-        out.insert(c["alias"].as_str().unwrap().to_owned(), n);
+        assert_eq!(body["more"], false, "{id}: one page");
+        let objects = body["objects"].as_array().cloned().unwrap_or_default();
+        out.insert(c["alias"].as_str().unwrap().to_owned(), objects);
     }
     out
+}
+
+/// Every address a collection's objects name: the values of its addresses and of its
+/// indicators' patterns.
+fn taxii_addresses(objects: &[Value]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for o in objects {
+        match o["type"].as_str() {
+            Some("ipv4-addr" | "ipv6-addr") => {
+                out.insert(o["value"].as_str().unwrap().to_owned());
+            }
+            Some("indicator") => {
+                if let Some(addr) = o["pattern"].as_str().and_then(|p| p.split('\'').nth(1)) {
+                    out.insert(addr.to_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `own` in TAXII, for `team` reading `objects`: the campaign of each alert with its sources
+/// (those `GET /api/v1/alerts?team=<own>` lists), its own sources of them as indicators that
+/// `indicates` a campaign, and no address that is not its own (its routed findings, its
+/// sources of the alerts). `None` when it holds; else what is wrong.
+fn taxii_own_part(
+    base: &str,
+    token: &str,
+    team: &str,
+    objects: &[Value],
+    events: &[Value],
+) -> Option<String> {
+    let (status, alerts) = get_json(
+        &format!("{base}/api/v1/alerts?team={team}&limit=1000"),
+        Some(token),
+    );
+    if status != 200 {
+        return Some(format!("/alerts?team={team}: {status} {alerts}"));
+    }
+    let alerts: Vec<&str> = alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    let campaigns = objects.iter().filter(|o| o["type"] == "campaign").count();
+    if alerts.is_empty() || campaigns != alerts.len() {
+        return Some(format!(
+            "{campaigns} campaigns for the {} alerts with its sources",
+            alerts.len()
+        ));
+    }
+    let mut own: BTreeSet<String> = events
+        .iter()
+        .filter(|e| e["extra.team"] == team)
+        .filter_map(|e| e["source.ip"].as_str().map(str::to_owned))
+        .collect();
+    let mut alert_sources = BTreeSet::new();
+    for alert in &alerts {
+        let (status, body) = get_json(
+            &format!("{base}/api/v1/alerts/{alert}/sources?team={team}"),
+            Some(token),
+        );
+        assert_eq!(status, 200, "{body}");
+        for s in body["items"].as_array().unwrap() {
+            alert_sources.insert(s["addr"].as_str().unwrap().to_owned());
+        }
+    }
+    own.extend(alert_sources.iter().cloned());
+    let named = taxii_addresses(objects);
+    let foreign: Vec<&String> = named.difference(&own).collect();
+    if !foreign.is_empty() {
+        return Some(format!("addresses not its own: {foreign:?}"));
+    }
+    let missing: Vec<&String> = alert_sources.difference(&named).collect();
+    if !missing.is_empty() {
+        return Some(format!("its alert sources missing: {missing:?}"));
+    }
+    let indicates = objects
+        .iter()
+        .filter(|o| {
+            o["type"] == "relationship"
+                && o["relationship_type"] == "indicates"
+                && o["target_ref"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("campaign--"))
+        })
+        .count();
+    if indicates < alert_sources.len() {
+        return Some(format!(
+            "{indicates} indicators of a campaign for {} alert sources",
+            alert_sources.len()
+        ));
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -544,24 +641,45 @@ fn every_output_follows_the_documented_tlp_table() {
             let elsewhere: usize = objects
                 .iter()
                 .filter(|(alias, _)| **alias != collection)
-                .map(|(_, n)| n)
+                .map(|(_, o)| o.len())
                 .sum();
             check(
                 elsewhere == 0,
                 format!("TAXII, {column}: objects outside {collection}: {objects:?}"),
             );
         }
-        let owner_n = owner_taxii.get(&collection).copied().unwrap_or(0);
-        let other_n = other_taxii.get(&collection).copied().unwrap_or(0);
+        let count =
+            |objects: &BTreeMap<String, Vec<Value>>| objects.get(&collection).map_or(0, Vec::len);
+        let owner_n = count(&owner_taxii);
+        let other_n = count(&other_taxii);
         for (column, n) in [(COL_OWNER, owner_n), (COL_OTHER, other_n)] {
             let ok = match row.word(column) {
                 "all" => n > 0 && n == owner_n,
-                "own" => n > 0 && n < owner_n,
+                "own" => n > 0,
                 _ => n == 0,
             };
             check(
                 ok,
                 format!("TAXII, {column}: {n} objects in {collection} (owner {owner_n})"),
+            );
+        }
+        // `own`: what the team is told of the telescope (as `export stix --team`): the
+        // campaigns of the alerts with its sources, and only its own addresses.
+        for (column, token, team, objects) in [
+            (COL_OWNER, &tokens.owner, OWNER, &owner_taxii),
+            (COL_OTHER, &tokens.other, OTHER, &other_taxii),
+        ] {
+            if row.word(column) == "own" {
+                let objects = objects.get(&collection).map_or(&[][..], Vec::as_slice);
+                if let Some(wrong) = taxii_own_part(&base, token, team, objects, &events) {
+                    check(false, format!("TAXII, {column}: {wrong}"));
+                }
+            }
+        }
+        if row.word(COL_OTHER) == "all" {
+            check(
+                other_taxii.get(&collection) == owner_taxii.get(&collection),
+                format!("TAXII, {COL_OTHER}: not the owner's {collection}"),
             );
         }
         let _ = child.kill();

@@ -7,6 +7,7 @@
 //! Content-Security-Policy (no script at all, styles only from `/assets/`).
 
 mod alert;
+mod assess;
 mod chart;
 mod dashboard;
 mod health;
@@ -48,6 +49,9 @@ pub fn router(state: Shared) -> Router {
         .route("/alerts/{id}", get(alert::alert))
         .route("/public", get(public::public))
         .route("/public/health", get(health::health))
+        .route("/assess", get(assess::list))
+        .route("/assess/{scope}", get(assess::show))
+        .route("/assess/{a}/compare/{b}", get(assess::compare_page))
         .route("/login", get(login::form).post(login::login))
         .route("/logout", axum::routing::post(login::logout))
         .route("/assets/style.css", get(style))
@@ -197,6 +201,7 @@ pub fn layout(title: &str, who: Option<&PageViewer>, content: Markup) -> Html<St
                                 a href="/" { "Dashboard" }
                                 a href="/inbox" { "Inbox" }
                                 a href="/public" { "Public" }
+                                a href="/assess" { "Services map" }
                                 span.who { (name) " · team " (team) " · " (role.as_str()) }
                                 form.logout method="post" action="/logout" {
                                     input type="hidden" name="csrf" value=(csrf);
@@ -204,6 +209,7 @@ pub fn layout(title: &str, who: Option<&PageViewer>, content: Markup) -> Html<St
                                 }
                             } @else {
                                 a href="/public" { "Public statistics" }
+                                a href="/assess" { "Services map" }
                                 a href="/login" { "Sign in" }
                             }
                         }

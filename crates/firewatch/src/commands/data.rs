@@ -56,7 +56,7 @@ pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
                 geo.bad_lines()
             );
             // What is stored was attributed with the old data: attribute it again.
-            let rederived = firewatch_pipeline::rederive::rederive(ctx)?;
+            let rederived = firewatch_pipeline::rederive::rederive(ctx, None)?;
             outln!("{}", firewatch_pipeline::rederive::summary(&rederived));
             Ok(if geo.bad_lines() > 0 {
                 ExitCode::from(1)

@@ -63,6 +63,13 @@ fn print_report(report: &FeedReport, json_lines: bool) {
                 r.seconds,
                 r.events_per_second
             );
+            if r.already_stored > 0 {
+                outln!(
+                    "  resumed: {} of the {} new events were stored by an earlier run that stopped before the end",
+                    r.already_stored,
+                    r.inserted
+                );
+            }
         }
     }
     for rejection in &r.rejections {
@@ -99,11 +106,18 @@ pub fn ingest(ctx: &Context, args: &FeedsIngestArgs) -> Result<ExitCode> {
             files_under(path)?
         };
         for file in files {
-            let report = match read_input(&file, &args.stdin_name) {
-                Ok(input) => pipeline.ingest(input),
-                Err(e) => {
-                    FeedReport::failed(file.display().to_string(), String::new(), format!("{e:#}"))
+            let report = if file.as_os_str() == "-" {
+                match read_input(&file, &args.stdin_name) {
+                    Ok(input) => pipeline.ingest(input),
+                    Err(e) => FeedReport::failed(
+                        file.display().to_string(),
+                        String::new(),
+                        format!("{e:#}"),
+                    ),
                 }
+            } else {
+                // Read as a stream, so memory does not grow with the file.
+                pipeline.ingest_file(&file)
             };
             if !args.read.json {
                 print_report(&report, false);
@@ -136,12 +150,7 @@ pub fn watch(ctx: &Context, args: &FeedsWatchArgs) -> Result<ExitCode> {
     let mut reports = Vec::new();
     loop {
         for file in watched.ready(args.once)? {
-            let report = match read_input(&file, "-") {
-                Ok(input) => pipeline.ingest(input),
-                Err(e) => {
-                    FeedReport::failed(file.display().to_string(), String::new(), format!("{e:#}"))
-                }
-            };
+            let report = pipeline.ingest_file(&file);
             print_report(&report, args.read.json);
             // A store busy with another writer for longer than it waits is no fault of the
             // file: look at it again next time rather than never (issue 22, item 10).

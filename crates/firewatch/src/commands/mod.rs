@@ -1,5 +1,7 @@
 //! One module per noun; `run` dispatches.
 
+pub mod assess;
+pub mod cases;
 mod darknet_events;
 pub mod data;
 pub mod demo;
@@ -70,6 +72,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(cmd) => feeds::import(&ctx, &cmd),
         Command::Notify(cmd) => notify::run(&ctx, config.notify.as_ref(), &cmd),
         Command::Metrics(cmd) => health::run(&ctx, &cmd),
+        Command::Assess(cmd) => assess::run(&ctx, &cmd),
+        Command::Cases(cmd) => cases::run(&ctx, &cmd),
         Command::Config => {
             out!("{}", toml::to_string_pretty(&config)?);
             Ok(ExitCode::SUCCESS)

@@ -198,7 +198,7 @@ fn preview(ctx: &Context, notify: Option<&NotifyConfig>, args: &PreviewArgs) -> 
         None => {
             let directory = stored_directory(ctx.store()?.as_ref())?;
             eprintln!(
-                "no [notify] section: previewing the default policy (every team of the directory told of its alerts by e-mail); see [notify] in firewatch.toml"
+                "no [notify] section: previewing the default policy (every team of the directory told by e-mail of its alerts at once and of its events in a daily digest); see [notify] in firewatch.toml"
             );
             default_policy = crate::telling::default_policy(&directory, None, None)?;
             &default_policy

@@ -11,13 +11,18 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct ReattributeArgs {
+    /// Only the records seen at or after this time (RFC 3339, a date, Unix seconds or an age
+    /// such as 7d): sources last seen, attacks ended, events timed then or later.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(ctx: &Context, args: &ReattributeArgs) -> Result<ExitCode> {
-    let report = rederive::rederive(ctx)?;
+    let since = crate::args::time_range(args.since.as_deref(), None)?.since;
+    let report = rederive::rederive(ctx, since)?;
     if args.json {
         print_json(&report)?;
     } else {

@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, cmd: &TeamsCommand) -> Result<ExitCode> {
             )?;
             outln!("imported {} teams from {}", dir.teams.len(), file.display());
             // What is stored was routed with the old directory: route it again.
-            let rederived = firewatch_pipeline::rederive::rederive(ctx)?;
+            let rederived = firewatch_pipeline::rederive::rederive(ctx, None)?;
             outln!("{}", firewatch_pipeline::rederive::summary(&rederived));
             Ok(if !rejected.is_empty() {
                 ExitCode::from(1)

@@ -1,0 +1,809 @@
+//! `firewatch cases`: cross-border cases (issue 19, docs/cases.md), from a finding to a case
+//! in one step, and every change to it after.
+//!
+//! Each command reads the case, makes its change through `firewatch-cases` (which refuses
+//! what the rules forbid, saying why) and stores the new timeline entries with the case's rows
+//! in one transaction.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+use firewatch_cases::stored::{commit, load};
+use firewatch_cases::{
+    Case, Determination, FindingKind, NewCase, ObservableKind, Pap, PartyFigures, PartyStatus,
+    Role, Severity, Stamp, Status, TaskStatus, party_figures,
+};
+use firewatch_core::TlpLevel;
+use firewatch_core::time::parse_time_bound;
+use firewatch_pipeline::Context;
+use firewatch_store::Backend;
+use firewatch_store::cases::CaseQuery;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::output::{Rest, json, limited_table, table};
+use crate::scope::check_team;
+
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// Open a case: from an alert (every team owning part of it becomes an affected party
+    /// with its own sources as observables), or by hand.
+    #[command(
+        after_help = "Examples:\n  firewatch cases open --from-alert tcp-5555-spike-1793588400 --coordinator oic-example-coord\n  firewatch cases open --title \"Defacements of .example sites\" --coordinator oic-example-coord --tlp amber"
+    )]
+    Open(OpenArgs),
+    /// Cases, newest first.
+    List(ListArgs),
+    /// One case: header, parties and their figures, tasks, links, observables.
+    Show(ShowArgs),
+    /// A case's timeline: every change and comment, oldest first.
+    Timeline(ShowArgs),
+    /// Add a team as a party, or move a party's status (invited, notified, seen,
+    /// acknowledged, acting, done, declined).
+    #[command(
+        after_help = "Examples:\n  firewatch cases party 3 jp-example-cert --status acknowledged\n  firewatch cases party 3 ke-example-cirt --role observer\n  firewatch cases party 3 jp-example-cert --status done --at 2026-12-07T09:30:00Z"
+    )]
+    Party(PartyArgs),
+    /// A party's tasks.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Link a finding (alert, attack, event) by its stable key, to the case or a party's slice.
+    Link(LinkArgs),
+    /// Add an observable (address, port, asn, domain), to the case or a party's slice.
+    Observe(ObserveArgs),
+    /// Add a comment.
+    Comment(CommentArgs),
+    /// Close a case with its determination (confirmed, suspected, false-positive, blocked,
+    /// failed-attempt).
+    Close(CloseArgs),
+    /// Open a closed case again.
+    Reopen(ReopenArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Give a party a task.
+    Add(TaskAddArgs),
+    /// Change a task's status (ongoing, done, failed, cancelled) or due date.
+    Set(TaskSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Open it from this alert (`firewatch alerts list`).
+    #[arg(long, value_name = "ID")]
+    pub from_alert: Option<String>,
+    /// A line saying what happened (from an alert: said for you).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// More words.
+    #[arg(long, default_value = "")]
+    pub summary: String,
+    /// low, medium, high, critical.
+    #[arg(long, default_value = "medium")]
+    pub severity: Severity,
+    /// Who may read the case (clear, green, amber, amber+strict, red); from an alert, the
+    /// telescope's TLP by default, else amber.
+    #[arg(long)]
+    pub tlp: Option<TlpLevel>,
+    /// What parties may do with it (PAP: clear, green, amber, red).
+    #[arg(long, default_value = "amber")]
+    pub pap: Pap,
+    /// The coordinating team (default: the telescope's owner, if configured).
+    #[arg(long, value_name = "TEAM")]
+    pub coordinator: Option<String>,
+    /// Open another case for an alert that already has one.
+    #[arg(long)]
+    pub again: bool,
+    /// Print the new case as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only the cases this team may see: it is a party, or the case's TLP lets it read.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Only cases with this status (new, in-progress, closed).
+    #[arg(long)]
+    pub status: Option<Status>,
+    /// At most this many rows.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The case number.
+    pub id: u64,
+    /// Only what this team may see of it: its own slice, and what belongs to the whole case.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// Observables shown at most in the table (all with --json).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PartyArgs {
+    /// The case number.
+    pub id: u64,
+    /// The team (directory id).
+    pub team: String,
+    /// Add the team as a party with this role (coordinator, affected, reporter, observer).
+    #[arg(long)]
+    pub role: Option<Role>,
+    /// Its new status.
+    #[arg(long)]
+    pub status: Option<PartyStatus>,
+    /// When it happened, if earlier than now (RFC 3339, a date, Unix seconds, or an age: 2h).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskAddArgs {
+    /// The case number.
+    pub id: u64,
+    /// The party the task is for.
+    pub team: String,
+    /// What is to be done.
+    pub title: String,
+    /// When it is due: RFC 3339, a date, Unix seconds, or from now (+3d, +12h).
+    #[arg(long, value_name = "TIME")]
+    pub due: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskSetArgs {
+    /// The case number.
+    pub id: u64,
+    /// The task's number.
+    pub task: u32,
+    /// Its new status (ongoing, done, failed, cancelled).
+    #[arg(long)]
+    pub status: Option<TaskStatus>,
+    /// A new due date (as for `task add`).
+    #[arg(long, value_name = "TIME", conflicts_with = "no_due")]
+    pub due: Option<String>,
+    /// Remove the due date.
+    #[arg(long)]
+    pub no_due: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The case number.
+    pub id: u64,
+    /// alert, attack or event.
+    pub kind: FindingKind,
+    /// The finding's stable key.
+    pub key: String,
+    /// Link it to this party's slice only.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ObserveArgs {
+    /// The case number.
+    pub id: u64,
+    /// address, port, asn or domain.
+    pub kind: ObservableKind,
+    /// Its value (192.0.2.7, tcp/23, AS64500, example.org).
+    pub value: String,
+    /// Add it to this party's slice only.
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CommentArgs {
+    /// The case number.
+    pub id: u64,
+    /// What to say.
+    pub text: String,
+    /// Who says it (a team or a name).
+    #[arg(long, value_name = "WHO")]
+    pub by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The case number.
+    pub id: u64,
+    /// What it turned out to be: confirmed, suspected, false-positive, blocked,
+    /// failed-attempt (required).
+    #[arg(long)]
+    pub determination: Option<Determination>,
+    /// Why, in words.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReopenArgs {
+    /// The case number.
+    pub id: u64,
+    /// Why, in words.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+pub fn run(ctx: &Context, cmd: &CasesCommand) -> Result<ExitCode> {
+    match cmd {
+        CasesCommand::Open(args) => open(ctx, args),
+        CasesCommand::List(args) => list(ctx, args),
+        CasesCommand::Show(args) => show(ctx, args),
+        CasesCommand::Timeline(args) => timeline(ctx, args),
+        CasesCommand::Party(args) => party(ctx, args),
+        CasesCommand::Task(TaskCommand::Add(args)) => task_add(ctx, args),
+        CasesCommand::Task(TaskCommand::Set(args)) => task_set(ctx, args),
+        CasesCommand::Link(args) => change(ctx, args.id, |store, case, stamp| {
+            if let Some(team) = &args.team {
+                check_team(store, team)?;
+            }
+            case.link(args.kind, &args.key, args.team.as_deref(), stamp)?;
+            Ok(format!("linked {} {}", args.kind, args.key.trim()))
+        }),
+        CasesCommand::Observe(args) => change(ctx, args.id, |store, case, stamp| {
+            if let Some(team) = &args.team {
+                check_team(store, team)?;
+            }
+            let added = case.observe(args.kind, &args.value, args.team.as_deref(), stamp)?;
+            if !added {
+                bail!("{} {} is already there", args.kind, args.value.trim());
+            }
+            Ok(format!("added {} {}", args.kind, args.value.trim()))
+        }),
+        CasesCommand::Comment(args) => {
+            let stamp = Stamp::at(now(), args.by.clone());
+            change_stamped(ctx, args.id, stamp, |_, case, stamp| {
+                case.comment(&args.text, stamp)?;
+                Ok("comment added".to_owned())
+            })
+        }
+        CasesCommand::Close(args) => change(ctx, args.id, |_, case, stamp| {
+            case.close(args.determination, args.note.as_deref(), stamp)?;
+            Ok(format!(
+                "closed as {}",
+                args.determination.map_or("", |d| d.as_str())
+            ))
+        }),
+        CasesCommand::Reopen(args) => change(ctx, args.id, |_, case, stamp| {
+            case.reopen(args.reason.as_deref(), stamp)?;
+            Ok("reopened (in progress)".to_owned())
+        }),
+    }
+}
+
+/// Now, to the second.
+fn now() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).expect("now is a valid time")
+}
+
+/// A time given on the command line: RFC 3339, a date, Unix seconds, an age (`2h`: ago), or
+/// with `future`, `+3d` from now.
+fn time_arg(text: &str, future: bool) -> Result<Timestamp> {
+    let now = now();
+    let secs = match text.trim().strip_prefix('+') {
+        Some(ahead) if future => {
+            let back = parse_time_bound(ahead, now)?;
+            2 * now.as_second() - back
+        }
+        _ => parse_time_bound(text, now)?,
+    };
+    Ok(Timestamp::from_second(secs)?)
+}
+
+/// Reads case `id`, or says there is none.
+fn read_case(store: &dyn Backend, id: u64) -> Result<Case> {
+    load(store, id)?.with_context(|| format!("no case #{id}. hint: `firewatch cases list`"))
+}
+
+/// One change to a stored case, made now: `f` changes it and says what it did; its new
+/// timeline entries are stored in one transaction.
+fn change(
+    ctx: &Context,
+    id: u64,
+    f: impl FnOnce(&dyn Backend, &mut Case, &Stamp) -> Result<String>,
+) -> Result<ExitCode> {
+    change_stamped(ctx, id, Stamp::at(now(), None), f)
+}
+
+fn change_stamped(
+    ctx: &Context,
+    id: u64,
+    stamp: Stamp,
+    f: impl FnOnce(&dyn Backend, &mut Case, &Stamp) -> Result<String>,
+) -> Result<ExitCode> {
+    let mut store = ctx.store()?;
+    store.check_writable()?;
+    let mut case = read_case(store.as_ref(), id)?;
+    let before = case.timeline.len();
+    let said = f(store.as_ref(), &mut case, &stamp)?;
+    let appended = case.timeline.len() - before;
+    if appended > 0 {
+        commit(store.as_mut(), &mut case, appended)?;
+    }
+    outln!("case #{id}: {said}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(ctx: &Context, args: &OpenArgs) -> Result<ExitCode> {
+    let mut store = ctx.fresh_store()?;
+    store.check_writable()?;
+    let coordinator = match (&args.coordinator, &ctx.config.telescope.owner) {
+        (Some(team), _) | (None, Some(team)) => team.clone(),
+        (None, None) => bail!(
+            "a case needs a coordinating team. hint: --coordinator TEAM (`firewatch teams list`)"
+        ),
+    };
+    check_team(store.as_ref(), &coordinator)?;
+    let stamp = Stamp::at(now(), None);
+    let Some(alert_id) = &args.from_alert else {
+        let Some(title) = &args.title else {
+            bail!("a case opened by hand needs a title. hint: --title \"…\", or --from-alert ID");
+        };
+        let mut case = Case::open(
+            NewCase {
+                title: title.clone(),
+                summary: args.summary.clone(),
+                severity: args.severity,
+                tlp: args.tlp.unwrap_or(TlpLevel::Amber),
+                pap: args.pap,
+                coordinator,
+            },
+            &stamp,
+        )?;
+        let appended = case.timeline.len();
+        commit(store.as_mut(), &mut case, appended)?;
+        return print_opened(&case, 0, args.json);
+    };
+    let Some(alert) = store.alert(alert_id)? else {
+        bail!("no alert {alert_id:?} (firewatch alerts list)");
+    };
+    let earlier = store.cases_linking(FindingKind::Alert.as_str(), &alert.id)?;
+    if let (Some(first), false) = (earlier.first(), args.again) {
+        bail!(
+            "alert {} is already linked to case #{first}. hint: `firewatch cases show {first}`, or --again for another case",
+            alert.id
+        );
+    }
+    let sources = store.alert_sources(&alert, None)?;
+    let teams: BTreeSet<&str> = sources.iter().filter_map(|s| s.team.as_deref()).collect();
+    let unrouted = sources.iter().filter(|s| s.team.is_none()).count();
+    let title = args.title.clone().unwrap_or_else(|| {
+        format!(
+            "{}/{} {} from {} ({} sources, {} teams)",
+            alert.proto,
+            alert.port,
+            serde_json::to_value(alert.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "alert".into()),
+            crate::output::s_time(alert.start),
+            sources.len(),
+            teams.len()
+        )
+    });
+    let mut case = Case::open(
+        NewCase {
+            title,
+            summary: args.summary.clone(),
+            severity: args.severity,
+            tlp: args.tlp.unwrap_or(ctx.config.telescope.tlp),
+            pap: args.pap,
+            coordinator: coordinator.clone(),
+        },
+        &stamp,
+    )?;
+    case.link(FindingKind::Alert, &alert.id, None, &stamp)?;
+    if matches!(alert.proto.as_str(), "tcp" | "udp") {
+        let port = format!("{}/{}", alert.proto, alert.port);
+        case.observe(ObservableKind::Port, &port, None, &stamp)?;
+    }
+    for team in &teams {
+        if *team != coordinator {
+            case.add_party(team, Role::Affected, &stamp)?;
+        }
+        // The team's own part, as its notice names it.
+        for source in store.alert_sources(&alert, Some(team))? {
+            case.observe(
+                ObservableKind::Address,
+                &source.addr.to_string(),
+                Some(team),
+                &stamp,
+            )?;
+            if let Some(asn) = source.asn {
+                case.observe(ObservableKind::Asn, &asn.to_string(), Some(team), &stamp)?;
+            }
+        }
+    }
+    let appended = case.timeline.len();
+    commit(store.as_mut(), &mut case, appended)?;
+    print_opened(&case, unrouted, args.json)
+}
+
+fn print_opened(case: &Case, unrouted: usize, as_json: bool) -> Result<ExitCode> {
+    if as_json {
+        json(&case_json(case))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let affected = case
+        .parties
+        .iter()
+        .filter(|p| p.role == Role::Affected)
+        .count();
+    outln!(
+        "case #{} opened: {:?}, coordinated by {}, {} affected parties, {} observables",
+        case.id,
+        case.title,
+        case.coordinator,
+        affected,
+        case.observables.len()
+    );
+    if unrouted > 0 {
+        eprintln!(
+            "note: {unrouted} of the alert's sources are routed to no team and are in no party's slice"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A case with its parties' figures, as JSON shows it.
+#[derive(Serialize)]
+struct CaseJson<'a> {
+    #[serde(flatten)]
+    case: &'a Case,
+    figures: Vec<PartyFigures>,
+}
+
+fn case_json(case: &Case) -> CaseJson<'_> {
+    CaseJson {
+        case,
+        figures: party_figures(case),
+    }
+}
+
+/// The case as `team` may see it (all of it without a team), or why not.
+fn seen_by(store: &dyn Backend, id: u64, team: Option<&str>) -> Result<Case> {
+    let case = read_case(store, id)?;
+    let Some(team) = team else {
+        return Ok(case);
+    };
+    check_team(store, team)?;
+    match case.view_for(team) {
+        Some(view) => Ok(view),
+        None => bail!(
+            "{team} may not see case #{id}: it is no party and the case is {}",
+            case.tlp
+        ),
+    }
+}
+
+fn list(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    if let Some(team) = &args.team {
+        check_team(store.as_ref(), team)?;
+    }
+    let mut rows = store.cases(&CaseQuery {
+        visible_to: args.team.clone(),
+        status: args.status.map(|s| s.as_str().to_owned()),
+        // One more than asked, to tell whether the limit left rows out.
+        limit: args.limit.map(|l| l.saturating_add(1)),
+    })?;
+    let rest = match args.limit {
+        Some(limit) => Rest::cut_probe(&mut rows, limit),
+        None => Rest::None,
+    };
+    let ids: Vec<u64> = rows.iter().map(|c| c.id).collect();
+    let parties = store.case_parties(&ids)?;
+    if args.json {
+        let value: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|c| {
+                let mut v = crate::output::json_times(
+                    serde_json::to_value(c).unwrap_or_default(),
+                    &["opened_at", "updated_at", "closed_at"],
+                    &[],
+                );
+                v["parties"] = parties
+                    .iter()
+                    .filter(|(id, _)| *id == c.id)
+                    .map(|(_, p)| {
+                        serde_json::json!({"team": p.team, "role": p.role, "status": p.status})
+                    })
+                    .collect();
+                v
+            })
+            .collect();
+        json(&value)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    limited_table(
+        &[
+            "CASE",
+            "STATUS",
+            "SEVERITY",
+            "TLP",
+            "COORDINATOR",
+            "PARTIES",
+            "ACKNOWLEDGED",
+            "OPENED",
+            "UPDATED",
+            "TITLE",
+        ],
+        rows.iter()
+            .map(|c| {
+                let mine: Vec<_> = parties.iter().filter(|(id, _)| *id == c.id).collect();
+                let acked = mine
+                    .iter()
+                    .filter(|(_, p)| {
+                        p.status
+                            .parse::<PartyStatus>()
+                            .is_ok_and(PartyStatus::acknowledges)
+                    })
+                    .count();
+                let status = match &c.determination {
+                    Some(d) => format!("{} ({d})", c.status),
+                    None => c.status.clone(),
+                };
+                vec![
+                    format!("#{}", c.id),
+                    status,
+                    c.severity.clone(),
+                    c.tlp.clone(),
+                    c.coordinator.clone(),
+                    mine.len().to_string(),
+                    format!("{acked}/{}", mine.len()),
+                    crate::output::s_time(c.opened_at),
+                    crate::output::s_time(c.updated_at),
+                    c.title.clone(),
+                ]
+            })
+            .collect(),
+        rest,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// 930 seconds as "15m 30s", 90000 as "1d 1h".
+fn duration(secs: Option<i64>) -> String {
+    let Some(s) = secs else {
+        return String::new();
+    };
+    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) => format!("{m}m {sec}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+fn show(ctx: &Context, args: &ShowArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let case = seen_by(store.as_ref(), args.id, args.team.as_deref())?;
+    if args.json {
+        json(&case_json(&case))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let status = match case.determination {
+        Some(d) => format!("{} ({d})", case.status),
+        None => case.status.to_string(),
+    };
+    outln!("case #{}  {}", case.id, case.title);
+    outln!(
+        "status      {status}, severity {}, {}, PAP:{}",
+        case.severity,
+        case.tlp,
+        case.pap.as_str().to_ascii_uppercase()
+    );
+    outln!("coordinator {}", case.coordinator);
+    outln!(
+        "opened      {}, last change {}",
+        case.opened_at,
+        case.updated_at
+    );
+    if !case.summary.is_empty() {
+        outln!("summary     {}", case.summary);
+    }
+    if let Some(team) = &args.team {
+        outln!("seen as     {team} (its own slice and the whole case's)");
+    }
+    outln!();
+    let figures = party_figures(&case);
+    table(
+        &[
+            "PARTY",
+            "ROLE",
+            "STATUS",
+            "SINCE",
+            "OBSERVABLES",
+            "TASKS",
+            "TO ACKNOWLEDGE",
+            "TO RESOLVE",
+        ],
+        case.parties
+            .iter()
+            .zip(&figures)
+            .map(|(p, f)| {
+                let mine = |t: &Option<String>| t.as_deref() == Some(p.team.as_str());
+                vec![
+                    p.team.clone(),
+                    p.role.to_string(),
+                    p.status.to_string(),
+                    p.since.to_string(),
+                    case.observables
+                        .iter()
+                        .filter(|o| mine(&o.team))
+                        .count()
+                        .to_string(),
+                    case.tasks
+                        .iter()
+                        .filter(|t| t.team == p.team)
+                        .count()
+                        .to_string(),
+                    duration(f.time_to_acknowledge_secs),
+                    duration(f.time_to_resolve_secs),
+                ]
+            })
+            .collect(),
+    );
+    if !case.tasks.is_empty() {
+        outln!();
+        table(
+            &["TASK", "PARTY", "STATUS", "DUE", "TITLE"],
+            case.tasks
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.task.to_string(),
+                        t.team.clone(),
+                        t.status.to_string(),
+                        t.due.map(|d| d.to_string()).unwrap_or_default(),
+                        t.title.clone(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+    let slice = |t: &Option<String>| t.clone().unwrap_or_else(|| "(whole case)".into());
+    if !case.links.is_empty() {
+        outln!();
+        table(
+            &["LINKED", "KEY", "FOR"],
+            case.links
+                .iter()
+                .map(|l| vec![l.kind.to_string(), l.key.clone(), slice(&l.team)])
+                .collect(),
+        );
+    }
+    outln!();
+    let mut observables: Vec<_> = case.observables.iter().collect();
+    let rest = Rest::cut(&mut observables, args.limit);
+    limited_table(
+        &["OBSERVABLE", "VALUE", "FOR"],
+        observables
+            .iter()
+            .map(|o| vec![o.kind.to_string(), o.value.clone(), slice(&o.team)])
+            .collect(),
+        rest,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn timeline(ctx: &Context, args: &ShowArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let case = seen_by(store.as_ref(), args.id, args.team.as_deref())?;
+    if args.json {
+        json(&case.timeline)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    table(
+        &["SEQ", "AT", "RECORDED", "BY", "CHANGE"],
+        case.timeline
+            .iter()
+            .map(|e| {
+                vec![
+                    e.seq.to_string(),
+                    e.at.to_string(),
+                    if e.recorded_at == e.at {
+                        String::new()
+                    } else {
+                        e.recorded_at.to_string()
+                    },
+                    e.actor.clone().unwrap_or_default(),
+                    e.change.describe(),
+                ]
+            })
+            .collect(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn party(ctx: &Context, args: &PartyArgs) -> Result<ExitCode> {
+    if args.role.is_none() && args.status.is_none() {
+        bail!("nothing to change. hint: --status STATUS, or --role ROLE to add the team");
+    }
+    let recorded = now();
+    let at = match &args.at {
+        Some(text) => {
+            let at = time_arg(text, false)?;
+            if at > recorded {
+                bail!("--at {text}: {at} is in the future");
+            }
+            at
+        }
+        None => recorded,
+    };
+    let stamp = Stamp::late(at, recorded, None);
+    change_stamped(ctx, args.id, stamp, |store, case, stamp| {
+        check_team(store, &args.team)?;
+        let mut said = Vec::new();
+        match (case.party(&args.team).map(|p| p.role), args.role) {
+            (None, Some(role)) => {
+                case.add_party(&args.team, role, stamp)?;
+                said.push(format!("{} joined as {role}", args.team));
+            }
+            (None, None) => bail!(
+                "{} is not a party of case #{}. hint: --role affected|reporter|observer adds it",
+                args.team,
+                args.id
+            ),
+            (Some(now), Some(role)) if now != role => bail!(
+                "{} is already a party, as {now}; a party's role does not change",
+                args.team
+            ),
+            (Some(_), _) => {}
+        }
+        if let Some(status) = args.status {
+            case.set_party_status(&args.team, status, stamp)?;
+            said.push(format!("{} is {status}", args.team));
+            let figures = party_figures(case);
+            if let Some(f) = figures.iter().find(|f| f.team == args.team) {
+                match (status, f.time_to_acknowledge_secs, f.time_to_resolve_secs) {
+                    (PartyStatus::Done, _, Some(ttr)) => {
+                        said.push(format!("time to resolve {}", duration(Some(ttr))))
+                    }
+                    (s, Some(tta), _) if s.acknowledges() => {
+                        said.push(format!("time to acknowledge {}", duration(Some(tta))))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(said.join(", "))
+    })
+}
+
+fn task_add(ctx: &Context, args: &TaskAddArgs) -> Result<ExitCode> {
+    let due = args.due.as_deref().map(|d| time_arg(d, true)).transpose()?;
+    change(ctx, args.id, |_, case, stamp| {
+        let task = case.add_task(&args.team, &args.title, due, stamp)?;
+        Ok(format!("task {task} for {}", args.team))
+    })
+}
+
+fn task_set(ctx: &Context, args: &TaskSetArgs) -> Result<ExitCode> {
+    let due = match (&args.due, args.no_due) {
+        (Some(d), _) => Some(Some(time_arg(d, true)?)),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    change(ctx, args.id, |_, case, stamp| {
+        case.set_task(args.task, args.status, due, stamp)?;
+        let task = case.task(args.task).expect("just changed");
+        Ok(format!("task {} is {}", task.task, task.status))
+    })
+}
