@@ -54,6 +54,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             // X.1060: reads stored assessments back (the one conversion, for the CLI and the
             // web) and puts measured evidence beside them.
             "firewatch-assess",
+            // Cases: the teams' times as parties, measured evidence beside X.1060's D.
+            "firewatch-cases",
         ],
     ),
     // A round-2 domain: cross-border cases (issue 19). The model is pure; it reads and writes

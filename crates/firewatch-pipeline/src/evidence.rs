@@ -5,20 +5,24 @@
 //!   (a team is the country's when the directory gives it that country): how many, in which
 //!   state, and for the sent ones the time from the notice's record in the outbox
 //!   (`created_at`, when Firewatch had the notice ready) to its delivery (`sent_at`), as the
-//!   median and the 90th percentile (nearest rank).
+//!   median and the 90th percentile (nearest rank); and the teams as parties to cases: how
+//!   many acknowledged and finished, and their times to acknowledge and to done from the case
+//!   timelines (median and 90th percentile).
 //! - **B, real-time analysis**: the telescope's coverage: the captures ingested, the time they
 //!   span (first to last packet of those that record it), the age of the newest data, and the
 //!   telescope sources and port alerts attributed to the country.
 //! - **I, external relations**: the country's directory teams, their memberships (FIRST,
 //!   TF-CSIRT, ...) and how many contacts each has (24/7 ones apart).
 //!
-//! Case times (issue 19) and communication checks (issue 20) do not exist yet: they are listed
-//! in [`Evidence::not_measured`], plainly, not guessed.
+//! Communication checks (issue 20) do not exist yet: they are listed in
+//! [`Evidence::not_measured`], plainly, not guessed.
 //!
 //! Everything is counted from the store with its ordinary queries, so a test can count the
 //! same records itself and compare.
 
 use anyhow::Result;
+use firewatch_enrich::directory::Team;
+use firewatch_store::cases::CaseQuery;
 use firewatch_store::outbox::OutboxState;
 use firewatch_store::{AlertQuery, Backend, SourceQuery};
 use serde::Serialize;
@@ -36,6 +40,8 @@ pub struct Evidence {
     pub measured_at: i64,
     /// D: notices to the country's teams.
     pub incident_response: NoticeEvidence,
+    /// D: how the country's teams answered as parties to cases.
+    pub cases: CaseEvidence,
     /// B: the telescope's coverage and what it attributes to the country.
     pub real_time_analysis: TelescopeEvidence,
     /// I: the country's teams, memberships and contacts.
@@ -59,6 +65,27 @@ pub struct NoticeEvidence {
     pub median_secs: Option<f64>,
     /// 90th percentile (nearest rank) of the same.
     pub p90_secs: Option<f64>,
+}
+
+/// D: the country's teams as parties to cases, their times from the case timelines
+/// (`firewatch_cases::party_figures`: from first told, else added, to first acknowledged, and
+/// to done).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseEvidence {
+    /// Cases with at least one of the country's teams as a party.
+    pub cases: u64,
+    /// Parties that are the country's teams (one per team and case).
+    pub parties: u64,
+    /// Of which acknowledged (or acting, or done).
+    pub acknowledged: u64,
+    /// Of which done.
+    pub resolved: u64,
+    /// Median and 90th percentile (nearest rank) seconds to acknowledge.
+    pub acknowledge_median_secs: Option<f64>,
+    pub acknowledge_p90_secs: Option<f64>,
+    /// Median and 90th percentile seconds to done.
+    pub resolve_median_secs: Option<f64>,
+    pub resolve_p90_secs: Option<f64>,
 }
 
 /// B: the telescope's coverage.
@@ -121,19 +148,12 @@ pub struct NotMeasured {
     pub why: &'static str,
 }
 
-/// What is not measured yet: case times and communication checks do not exist in Firewatch.
-pub const NOT_MEASURED: [NotMeasured; 2] = [
-    NotMeasured {
-        category: 'D',
-        what: "case times to acknowledge and to close",
-        why: "not measured yet: Firewatch has no cases (issue 19)",
-    },
-    NotMeasured {
-        category: 'I',
-        what: "communication check results",
-        why: "not measured yet: Firewatch runs no communication checks (issue 20)",
-    },
-];
+/// What is not measured yet: communication checks do not exist in Firewatch.
+pub const NOT_MEASURED: [NotMeasured; 1] = [NotMeasured {
+    category: 'I',
+    what: "communication check results",
+    why: "not measured yet: Firewatch runs no communication checks (issue 20)",
+}];
 
 /// Whether `scope` is a country code (two ASCII letters); its upper-case form.
 pub fn country_of(scope: &str) -> Option<String> {
@@ -199,6 +219,9 @@ pub fn measure(store: &dyn Backend, country: &str, now: i64) -> Result<Evidence>
     notices.median_secs = median(&latencies);
     notices.p90_secs = percentile(&latencies, 90.0);
 
+    // D: cases.
+    let cases = case_evidence(store, &teams)?;
+
     // B: the telescope.
     let inputs = store.inputs()?;
     let first_ns = inputs.iter().filter_map(|i| i.first_ns).min();
@@ -249,6 +272,7 @@ pub fn measure(store: &dyn Backend, country: &str, now: i64) -> Result<Evidence>
         country,
         measured_at: now,
         incident_response: notices,
+        cases,
         real_time_analysis: telescope,
         external_relations: RelationsEvidence {
             teams: relations,
@@ -257,6 +281,53 @@ pub fn measure(store: &dyn Backend, country: &str, now: i64) -> Result<Evidence>
         },
         not_measured: NOT_MEASURED.to_vec(),
     })
+}
+
+/// The case figures of the parties that are one of `teams`.
+fn case_evidence(store: &dyn Backend, teams: &[&Team]) -> Result<CaseEvidence> {
+    let mine = |team: &str| teams.iter().any(|t| t.id.as_str() == team);
+    let mut out = CaseEvidence {
+        cases: 0,
+        parties: 0,
+        acknowledged: 0,
+        resolved: 0,
+        acknowledge_median_secs: None,
+        acknowledge_p90_secs: None,
+        resolve_median_secs: None,
+        resolve_p90_secs: None,
+    };
+    let (mut to_ack, mut to_resolve) = (Vec::new(), Vec::new());
+    for stored in store.cases(&CaseQuery::default())? {
+        let Some(case) = firewatch_cases::stored::load(store, stored.id)? else {
+            continue;
+        };
+        let figures: Vec<_> = firewatch_cases::party_figures(&case)
+            .into_iter()
+            .filter(|f| mine(&f.team))
+            .collect();
+        if figures.is_empty() {
+            continue;
+        }
+        out.cases += 1;
+        for f in figures {
+            out.parties += 1;
+            if let Some(secs) = f.time_to_acknowledge_secs {
+                out.acknowledged += 1;
+                to_ack.push(secs as f64);
+            }
+            if let Some(secs) = f.time_to_resolve_secs {
+                out.resolved += 1;
+                to_resolve.push(secs as f64);
+            }
+        }
+    }
+    to_ack.sort_by(f64::total_cmp);
+    to_resolve.sort_by(f64::total_cmp);
+    out.acknowledge_median_secs = median(&to_ack);
+    out.acknowledge_p90_secs = percentile(&to_ack, 90.0);
+    out.resolve_median_secs = median(&to_resolve);
+    out.resolve_p90_secs = percentile(&to_resolve, 90.0);
+    Ok(out)
 }
 
 #[cfg(test)]

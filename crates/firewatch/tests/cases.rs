@@ -208,7 +208,9 @@ fn answers_give_response_times_rules_refuse_and_the_timeline_only_grows() {
         String::from_utf8_lossy(if ok { &out.stdout } else { &out.stderr }).into_owned()
     };
     let jp = "jp-example-cert";
-    let pause = || std::thread::sleep(std::time::Duration::from_millis(1100));
+    // When each answer came, as a party's report gives it (`--at`), an hour ago and after.
+    let now = jiff::Timestamp::now().as_second();
+    let at = |secs_after: i64| (now - 3600 + secs_after).to_string();
     run(
         &[
             "cases",
@@ -217,10 +219,24 @@ fn answers_give_response_times_rules_refuse_and_the_timeline_only_grows() {
             "Defacements of .example sites",
             "--coordinator",
             "oic-example-coord",
+            "--at",
+            &at(-60),
         ],
         true,
     );
-    run(&["cases", "party", "1", jp, "--role", "affected"], true);
+    run(
+        &[
+            "cases",
+            "party",
+            "1",
+            jp,
+            "--role",
+            "affected",
+            "--at",
+            &at(-30),
+        ],
+        true,
+    );
     let unknown = run(
         &["cases", "party", "1", "no-such-team", "--role", "observer"],
         false,
@@ -238,10 +254,30 @@ fn answers_give_response_times_rules_refuse_and_the_timeline_only_grows() {
         ],
         true,
     );
-    run(&["cases", "party", "1", jp, "--status", "notified"], true);
-    pause();
+    run(
+        &[
+            "cases",
+            "party",
+            "1",
+            jp,
+            "--status",
+            "notified",
+            "--at",
+            &at(0),
+        ],
+        true,
+    );
     let said = run(
-        &["cases", "party", "1", jp, "--status", "acknowledged"],
+        &[
+            "cases",
+            "party",
+            "1",
+            jp,
+            "--status",
+            "acknowledged",
+            "--at",
+            &at(90),
+        ],
         true,
     );
     assert!(said.contains("time to acknowledge"), "{said}");
@@ -264,8 +300,19 @@ fn answers_give_response_times_rules_refuse_and_the_timeline_only_grows() {
         &["cases", "task", "set", "1", "1", "--status", "done"],
         true,
     );
-    pause();
-    run(&["cases", "party", "1", jp, "--status", "done"], true);
+    run(
+        &[
+            "cases",
+            "party",
+            "1",
+            jp,
+            "--status",
+            "done",
+            "--at",
+            &at(600),
+        ],
+        true,
+    );
 
     // Figures: from the timeline's own times, independently.
     let case = sb.json(db, &["cases", "show", "1"]);
@@ -283,9 +330,25 @@ fn answers_give_response_times_rules_refuse_and_the_timeline_only_grows() {
         .unwrap();
     let tta = t["acknowledged"] - t["notified"];
     let ttr = t["done"] - t["notified"];
-    assert!(tta >= 1 && ttr > tta, "{t:?}");
+    assert_eq!((tta, ttr), (90, 600), "{t:?}");
     assert_eq!(figures["time_to_acknowledge_secs"], tta);
     assert_eq!(figures["time_to_resolve_secs"], ttr);
+
+    // The same times, as X.1060's measured evidence for Japan (D, issue 21).
+    sb.cmd(db)
+        .args(["assess", "import"])
+        .arg(common::shared_data().join("x1060/jp.csv"))
+        .args(["--scope", "JP"])
+        .assert()
+        .success();
+    let shown = sb.json(db, &["assess", "show", "JP", "--evidence"]);
+    let cases = &shown["evidence"]["cases"];
+    assert_eq!(cases["cases"], 1, "{cases}");
+    assert_eq!(cases["parties"], 1, "{cases}");
+    assert_eq!(cases["acknowledged"], 1, "{cases}");
+    assert_eq!(cases["resolved"], 1, "{cases}");
+    assert_eq!(cases["acknowledge_median_secs"], tta as f64, "{cases}");
+    assert_eq!(cases["resolve_median_secs"], ttr as f64, "{cases}");
 
     // Closing needs a determination; a closed case takes only comments and reopen.
     let refused = run(&["cases", "close", "1"], false);

@@ -323,6 +323,15 @@ fn evidence_section(
                         ", 90th percentile " span.p90 { (d.p90_secs.map_or_else(|| "-".to_owned(), duration)) } "."
                     } @else { "Sign in to see the notices." } }
                 }
+                tr id="evidence-d-cases" {
+                    td { "D as parties to cases" } td { }
+                    td { @if community {
+                        span.case-parties { (e.cases.parties) } " parties in " (e.cases.cases) " cases, "
+                        span.acknowledged { (e.cases.acknowledged) } " acknowledged, " (e.cases.resolved) " done; to acknowledge: median "
+                        span.ack-median { (e.cases.acknowledge_median_secs.map_or_else(|| "-".to_owned(), duration)) }
+                        ", to done: median " (e.cases.resolve_median_secs.map_or_else(|| "-".to_owned(), duration)) "."
+                    } @else { "Sign in to see the cases." } }
+                }
                 tr id="evidence-i" {
                     td { "I external relations" } td { (claimed(map, 'I')) }
                     td { @if community {

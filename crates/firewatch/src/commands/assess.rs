@@ -833,6 +833,21 @@ fn show_evidence(ctx: &Context, args: &ViewArgs) -> Result<ExitCode> {
                 ),
             ],
             vec![
+                "D as parties to cases".into(),
+                String::new(),
+                format!(
+                    "{} parties in {} cases, {} acknowledged, {} done; to acknowledge: median {}, p90 {}; to done: median {}, p90 {}",
+                    e.cases.parties,
+                    e.cases.cases,
+                    e.cases.acknowledged,
+                    e.cases.resolved,
+                    secs(e.cases.acknowledge_median_secs),
+                    secs(e.cases.acknowledge_p90_secs),
+                    secs(e.cases.resolve_median_secs),
+                    secs(e.cases.resolve_p90_secs)
+                ),
+            ],
+            vec![
                 "I external relations".into(),
                 claimed('I'),
                 format!(

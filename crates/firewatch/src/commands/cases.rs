@@ -97,6 +97,10 @@ pub struct OpenArgs {
     /// Open another case for an alert that already has one.
     #[arg(long)]
     pub again: bool,
+    /// When the case began, if earlier than now (a report filed late; RFC 3339, a date, Unix
+    /// seconds, or an age: 2h).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
     /// Print the new case as JSON.
     #[arg(long)]
     pub json: bool,
@@ -339,6 +343,19 @@ fn change_stamped(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Now, or `--at` when something happened earlier (recorded now; never in the future).
+fn stamp_at(at: Option<&str>) -> Result<Stamp> {
+    let recorded = now();
+    let Some(text) = at else {
+        return Ok(Stamp::at(recorded, None));
+    };
+    let at = time_arg(text, false)?;
+    if at > recorded {
+        bail!("--at {text}: {at} is in the future");
+    }
+    Ok(Stamp::late(at, recorded, None))
+}
+
 fn open(ctx: &Context, args: &OpenArgs) -> Result<ExitCode> {
     let mut store = ctx.fresh_store()?;
     store.check_writable()?;
@@ -349,7 +366,7 @@ fn open(ctx: &Context, args: &OpenArgs) -> Result<ExitCode> {
         ),
     };
     check_team(store.as_ref(), &coordinator)?;
-    let stamp = Stamp::at(now(), None);
+    let stamp = stamp_at(args.at.as_deref())?;
     let Some(alert_id) = &args.from_alert else {
         let Some(title) = &args.title else {
             bail!("a case opened by hand needs a title. hint: --title \"…\", or --from-alert ID");
@@ -736,18 +753,7 @@ fn party(ctx: &Context, args: &PartyArgs) -> Result<ExitCode> {
     if args.role.is_none() && args.status.is_none() {
         bail!("nothing to change. hint: --status STATUS, or --role ROLE to add the team");
     }
-    let recorded = now();
-    let at = match &args.at {
-        Some(text) => {
-            let at = time_arg(text, false)?;
-            if at > recorded {
-                bail!("--at {text}: {at} is in the future");
-            }
-            at
-        }
-        None => recorded,
-    };
-    let stamp = Stamp::late(at, recorded, None);
+    let stamp = stamp_at(args.at.as_deref())?;
     change_stamped(ctx, args.id, stamp, |store, case, stamp| {
         check_team(store, &args.team)?;
         let mut said = Vec::new();
