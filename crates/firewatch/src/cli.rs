@@ -36,7 +36,7 @@ pub enum Command {
     /// Traffic per destination port.
     #[command(subcommand)]
     Ports(crate::commands::list::PortsCommand),
-    /// Port spikes and new scanning campaigns.
+    /// Port spikes, new scanning campaigns and single-source bursts.
     #[command(subcommand)]
     Alerts(crate::commands::list::AlertsCommand),
     /// The sources the telescope saw, with their labels.

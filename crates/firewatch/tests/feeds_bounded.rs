@@ -233,6 +233,8 @@ fn events_without_a_time_keep_the_first_runs_ingest_time_when_resumed() {
     let out = run(&[("FIREWATCH_CRASH_AT", "feeds-after-batch-2")]);
     assert!(!out.status.success());
     assert_eq!(export(&sb, "f.db").len(), 200);
+    // Not a synchronisation: the restarted run must start in a later second than the first,
+    // so that only the saved ingest time (not the clock) can make its events dedupe.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let out = run(&[]);
     assert!(
