@@ -36,6 +36,7 @@ pub mod outbox;
 pub mod records;
 mod sessions;
 mod sqlite;
+pub mod stats;
 
 pub use assess::{AssessmentStore, StoredAssessment, StoredCatalogue};
 pub use cases::CaseStore;
@@ -49,6 +50,7 @@ pub use outbox::OutboxStore;
 pub use records::*;
 pub use sessions::{SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
+pub use stats::{StoreStats, StoreStatsReport, TableStats};
 
 /// Everything a store keeps, as one object: what the pipeline, the web service and the
 /// commands hold, so that only this crate and the wiring name a backend.
@@ -61,6 +63,7 @@ pub trait Backend:
     + HealthStore
     + AssessmentStore
     + CaseStore
+    + StoreStats
     + Send
 {
 }
@@ -74,6 +77,7 @@ impl<T> Backend for T where
         + HealthStore
         + AssessmentStore
         + CaseStore
+        + StoreStats
         + Send
 {
 }

@@ -4,7 +4,8 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::{RequestLabels, RouteLabels};
 pub use crate::viewer::ApiViewer;
-pub use crate::wire::{ApiPath, ApiQuery, NoParams, rfc3339, rfc3339_ns};
+use crate::wire::limit;
+pub use crate::wire::{ApiPath, ApiQuery, DEFAULT_LIMIT, MAX_LIMIT, NoParams, rfc3339, rfc3339_ns};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -29,10 +30,6 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 type Shared = Arc<AppState>;
 
-/// Rows returned when `limit` is not given.
-pub const DEFAULT_LIMIT: u32 = 100;
-/// The largest `limit` accepted.
-pub const MAX_LIMIT: u32 = 1000;
 /// The largest request body accepted (every route is a GET: bodies are not read).
 pub const MAX_BODY: u64 = 64 * 1024;
 
@@ -67,6 +64,8 @@ fn api_routes() -> Router<Shared> {
             "/assessments/{a}/compare/{b}",
             get(crate::assess::comparison),
         )
+        .route("/cases", get(crate::cases::cases))
+        .route("/cases/{id}", get(crate::cases::case))
         .route("/openapi.json", get(openapi))
 }
 
@@ -127,15 +126,6 @@ pub async fn observe(State(state): State<Shared>, request: Request, next: Next) 
         })
         .inc();
     response
-}
-
-fn limit(l: Option<u32>) -> Result<usize, ApiError> {
-    match l.unwrap_or(DEFAULT_LIMIT) {
-        n @ 1..=MAX_LIMIT => Ok(n as usize),
-        n => Err(ApiError::BadRequest(format!(
-            "limit {n} is out of range (1..={MAX_LIMIT})"
-        ))),
-    }
 }
 
 fn time_range(since: Option<&str>, until: Option<&str>) -> Result<TimeRange, ApiError> {
@@ -1657,9 +1647,9 @@ impl utoipa::Modify for BearerAuth {
 /// The OpenAPI 3 document of the service.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing, X.1060 service maps; TLP 2.0 applied to every read."),
-    paths(events, event_stats, export_events, alerts, alert_sources, top_ports, sources, source, attacks, teams, route, crate::assess::assessments, crate::assess::assessment, crate::assess::comparison, openapi, healthz, metrics),
-    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, TlpLevel, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, AlertSourceList, AlertSourceItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health, crate::assess::AssessmentList, crate::assess::AssessmentSummary, crate::assess::AssessmentDetail, crate::assess::AssessmentComparison)),
+    info(title = "Firewatch API", description = "Telescope data, feed events, teams and routing, X.1060 service maps, cross-border cases; TLP 2.0 applied to every read."),
+    paths(events, event_stats, export_events, alerts, alert_sources, top_ports, sources, source, attacks, teams, route, crate::assess::assessments, crate::assess::assessment, crate::assess::comparison, crate::cases::cases, crate::cases::case, openapi, healthz, metrics),
+    components(schemas(ErrorBody, Order, IpAddress, IntelMqEvent, Label, TlpLevel, EventPage, EventItem, EventStats, StatsGroup, AlertList, AlertItem, AlertSourceList, AlertSourceItem, PortList, SourceList, SourceItem, AttackList, TeamList, RouteAnswer, Health, crate::assess::AssessmentList, crate::assess::AssessmentSummary, crate::assess::AssessmentDetail, crate::assess::AssessmentComparison, crate::cases::CaseStatus, crate::cases::CaseList, crate::cases::CaseItem, crate::cases::CasePartyItem, crate::cases::CaseDetail)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

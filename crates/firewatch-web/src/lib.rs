@@ -39,6 +39,7 @@
 pub mod api;
 pub mod assess;
 pub mod auth;
+pub mod cases;
 pub mod error;
 pub mod metrics;
 pub mod pages;

@@ -1,6 +1,6 @@
 //! What the JSON API reads from a request and how it writes times: query and path extractors
 //! that refuse with a JSON 400, and RFC 3339 times. Shared by the API's route modules
-//! ([`crate::api`], [`crate::assess`]); `crate::api` re-exports them.
+//! ([`crate::api`], [`crate::assess`], [`crate::cases`]); `crate::api` re-exports them.
 
 use crate::error::ApiError;
 use axum::extract::{FromRequestParts, Path};
@@ -31,6 +31,22 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .await
             .map(|Path(v)| ApiPath(v))
             .map_err(|e| ApiError::BadRequest(format!("path: {}", e.body_text())))
+    }
+}
+
+/// Rows returned when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// The largest `limit` accepted.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The `limit` parameter of a listing: [`DEFAULT_LIMIT`] when not given, else 1..=[`MAX_LIMIT`]
+/// or a 400.
+pub fn limit(l: Option<u32>) -> Result<usize, ApiError> {
+    match l.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n as usize),
+        n => Err(ApiError::BadRequest(format!(
+            "limit {n} is out of range (1..={MAX_LIMIT})"
+        ))),
     }
 }
 

@@ -56,6 +56,31 @@ fn schemathesis_finds_no_failures() {
             imported_at: 1_714_564_800,
         })
         .unwrap();
+    // One case with team a as a party, so that `cases/{id}` (its example is 1) answers 200 too.
+    let at = firewatch_cases::Stamp::at(jiff::Timestamp::from_second(1_714_564_800).unwrap(), None);
+    let mut case = firewatch_cases::Case::open(
+        firewatch_cases::NewCase {
+            title: "tcp/23 spike".into(),
+            summary: String::new(),
+            severity: firewatch_cases::Severity::High,
+            tlp: firewatch_core::TlpLevel::Amber,
+            pap: firewatch_cases::Pap::Amber,
+            coordinator: "b".into(),
+        },
+        &at,
+    )
+    .unwrap();
+    case.add_party("a", firewatch_cases::Role::Affected, &at)
+        .unwrap();
+    case.observe(
+        firewatch_cases::ObservableKind::Address,
+        "192.0.2.10",
+        Some("a"),
+        &at,
+    )
+    .unwrap();
+    let n = case.timeline.len();
+    firewatch_cases::stored::commit(&mut store, &mut case, n).unwrap();
     drop(store);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

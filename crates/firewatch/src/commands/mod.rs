@@ -47,6 +47,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inputs(inputs::InputsCommand::List(args)) => inputs::list(&ctx, &args),
         Command::Inputs(inputs::InputsCommand::Forget(args)) => inputs::forget(&ctx, &args),
         Command::Store(store::StoreCommand::Check(args)) => store::check(&ctx, &args),
+        Command::Store(store::StoreCommand::Stats(args)) => store::stats(&ctx, &args),
         Command::Teams(cmd) => teams::run(&ctx, &cmd),
         Command::Route(args) => route::run(&ctx, &args),
         Command::Reattribute(args) => reattribute::run(&ctx, &args),

@@ -1,6 +1,7 @@
-//! `firewatch store check`: SQLite's integrity check of the store, which writes then honour.
+//! `firewatch store check`: SQLite's integrity check of the store, which writes then honour;
+//! `firewatch store stats`: rows, bytes and the time span of each table.
 
-use crate::output::json;
+use crate::output::{json, json_times, s_time, table, thousands};
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use firewatch_pipeline::Context;
@@ -19,6 +20,24 @@ pub enum StoreCommand {
         after_help = "Examples:\n  firewatch store check\n  firewatch store check --quick --json\n\nExit status: 0 when the store passed, 1 when it failed."
     )]
     Check(StoreCheckArgs),
+    /// Rows, bytes and oldest/newest data of each table, and the file's page figures.
+    ///
+    /// BYTES are the table's pages with those of its indexes, from SQLite's `dbstat`; the
+    /// TOTAL line is the whole file (every page, free ones included). OLDEST and NEWEST are
+    /// the time span of the time-keyed tables (port intervals and flowtuples by interval
+    /// start, sources first/last seen, attacks, events by `time`, captures ingested). Every
+    /// row is counted, so on a large store this reads the whole file once.
+    #[command(
+        after_help = "Examples:\n  firewatch store stats\n  firewatch store stats --json | jq '.tables[] | select(.table == \"events\")'\n\nWith --json, `oldest` and `newest` are RFC 3339 UTC times and sizes are bytes; `bytes_per_table` is \"unavailable\" (and each table's bytes null) when SQLite has no dbstat."
+    )]
+    Stats(StoreStatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreStatsArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -69,4 +88,59 @@ pub fn check(ctx: &Context, args: &StoreCheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+pub fn stats(ctx: &Context, args: &StoreStatsArgs) -> Result<ExitCode> {
+    if !ctx.db.exists() {
+        anyhow::bail!("there is no store at {}", ctx.db.display());
+    }
+    let report = ctx
+        .store()?
+        .stats()
+        .with_context(|| format!("cannot read the store {}", ctx.db.display()))?;
+    if args.json {
+        let mut value = serde_json::to_value(&report)?;
+        value["tables"] = json_times(value["tables"].take(), &["oldest", "newest"], &[]);
+        json(&value)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let size = |b: u64| thousands(usize::try_from(b).unwrap_or(usize::MAX));
+    let mut rows: Vec<Vec<String>> = report
+        .tables
+        .iter()
+        .map(|t| {
+            vec![
+                t.table.clone(),
+                size(t.rows),
+                t.bytes.map_or_else(|| "-".into(), size),
+                t.oldest.map(s_time).unwrap_or_default(),
+                t.newest.map(s_time).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "TOTAL".into(),
+        size(report.total_rows()),
+        size(report.total_bytes()),
+        String::new(),
+        String::new(),
+    ]);
+    table(&["TABLE", "ROWS", "BYTES", "OLDEST", "NEWEST"], rows);
+    outln!(
+        "{}: {} bytes on disk{}, page size {}, {} pages of which {} free, journal mode {}",
+        report.path.as_deref().unwrap_or("(in memory)"),
+        report.file_bytes.map_or_else(|| "?".into(), size),
+        match report.wal_bytes {
+            Some(w) if w > 0 => format!(" (+ {} in the write-ahead log)", size(w)),
+            _ => String::new(),
+        },
+        size(report.page_size),
+        size(report.page_count),
+        size(report.freelist_pages),
+        report.journal_mode
+    );
+    if report.bytes_per_table != "dbstat" {
+        outln!("bytes per table unavailable: this SQLite has no dbstat; TOTAL is the whole file");
+    }
+    Ok(ExitCode::SUCCESS)
 }
