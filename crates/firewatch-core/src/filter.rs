@@ -148,6 +148,20 @@ impl Filter {
         })
     }
 
+    /// `FIELD = "VALUE"`, the value quoted as the language quotes strings and typed for the
+    /// field as [`Filter::parse`] types it (so `extra.team`, `source.ip` and the like need no
+    /// hand-quoting by callers).
+    ///
+    /// ```
+    /// use firewatch_core::filter::Filter;
+    /// let f = Filter::equals("extra.team", "a \"quoted\" team").unwrap();
+    /// assert_eq!(f, Filter::parse(r#"extra.team = "a \"quoted\" team""#).unwrap());
+    /// ```
+    pub fn equals(field: &str, value: &str) -> Result<Filter, FilterError> {
+        let quoted = value.replace('\\', "\\\\").replace('"', "\\\"");
+        Filter::parse(&format!("{field} = \"{quoted}\""))
+    }
+
     /// A filter from an already built expression (for programmatic use). Field names and values
     /// are taken as given; build values with the same types [`Filter::parse`] would.
     pub fn from_expr(expr: Expr) -> Filter {

@@ -62,8 +62,7 @@ pub fn notice_id(team: &str, channel: &str, slot: Option<&str>, items: &[String]
 }
 
 fn team_filter(team: &str, extra: Option<&str>) -> Result<Filter, NotifyError> {
-    let quoted = team.replace('\\', "\\\\").replace('"', "\\\"");
-    let own = Filter::parse(&format!("extra.team = \"{quoted}\""))
+    let own = Filter::equals(firewatch_core::fields::EXTRA_TEAM, team)
         .map_err(|e| NotifyError::Config(format!("team id {team:?}: {e}")))?;
     Ok(match extra {
         None => own,

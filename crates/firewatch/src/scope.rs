@@ -43,8 +43,6 @@ pub fn check_team(store: &(impl Store + ?Sized), team: &str) -> Result<()> {
 
 /// `FIELD = VALUE`, the value typed for the field as the filter language types it.
 pub fn equals(field: &str, value: &str) -> Result<Expr> {
-    let quoted = value.replace('\\', "\\\\").replace('"', "\\\"");
-    let filter = Filter::parse(&format!("{field} = \"{quoted}\""))
-        .map_err(|e| anyhow!("{field} {value:?}: {e}"))?;
+    let filter = Filter::equals(field, value).map_err(|e| anyhow!("{field} {value:?}: {e}"))?;
     Ok(filter.expr().clone())
 }

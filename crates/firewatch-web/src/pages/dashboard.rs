@@ -518,8 +518,7 @@ pub struct InboxParams {
 
 /// The filter of a team's inbox: events routed to it (`extra.team`).
 pub fn inbox_filter(team: &str) -> Result<Filter, ApiError> {
-    let quoted = team.replace('\\', "\\\\").replace('"', "\\\"");
-    Filter::parse(&format!("extra.team = \"{quoted}\""))
+    Filter::equals(firewatch_core::fields::EXTRA_TEAM, team)
         .map_err(|e| ApiError::Internal(format!("inbox filter of team {team:?}: {e}")))
 }
 
