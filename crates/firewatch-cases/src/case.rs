@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CaseError;
 use crate::vocab::{
-    Determination, FindingKind, ObservableKind, Pap, PartyStatus, Role, Severity, Status,
-    TaskStatus,
+    Determination, Due, FindingKind, MailDirection, ObservableKind, Pap, PartyStatus, Role,
+    Severity, Status, TaskStatus,
 };
 
 /// One change to a case, as the timeline keeps it (JSON, tagged by `kind`).
@@ -101,6 +101,36 @@ pub enum Change {
         /// What was said.
         text: String,
     },
+    /// An e-mail of the case's thread, sent to or received from a team.
+    Message {
+        /// Received (`in`) or sent (`out`).
+        direction: MailDirection,
+        /// Its Message-ID, without angle brackets.
+        message_id: String,
+        /// The team it was exchanged with, when the address is one of the directory's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+        /// The sender's (in) or recipients' (out) address.
+        address: String,
+        /// Its subject.
+        subject: String,
+        /// Received: `verified`, `unverified` or `unsigned` against the team's key; sent:
+        /// `signed`.
+        signature: String,
+        /// Why a signature did not verify.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        /// Its first lines of text.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        excerpt: String,
+    },
+    /// A party past its service level was reminded (once per deadline).
+    Reminded {
+        /// The party.
+        team: String,
+        /// What it is late with.
+        due: Due,
+    },
     /// The case moved from new to in progress.
     Started,
     /// The case was closed.
@@ -132,6 +162,8 @@ impl Change {
             Change::Linked { .. } => "linked",
             Change::Observed { .. } => "observed",
             Change::Comment { .. } => "comment",
+            Change::Message { .. } => "message",
+            Change::Reminded { .. } => "reminded",
             Change::Started => "started",
             Change::Closed { .. } => "closed",
             Change::Reopened { .. } => "reopened",
@@ -183,6 +215,23 @@ impl Change {
                 team,
             } => format!("{observable} {value}{}", slice(team)),
             Change::Comment { text } => format!("comment: {text}"),
+            Change::Message {
+                direction,
+                team,
+                address,
+                subject,
+                signature,
+                ..
+            } => {
+                let who = team
+                    .as_deref()
+                    .map_or_else(|| address.clone(), |team| format!("{team} <{address}>"));
+                match direction {
+                    MailDirection::In => format!("mail from {who} ({signature}): {subject}"),
+                    MailDirection::Out => format!("mail to {who} ({signature}): {subject}"),
+                }
+            }
+            Change::Reminded { team, due } => format!("{team} reminded to {}", due.as_str()),
             Change::Started => "in progress".to_owned(),
             Change::Closed {
                 determination,
@@ -202,7 +251,10 @@ impl Change {
     /// party, a link or an observable of its slice): what the other parties do not see.
     pub fn slice_team<'a>(&'a self, case: &'a Case) -> Option<&'a str> {
         match self {
-            Change::Linked { team, .. } | Change::Observed { team, .. } => team.as_deref(),
+            Change::Linked { team, .. }
+            | Change::Observed { team, .. }
+            | Change::Message { team, .. } => team.as_deref(),
+            Change::Reminded { team, .. } => Some(team),
             Change::TaskAdded { team, .. } => Some(team),
             Change::TaskStatus { task, .. } | Change::TaskDue { task, .. } => {
                 case.task(*task).map(|t| t.team.as_str())
@@ -722,6 +774,25 @@ impl Case {
                     return self.refuse("an empty comment");
                 }
             }
+            Change::Message { message_id, .. } => {
+                if message_id.trim().is_empty() {
+                    return self.refuse("a message without a Message-ID");
+                }
+            }
+            Change::Reminded { team, due } => {
+                if self.party(team).is_none() {
+                    return self.refuse(format!("{team} is no party"));
+                }
+                let reminded = self.timeline.iter().any(|e| {
+                    matches!(&e.change, Change::Reminded { team: t, due: d } if t == team && d == due)
+                });
+                if reminded {
+                    return self.refuse(format!(
+                        "{team} was already reminded to {}; a party is reminded once",
+                        due.as_str()
+                    ));
+                }
+            }
             Change::Started => {
                 if self.status != Status::New {
                     return self.refuse(format!("it is {}, not new", self.status));
@@ -821,7 +892,7 @@ impl Case {
                 value,
                 team,
             }),
-            Change::Comment { .. } => {}
+            Change::Comment { .. } | Change::Message { .. } | Change::Reminded { .. } => {}
             Change::Started => self.status = Status::InProgress,
             Change::Closed { determination, .. } => {
                 self.status = Status::Closed;
@@ -1005,6 +1076,18 @@ impl Case {
             Change::Closed {
                 determination,
                 note: note.map(str::to_owned),
+            },
+            stamp,
+        )?;
+        Ok(())
+    }
+
+    /// Records that a party was reminded of a deadline (once per party and deadline).
+    pub fn remind(&mut self, team: &str, due: Due, stamp: &Stamp) -> Result<(), CaseError> {
+        self.apply(
+            Change::Reminded {
+                team: team.to_owned(),
+                due,
             },
             stamp,
         )?;

@@ -43,16 +43,25 @@
 //! ```
 
 mod case;
+mod config;
 mod error;
 mod figures;
+mod mail;
+mod merge;
+pub mod service;
 pub mod stored;
 mod view;
 mod vocab;
 
 pub use case::{Case, Change, Entry, Link, NewCase, Observable, Party, Stamp, StatusChange, Task};
+pub use config::CasesConfig;
 pub use error::CaseError;
 pub use figures::{PartyFigures, party_figures};
+pub use mail::{
+    Delivered, MailRules, ReceivedMail, SignatureState, case_tag, tagged_subject, take_in,
+};
+pub use merge::Absorbed;
 pub use vocab::{
-    Determination, FindingKind, ObservableKind, Pap, PartyStatus, Role, Severity, Status,
-    TaskStatus,
+    Determination, FindingKind, MailDirection, ObservableKind, Pap, PartyStatus, Role, Severity,
+    Status, TaskStatus,
 };

@@ -180,6 +180,28 @@ names! {
         Attack = "attack",
         /// A stored feed event (its id).
         Event = "event",
+        /// A message of the case's thread, by its Message-ID: how replies find their case.
+        Mail = "mail",
+    }
+}
+
+names! {
+    /// What a party is late with, past its service level.
+    Due, "deadline" {
+        /// It has not acknowledged.
+        Acknowledge = "acknowledge",
+        /// It is not done.
+        Resolve = "resolve",
+    }
+}
+
+names! {
+    /// Which way a message of a case went.
+    MailDirection, "mail direction" {
+        /// Received from a party (or a reporter).
+        In = "in",
+        /// Sent to a party.
+        Out = "out",
     }
 }
 

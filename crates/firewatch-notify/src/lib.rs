@@ -7,7 +7,8 @@
 //! ([`mail`], signed with the sender team's key and optionally encrypted to the recipient's,
 //! [`openpgp`]) or a webhook JSON body ([`webhook`]). [`plan::queue`] records them in the
 //! store's outbox before anything is sent; [`deliver::Courier`] sends what is due, marks each
-//! notice sent once the server accepted it, and retries failures with backoff.
+//! notice sent once the server accepted it, and retries failures with backoff. Mail coming
+//! back is read, and its signature checked against the sender team's key, by [`inbound`].
 //!
 //! ```
 //! use firewatch_notify::webhook;
@@ -20,8 +21,10 @@
 //! assert!(webhook::verify(b"shared secret", &headers, body, 1_763_900_031, 300, &mut seen).is_err());
 //! ```
 
+pub mod case_mail;
 pub mod config;
 pub mod deliver;
+pub mod inbound;
 pub mod item;
 pub mod mail;
 pub mod openpgp;

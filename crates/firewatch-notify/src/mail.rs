@@ -31,6 +31,9 @@ pub struct EmailContent<'a> {
     pub attachment: Vec<u8>,
     /// Unix seconds, for the Date header.
     pub date: i64,
+    /// Message-IDs of the thread it answers (`<…>` each), oldest first: the last is its
+    /// In-Reply-To, all are its References. Empty for a first message.
+    pub references: &'a [String],
 }
 
 /// Parses `Name <addr@host>` or `addr@host`.
@@ -83,7 +86,13 @@ pub fn build_email(
             .map_err(|_| NotifyError::Mime("attachment".into()))?,
         content_type(content.attachment_type)?,
     );
-    let entity = MultiPart::mixed().singlepart(text).singlepart(attachment);
+    // A message without an attachment (a case's mail) is its text alone, still in a
+    // multipart/mixed so the signed entity has one shape.
+    let entity = if content.attachment_name.is_empty() {
+        MultiPart::mixed().singlepart(text)
+    } else {
+        MultiPart::mixed().singlepart(text).singlepart(attachment)
+    };
     let signature = sender.sign(&signed_bytes(&entity))?;
     let signed = MultiPart::signed("application/pgp-signature".into(), "pgp-sha256".into())
         .multipart(entity)
@@ -127,6 +136,11 @@ pub fn build_email(
         ));
     for to in content.to {
         builder = builder.to(parse_mailbox(to)?);
+    }
+    if let Some(last) = content.references.last() {
+        builder = builder
+            .in_reply_to(last.clone())
+            .references(content.references.join(" "));
     }
     let message = builder
         .multipart(top)

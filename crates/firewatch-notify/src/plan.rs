@@ -356,6 +356,7 @@ impl Planner<'_> {
                         attachment_type,
                         attachment,
                         date: self.now,
+                        references: &[],
                     };
                     (
                         build_email(&content, self.sender, recipient_key.as_ref())?,

@@ -36,7 +36,7 @@ pub fn enricher(ctx: &Context) -> Result<Arc<dyn Attribute>> {
 
 /// As [`enricher`], with its concrete type (which names the data version it attributes with).
 pub fn directory_enricher(ctx: &Context) -> Result<Arc<DirectoryEnricher>> {
-    let geo = dataset::load_geo(&ctx.db)?;
+    let geo = dataset::load_geo(ctx.dataset_anchor())?;
     let store = ctx.store()?;
     let directory = directory::stored_directory(store.as_ref())?;
     let imported = store.team_directory()?.map(|d| d.imported_at);

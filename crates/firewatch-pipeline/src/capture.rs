@@ -17,6 +17,7 @@
 use crate::Context;
 use crate::derivation::TelescopeDerivation;
 use anyhow::{Context as _, Result};
+use firewatch_core::attribution::Attribute;
 use firewatch_darknet::{AggregationConfig, Aggregator, IngestOutcome, aggregate_capture};
 use firewatch_pcap::{Capture, DecodeCounters, decode};
 use firewatch_store::{Backend, CaptureExtent, InputRecord, TimeRange, crash_point};
@@ -318,30 +319,145 @@ fn aggregate_after(
     )
 }
 
+/// The content hash of a capture file, computed on another thread while the capture is read
+/// and aggregated (the hash alone is a third of a dry run's time): when it names an input
+/// the store holds, the aggregation is stopped and the input reported as already ingested,
+/// as if the hash had been checked first.
+struct HashJob {
+    handle: Option<std::thread::JoinHandle<Result<String>>>,
+    /// The content hashes of every stored input, read before the capture.
+    stored: Arc<std::collections::HashSet<String>>,
+    /// Set by the hashing thread when the hash is one of `stored`.
+    stop: Arc<AtomicBool>,
+    result: Option<String>,
+}
+
+impl HashJob {
+    fn start(path: &Path, store: &dyn Backend) -> Result<Self> {
+        let stored: Arc<std::collections::HashSet<String>> = Arc::new(
+            store
+                .inputs()?
+                .into_iter()
+                .map(|i| i.content_hash)
+                .collect(),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let (path, stored, stop) = (path.to_path_buf(), Arc::clone(&stored), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let hash = hash_file(&path)?;
+                if stored.contains(&hash) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Ok(hash)
+            })
+        };
+        Ok(HashJob {
+            handle: Some(handle),
+            stored,
+            stop,
+            result: None,
+        })
+    }
+
+    /// The content hash, once computed.
+    fn hash(&mut self) -> Result<String> {
+        if let Some(handle) = self.handle.take() {
+            let hash = handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("hashing the capture failed"))??;
+            self.result = Some(hash);
+        }
+        self.result
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("hashing the capture failed"))
+    }
+
+    /// The content hash if the store holds an input under it.
+    fn stored_hash(&mut self) -> Result<Option<String>> {
+        let hash = self.hash()?;
+        Ok(self.stored.contains(&hash).then_some(hash))
+    }
+}
+
+/// The derivation rules of an ingest run, whose attribution data (half a second to build
+/// from the registry data) loads on another thread while the first capture is read.
+pub struct PendingRules<'scope> {
+    rules: TelescopeDerivation,
+    pending: Option<std::thread::ScopedJoinHandle<'scope, Result<Arc<dyn Attribute>>>>,
+    /// Why loading the attribution data failed: the run fails with it, as when it was
+    /// loaded before any capture was read.
+    failed: Option<anyhow::Error>,
+}
+
+impl PendingRules<'_> {
+    /// Rules that are complete already.
+    pub fn ready(rules: TelescopeDerivation) -> Self {
+        PendingRules {
+            rules,
+            pending: None,
+            failed: None,
+        }
+    }
+
+    /// The rules, once the attribution data is loaded.
+    pub fn get(&mut self) -> Result<&TelescopeDerivation> {
+        if let Some(handle) = self.pending.take() {
+            let loaded = handle
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("loading the attribution data failed")));
+            match loaded {
+                Ok(e) => self.rules.enricher = Some(e),
+                Err(e) => {
+                    let text = format!("{e:#}");
+                    self.failed = Some(e);
+                    anyhow::bail!(text);
+                }
+            }
+        }
+        Ok(&self.rules)
+    }
+}
+
 /// Ingests one input into `store` (or nowhere, for a dry run).
 pub fn ingest_one(
     path: &Path,
     store: Option<&mut (dyn Backend + 'static)>,
-    rules: &TelescopeDerivation,
+    rules: &mut PendingRules<'_>,
     opts: &IngestOptions,
     progress: &mut dyn CaptureProgress,
 ) -> Result<InputReport> {
     let name = path.display().to_string();
-    let is_stdin = name == "-";
-    let stdin_hash = Arc::new(Mutex::new(blake3::Hasher::new()));
-    let mut known_hash = None;
     // The content hash only serves deduplication in the store: a dry run skips it, so that
     // it measures decoding, labelling and aggregation alone.
-    let hashing = store.is_some();
-    if !is_stdin && hashing {
-        let hash = hash_file(path)?;
-        if let Some(store) = store.as_deref()
-            && store.input(&hash)?.is_some()
-        {
-            return Ok(InputReport::already(name, hash, None));
-        }
-        known_hash = Some(hash);
+    let mut job = match store.as_deref() {
+        Some(store) if name != "-" => Some(HashJob::start(path, store)?),
+        _ => None,
+    };
+    let result = ingest_hashing(path, store, rules, opts, progress, job.as_mut());
+    // An input stored under the same content hash was ingested already, whatever reading
+    // this one found (the hash used to be checked before anything else).
+    // A file that cannot be hashed fails with that error, as it did when hashed first.
+    if let Some(job) = job.as_mut()
+        && let Some(hash) = job.stored_hash()?
+    {
+        return Ok(InputReport::already(name, hash, None));
     }
+    result
+}
+
+fn ingest_hashing(
+    path: &Path,
+    store: Option<&mut (dyn Backend + 'static)>,
+    rules: &mut PendingRules<'_>,
+    opts: &IngestOptions,
+    progress: &mut dyn CaptureProgress,
+    mut job: Option<&mut HashJob>,
+) -> Result<InputReport> {
+    let name = path.display().to_string();
+    let is_stdin = name == "-";
+    let stdin_hash = Arc::new(Mutex::new(blake3::Hasher::new()));
+    let hashing = store.is_some();
     // How the capture begins (read first, from the file again or from standard input kept
     // aside), and what the store holds of it.
     let mut start = None;
@@ -406,6 +522,14 @@ pub fn ingest_one(
         } else {
             Capture::from_reader("<stdin>", Box::new(rest))?
         }
+    } else if let Some(job) = job.as_deref() {
+        let file = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
+        let reader = StoppableReader {
+            inner: file,
+            stop: Arc::clone(&job.stop),
+            copy: None,
+        };
+        Capture::from_reader(name.clone(), Box::new(reader))?
     } else {
         Capture::open(path)?
     };
@@ -417,8 +541,14 @@ pub fn ingest_one(
     let seconds = started.elapsed().as_secs_f64();
     drop(capture);
     let agg = outcome.aggregate;
-    let content_hash = match known_hash {
-        Some(h) => h,
+    let content_hash = match job.as_mut() {
+        Some(job) => {
+            if job.stored_hash()?.is_some() {
+                // Reported as already ingested by the caller.
+                anyhow::bail!("{name}: already ingested");
+            }
+            job.hash()?
+        }
         None if !hashing => String::new(),
         None => stdin_hash
             .lock()
@@ -464,6 +594,7 @@ pub fn ingest_one(
                 .then(|| known.same.first().map(|e| e.content_hash.clone()))
                 .flatten(),
         });
+        let rules = rules.get()?;
         crash_point("before-commit");
         progress.committing(agg.sources.len());
         let committed = match &extent {
@@ -517,43 +648,56 @@ pub fn ingest_all(
         store.check_writable()?;
         Some(store)
     };
-    // Attribution data is loaded once per run; a dry run attributes nothing.
-    let mut rules = TelescopeDerivation {
+    // Attribution data is loaded once per run, on another thread while the first capture is
+    // read; a dry run attributes nothing.
+    let rules = TelescopeDerivation {
         labels: ctx.config.labels.clone(),
         attacks: ctx.config.attacks.clone(),
-        enricher: if opts.dry_run {
-            None
-        } else {
-            Some(crate::attribution::enricher(ctx)?)
-        },
+        enricher: None,
     };
-    let mut loaded_dataset = crate::dataset::current_dataset(&ctx.db)?;
-    let mut reports = Vec::new();
-    for f in files {
-        let path = f.as_ref();
-        // `data update` may have put a new dataset in force: switch before the next input.
-        if rules.enricher.is_some() && crate::dataset::dataset_changed(&ctx.db, &loaded_dataset) {
-            loaded_dataset = crate::dataset::current_dataset(&ctx.db)?;
-            rules.enricher = Some(crate::attribution::enricher(ctx)?);
+    let reports = std::thread::scope(|scope| -> Result<Vec<InputReport>> {
+        let mut rules = PendingRules {
+            rules,
+            pending: (!opts.dry_run).then(|| scope.spawn(|| crate::attribution::enricher(ctx))),
+            failed: None,
+        };
+        let mut loaded_dataset = crate::dataset::current_dataset(ctx.dataset_anchor())?;
+        let mut reports = Vec::new();
+        for f in files {
+            let path = f.as_ref();
+            // `data update` may have put a new dataset in force: switch before the next input.
+            if !opts.dry_run
+                && crate::dataset::dataset_changed(ctx.dataset_anchor(), &loaded_dataset)
+            {
+                loaded_dataset = crate::dataset::current_dataset(ctx.dataset_anchor())?;
+                rules.get()?;
+                rules.rules.enricher = Some(crate::attribution::enricher(ctx)?);
+            }
+            match ingest_one(path, store.as_deref_mut(), &mut rules, opts, progress) {
+                Ok(r) => reports.push(r),
+                Err(_) if rules.failed.is_some() => {
+                    return Err(rules.failed.take().unwrap_or_else(|| anyhow::anyhow!("")));
+                }
+                Err(e) => reports.push(InputReport {
+                    name: path.display().to_string(),
+                    content_hash: String::new(),
+                    status: "failed",
+                    frames: 0,
+                    ip_packets: 0,
+                    counters: DecodeCounters::default(),
+                    sources: 0,
+                    seconds: 0.0,
+                    packets_per_second: 0.0,
+                    error: Some(format!("{e:#}")),
+                    skipped_frames: 0,
+                    same_capture_as: None,
+                }),
+            }
         }
-        match ingest_one(path, store.as_deref_mut(), &rules, opts, progress) {
-            Ok(r) => reports.push(r),
-            Err(e) => reports.push(InputReport {
-                name: path.display().to_string(),
-                content_hash: String::new(),
-                status: "failed",
-                frames: 0,
-                ip_packets: 0,
-                counters: DecodeCounters::default(),
-                sources: 0,
-                seconds: 0.0,
-                packets_per_second: 0.0,
-                error: Some(format!("{e:#}")),
-                skipped_frames: 0,
-                same_capture_as: None,
-            }),
-        }
-    }
+        // A run that committed nothing still fails as before when the data cannot load.
+        rules.get()?;
+        Ok(reports)
+    })?;
     if let Some(store) = store.as_mut() {
         crate::alerts::refresh_if_stale(store.as_mut(), &ctx.config.detect)?;
         crash_point("after-alerts");

@@ -100,7 +100,8 @@ pub fn compute(ctx: &Context, range: &TimeRange) -> Result<ComputeReport> {
     drop(observations);
     report.cells = fresh.len() as u64;
 
-    let geo = crate::dataset::load_geo(&ctx.db).context("cannot load the registry data")?;
+    let geo =
+        crate::dataset::load_geo(ctx.dataset_anchor()).context("cannot load the registry data")?;
     let space = AddressSpace::from_ranges(geo.table().segments_v4().map(|(first, last, v)| {
         let a = geo.attribution(v);
         (first, last, a.country.map(|c| c.bytes()), a.asn)

@@ -30,6 +30,7 @@
 //! assert_eq!(bundle, exporter.bundle(&[finding]));
 //! ```
 
+pub mod case_stix;
 pub mod config;
 pub mod finding;
 pub mod ids;

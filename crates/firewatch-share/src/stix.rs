@@ -148,15 +148,10 @@ impl Exporter {
         bundle
     }
 
-    fn constant_objects(&self, date_added: i64) -> Vec<StixObject> {
+    /// The producer's identity and the Firewatch project's (which defines the extensions),
+    /// as every bundle carries them.
+    pub fn identity_objects(&self) -> Vec<Json> {
         let clear = [tlp::marking_id(TlpLevel::Clear)];
-        let constant = |json: Json| StixObject {
-            id: json["id"].as_str().unwrap_or_default().to_owned(),
-            date_added,
-            version: CONSTANT_CREATED.to_owned(),
-            tlp: TlpLevel::Clear,
-            json,
-        };
         let mut producer = json!({
             "type": "identity", "spec_version": "2.1", "id": self.identity_id,
             "created": CONSTANT_CREATED, "modified": CONSTANT_CREATED,
@@ -171,15 +166,29 @@ impl Exporter {
             producer["contact_information"] = json!(contact);
         }
         vec![
-            constant(producer),
-            constant(json!({
+            producer,
+            json!({
                 "type": "identity", "spec_version": "2.1", "id": FIREWATCH_PROJECT_IDENTITY,
                 "created": CONSTANT_CREATED, "modified": CONSTANT_CREATED,
                 "name": "Firewatch", "identity_class": "system",
                 "description": "Firewatch, a shared watchtower for CSIRT networks.",
                 "object_marking_refs": clear,
-            })),
-            constant(json!({
+            }),
+        ]
+    }
+
+    fn constant_objects(&self, date_added: i64) -> Vec<StixObject> {
+        let clear = [tlp::marking_id(TlpLevel::Clear)];
+        let constant = |json: Json| StixObject {
+            id: json["id"].as_str().unwrap_or_default().to_owned(),
+            date_added,
+            version: CONSTANT_CREATED.to_owned(),
+            tlp: TlpLevel::Clear,
+            json,
+        };
+        let mut objects: Vec<StixObject> =
+            self.identity_objects().into_iter().map(constant).collect();
+        objects.push(constant(json!({
                 "type": "extension-definition", "spec_version": "2.1", "id": FIREWATCH_EXTENSION,
                 "created_by_ref": FIREWATCH_PROJECT_IDENTITY,
                 "created": CONSTANT_CREATED, "modified": CONSTANT_CREATED,
@@ -189,8 +198,8 @@ impl Exporter {
                 "version": "1.0.0",
                 "extension_types": ["property-extension"],
                 "object_marking_refs": clear,
-            })),
-        ]
+        })));
+        objects
     }
 
     fn finding_objects(&self, finding: &Finding) -> Vec<StixObject> {

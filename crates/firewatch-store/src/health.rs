@@ -15,10 +15,10 @@ use firewatch_core::telescope::DARKNET_FEED;
 
 /// The classification types a health risk can come from (the `classification_type` index
 /// narrows the scan to them).
-const RISK_TYPES: &str = "('vulnerable-system', 'scanner', 'infected-system', 'ddos')";
+pub(crate) const RISK_TYPES: &str = "('vulnerable-system', 'scanner', 'infected-system', 'ddos')";
 
 /// The classification types of the telescope's findings about hosts.
-const DARKNET_TYPES: &str = "('scanner', 'infected-system', 'ddos')";
+pub(crate) const DARKNET_TYPES: &str = "('scanner', 'infected-system', 'ddos')";
 
 /// The fields of one stored event that health metrics read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -27,12 +27,15 @@
 
 pub mod assess;
 pub mod cases;
+mod codec;
 mod events;
 pub mod health;
 mod identity;
 pub mod integrity;
+mod location;
 mod migrations;
 pub mod outbox;
+pub mod postgres;
 pub mod records;
 mod sessions;
 mod sqlite;
@@ -46,7 +49,9 @@ pub use events::{
 };
 pub use health::HealthStore;
 pub use identity::{IdentityStore, TokenRecord, UserRecord};
+pub use location::{StoreConfig, StoreLocation};
 pub use outbox::OutboxStore;
+pub use postgres::PgStore;
 pub use records::*;
 pub use sessions::{SessionRecord, SessionStore};
 pub use sqlite::SqliteStore;
@@ -97,6 +102,16 @@ use std::net::IpAddr;
 pub enum StoreError {
     #[error("store database error: {0}")]
     Sqlite(#[source] rusqlite::Error),
+    /// An error PostgreSQL reported (or the client met) that trying again will not cure.
+    #[error("PostgreSQL store error: {}", crate::postgres::postgres_message(.0))]
+    Postgres(#[source] ::postgres::Error),
+    /// The PostgreSQL server could not be reached, went away, or aborted the transaction for
+    /// a conflict with another one (serialization failure, deadlock, lock timeout): nothing
+    /// of this transaction was written, and trying again later may well succeed.
+    #[error(
+        "the PostgreSQL store is unavailable or the transaction conflicted with another ({0}); nothing was written, try again"
+    )]
+    Unavailable(String),
     /// Another connection held the write lock longer than the store waits (30 s): nothing
     /// was written, and trying again later may well succeed.
     #[error(
@@ -148,7 +163,7 @@ impl From<rusqlite::Error> for StoreError {
 impl StoreError {
     /// True when trying again later may succeed: the store was busy with another writer.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Busy(_))
+        matches!(self, StoreError::Busy(_) | StoreError::Unavailable(_))
     }
 
     /// True when SQLite found the file malformed or not a database at all.
@@ -175,11 +190,15 @@ pub fn is_transient(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// True when an error's text (as reports carry it) is a [`StoreError::Busy`]: for callers
-/// that only have the message, e.g. to try an input again on the next look.
+/// True when an error's text (as reports carry it) is a [`StoreError::Busy`] or
+/// [`StoreError::Unavailable`]: for callers that only have the message, e.g. to try an input
+/// again on the next look.
 pub fn is_transient_message(text: &str) -> bool {
-    text.contains(BUSY_PREFIX)
+    text.contains(BUSY_PREFIX) || text.contains(UNAVAILABLE_PREFIX)
 }
+
+/// How the message of [`StoreError::Unavailable`] begins.
+const UNAVAILABLE_PREFIX: &str = "the PostgreSQL store is unavailable";
 
 /// How the message of [`StoreError::Busy`] begins.
 const BUSY_PREFIX: &str = "the store is busy: ";

@@ -1,23 +1,21 @@
 //! The embedded backend: one SQLite file, WAL journal, versioned migrations.
 
+use crate::codec::{SourceFacts, corrupt, densify, parse_addr, proto_name, tally_from_json};
 use crate::migrations::MIGRATIONS;
 use crate::records::*;
 use crate::{Derivation, Result, Store, StoreError};
 use firewatch_core::telescope::{AlertSource, Detection, SeriesPoint};
 use firewatch_core::{Event, Protocol, SourceLabel};
-use firewatch_darknet::aggregate::{PortTally, TtlSet};
-use firewatch_darknet::{
-    Aggregate, BackscatterMinute, DistinctSet, PortCell, SourceCounters, SourceProfile,
-    source_counts,
-};
+use firewatch_darknet::aggregate::TtlSet;
+use firewatch_darknet::{Aggregate, SourceCounters, source_counts};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+mod ingest;
+
 const NS: i64 = 1_000_000_000;
-/// Top sources kept per alert.
-const ALERT_TOP_SOURCES: usize = 10;
 
 /// Largest SQLite page cache of one connection, in KiB (256 MiB).
 const PAGE_CACHE_KIB: i64 = 256 * 1024;
@@ -34,19 +32,6 @@ pub struct SqliteStore {
     path: Option<PathBuf>,
     /// Why the store was opened for reading only, if it was.
     read_only: Option<String>,
-}
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn proto_name(n: u8) -> String {
-    Protocol::from_number(n).to_string()
-}
-
-fn parse_addr(s: &str) -> Result<IpAddr> {
-    s.parse()
-        .map_err(|_| corrupt(format_args!("address {s:?}")))
 }
 
 /// Why the store at `path` must be opened for reading only, judged by permission bits (which
@@ -346,98 +331,6 @@ fn read_extent(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaptureExtent> {
 
 const INPUT_COLUMNS: &str = "content_hash, name, format, ingested_at, frames, ip_packets, first_ns, last_ns, complete, error, counters";
 
-fn tally_to_json(t: &PortTally) -> String {
-    serde_json::json!({ "ports": t.ports.as_slice(), "overflow": t.overflow }).to_string()
-}
-
-fn tally_from_json(s: &str) -> Result<PortTally> {
-    #[derive(serde::Deserialize)]
-    struct Stored {
-        ports: Vec<(u32, u64)>,
-        overflow: u64,
-    }
-    let v: Stored = serde_json::from_str(s).map_err(corrupt)?;
-    Ok(PortTally {
-        ports: v.ports.into(),
-        overflow: v.overflow,
-    })
-}
-
-/// The stored profile of `addr`, whose text form (the table's key) is `key`.
-fn load_profile(tx: &Transaction<'_>, key: &str, addr: IpAddr) -> Result<Option<SourceProfile>> {
-    let row = tx
-        .prepare_cached(
-            "SELECT first_ns, last_ns, counters, ttls, destinations, ports, top_ports FROM sources WHERE addr = ?",
-        )?
-        .query_row([key], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, Vec<u8>>(4)?,
-                r.get::<_, Vec<u8>>(5)?,
-                r.get::<_, String>(6)?,
-            ))
-        })
-        .optional()?;
-    let Some((first_ns, last_ns, counters, ttls, dsts, ports, top)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(SourceProfile {
-        addr,
-        first_ns,
-        last_ns,
-        counters: serde_json::from_str(&counters).map_err(corrupt)?,
-        ttls: TtlSet::from_bytes(&ttls),
-        destinations: DistinctSet::from_bytes(&dsts).map_err(corrupt)?,
-        ports: if ports.is_empty() {
-            None
-        } else {
-            Some(Box::new(DistinctSet::from_bytes(&ports).map_err(corrupt)?))
-        },
-        top_ports: tally_from_json(&top)?,
-    }))
-}
-
-/// Writes the profile `p`, whose address's text form (the table's key) is `key`.
-fn save_profile(
-    tx: &Transaction<'_>,
-    key: &str,
-    p: &SourceProfile,
-    derive: &dyn Derivation,
-) -> Result<()> {
-    let distinct_destinations = p.destinations.count();
-    let label = derive.label(&p.counters, distinct_destinations);
-    let e = derive.attribute(p.addr);
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO sources (addr, label, first_ns, last_ns, packets, bytes, distinct_destinations,
-         distinct_ports, counters, ttls, destinations, ports, top_ports, country, asn, as_name, team, data_version)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    )?
-    .execute(params![
-        key,
-        label.as_str(),
-        p.first_ns,
-        p.last_ns,
-        p.counters.packets as i64,
-        p.counters.bytes as i64,
-        distinct_destinations as i64,
-        p.distinct_ports() as i64,
-        serde_json::to_string(&p.counters).map_err(corrupt)?,
-        &p.ttls.to_bytes()[..],
-        p.destinations.to_bytes(),
-        p.ports.as_ref().map(|set| set.to_bytes()).unwrap_or_default(),
-        tally_to_json(&p.top_ports),
-        e.country,
-        e.asn,
-        e.as_name,
-        e.team,
-        e.data_version,
-    ])?;
-    Ok(())
-}
-
 /// Reads the five attribution columns starting at `first`.
 fn read_enrichment(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Attribution> {
     Ok(Attribution {
@@ -491,238 +384,6 @@ fn ports_to_text(ports: &[u16]) -> String {
 
 fn ports_from_text(s: &str) -> Vec<u16> {
     s.split(',').filter_map(|p| p.parse().ok()).collect()
-}
-
-fn load_minutes(tx: &Transaction<'_>, victim: IpAddr) -> Result<Vec<BackscatterMinute>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT minute, packets, bytes, first_ns, last_ns, proto, ports FROM backscatter_minutes WHERE victim = ? ORDER BY minute",
-    )?;
-    let rows = stmt.query_map([victim.to_string()], |r| {
-        Ok(BackscatterMinute {
-            victim,
-            minute: r.get(0)?,
-            packets: r.get::<_, i64>(1)? as u64,
-            bytes: r.get::<_, i64>(2)? as u64,
-            first_ns: r.get(3)?,
-            last_ns: r.get(4)?,
-            proto: r.get(5)?,
-            ports: ports_from_text(&r.get::<_, String>(6)?),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn commit_cells(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
-    let mut get = tx.prepare_cached(
-        "SELECT packets, bytes, sources, destinations FROM port_intervals WHERE proto = ? AND port = ? AND interval_start = ?",
-    )?;
-    let mut put = tx.prepare_cached(
-        "INSERT OR REPLACE INTO port_intervals (proto, port, interval_start, packets, bytes, unique_sources,
-         unique_destinations, sources, destinations) VALUES (?,?,?,?,?,?,?,?,?)",
-    )?;
-    // In the table's key order (the cells come in time order), so that its B-tree is walked
-    // and grown from one end to the other rather than at random pages.
-    let mut cells: Vec<&PortCell> = agg.cells.iter().collect();
-    cells.sort_unstable_by_key(|c| (c.proto, c.port, c.interval_start));
-    for cell in cells {
-        let stored = get
-            .query_row(params![cell.proto, cell.port, cell.interval_start], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                ))
-            })
-            .optional()?;
-        let (packets, bytes, unique_sources, sources, destinations) = match stored {
-            None => (
-                cell.packets,
-                cell.bytes,
-                cell.sources.len(),
-                std::borrow::Cow::Borrowed(cell.sources.as_bytes()),
-                cell.destinations.clone(),
-            ),
-            Some((p, b, s, d)) => {
-                let old = source_counts::decode(&s).map_err(corrupt)?;
-                let mut dsts = DistinctSet::from_bytes(&d).map_err(corrupt)?;
-                dsts.merge(&cell.destinations);
-                let merged = source_counts::merge(&old, &cell.sources.to_vec());
-                (
-                    p as u64 + cell.packets,
-                    b as u64 + cell.bytes,
-                    merged.len(),
-                    std::borrow::Cow::Owned(source_counts::encode(&merged)),
-                    dsts,
-                )
-            }
-        };
-        put.execute(params![
-            cell.proto,
-            cell.port,
-            cell.interval_start,
-            packets as i64,
-            bytes as i64,
-            unique_sources as i64,
-            destinations.count() as i64,
-            sources.as_ref(),
-            destinations.to_bytes(),
-        ])?;
-    }
-    Ok(())
-}
-
-fn commit_backscatter(
-    tx: &Transaction<'_>,
-    agg: &Aggregate,
-    derive: &dyn Derivation,
-) -> Result<()> {
-    let mut touched = HashSet::new();
-    {
-        let mut get = tx.prepare_cached(
-            "SELECT packets, bytes, first_ns, last_ns, proto, ports FROM backscatter_minutes WHERE victim = ? AND minute = ?",
-        )?;
-        let mut put = tx.prepare_cached(
-            "INSERT OR REPLACE INTO backscatter_minutes (victim, minute, packets, bytes, first_ns, last_ns, proto, ports)
-             VALUES (?,?,?,?,?,?,?,?)",
-        )?;
-        for m in &agg.backscatter {
-            let victim = m.victim.to_string();
-            let mut merged = m.clone();
-            let stored = get
-                .query_row(params![victim, m.minute], |r| {
-                    Ok(BackscatterMinute {
-                        victim: m.victim,
-                        minute: m.minute,
-                        packets: r.get::<_, i64>(0)? as u64,
-                        bytes: r.get::<_, i64>(1)? as u64,
-                        first_ns: r.get(2)?,
-                        last_ns: r.get(3)?,
-                        proto: r.get(4)?,
-                        ports: ports_from_text(&r.get::<_, String>(5)?),
-                    })
-                })
-                .optional()?;
-            if let Some(mut old) = stored {
-                old.merge(m);
-                merged = old;
-            }
-            put.execute(params![
-                victim,
-                merged.minute,
-                merged.packets as i64,
-                merged.bytes as i64,
-                merged.first_ns,
-                merged.last_ns,
-                merged.proto,
-                ports_to_text(&merged.ports)
-            ])?;
-            touched.insert(m.victim);
-        }
-    }
-    // Attacks are a pure function of a victim's minutes: re-derive those of touched victims.
-    for victim in touched {
-        let minutes = load_minutes(tx, victim)?;
-        tx.prepare_cached("DELETE FROM attacks WHERE victim = ?")?
-            .execute([victim.to_string()])?;
-        let attacks = derive.attacks(&minutes);
-        let e = if attacks.is_empty() {
-            Attribution::default()
-        } else {
-            derive.attribute(victim)
-        };
-        for a in attacks {
-            tx.prepare_cached(
-                "INSERT INTO attacks (victim, start_ns, end_ns, packets, bytes, peak_per_minute, proto, ports,
-                 country, asn, as_name, team, data_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            )?
-            .execute(params![
-                victim.to_string(),
-                a.start_ns,
-                a.end_ns,
-                a.packets as i64,
-                a.bytes as i64,
-                a.peak_per_minute as i64,
-                a.proto,
-                ports_to_text(&a.ports),
-                e.country,
-                e.asn,
-                e.as_name,
-                e.team,
-                e.data_version,
-            ])?;
-        }
-    }
-    Ok(())
-}
-
-fn commit_flowtuples(tx: &Transaction<'_>, agg: &Aggregate) -> Result<()> {
-    let mut put = tx.prepare_cached(
-        "INSERT INTO flowtuples (interval_start, src, dst, sport, dport, proto, ttl, tcp_flags, ip_len, spoofed, masscan, packets)
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-         ON CONFLICT DO UPDATE SET packets = packets + excluded.packets",
-    )?;
-    for (f, n) in &agg.flowtuples {
-        put.execute(params![
-            f.interval_start,
-            f.src.to_string(),
-            f.dst.to_string(),
-            f.sport,
-            f.dport,
-            f.proto,
-            f.ttl,
-            f.tcp_flags,
-            f.ip_len,
-            f.spoofed,
-            f.masscan,
-            *n as i64
-        ])?;
-    }
-    Ok(())
-}
-
-/// What an alert needs to know of each of its sources.
-struct SourceFacts {
-    label: SourceLabel,
-    country: Option<String>,
-    team: Option<String>,
-}
-
-/// Counts as shares of `total`, largest first (ties by name).
-fn shares(counts: &BTreeMap<&str, u64>, total: usize) -> Vec<(String, f64)> {
-    let mut out: Vec<(String, f64)> = counts
-        .iter()
-        .map(|(k, n)| (k.to_string(), *n as f64 / total.max(1) as f64))
-        .collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    out
-}
-
-/// Builds the series point list from the stored rows, zeros filled between `from` and `to`.
-fn densify(rows: &[(i64, u64, u64)], from: i64, to: i64, step: i64) -> Vec<SeriesPoint> {
-    let mut out = Vec::with_capacity(((to - from) / step + 1).max(0) as usize);
-    let mut it = rows.iter().peekable();
-    let mut t = from;
-    while t <= to {
-        let mut point = SeriesPoint {
-            interval_start: t,
-            packets: 0,
-            unique_sources: 0,
-        };
-        while let Some(&&(start, packets, sources)) = it.peek() {
-            if start > t {
-                break;
-            }
-            if start == t {
-                point.packets = packets;
-                point.unique_sources = sources;
-            }
-            it.next();
-        }
-        out.push(point);
-        t += step;
-    }
-    out
 }
 
 impl SqliteStore {
@@ -828,56 +489,9 @@ impl SqliteStore {
     ) -> Result<AlertRecord> {
         let sources = self.episode_sources_between(proto, port, d, step, last)?;
         let facts = self.facts_of(sources.iter().map(|s| s.0))?;
-        let mut mix: BTreeMap<SourceLabel, u64> = BTreeMap::new();
-        let mut countries: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut teams: BTreeMap<&str, u64> = BTreeMap::new();
-        for (addr, _) in &sources {
-            let f = facts.get(addr);
-            *mix.entry(f.map_or(SourceLabel::Other, |f| f.label))
-                .or_default() += 1;
-            if let Some(cc) = f.and_then(|f| f.country.as_deref()) {
-                *countries.entry(cc).or_default() += 1;
-            }
-            if let Some(team) = f.and_then(|f| f.team.as_deref()) {
-                *teams.entry(team).or_default() += 1;
-            }
-        }
-        let mut top = sources.clone();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        top.truncate(ALERT_TOP_SOURCES);
-        let kind = serde_json::to_value(d.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        Ok(AlertRecord {
-            id: format!("{}-{}-{}-{}", proto_name(proto), port, kind, d.start),
-            kind: d.kind,
-            proto: proto_name(proto),
-            port,
-            start: d.start,
-            end: d.end,
-            triggered_by: d.triggered_by.clone(),
-            peak_interval: d.peak_interval,
-            peak_packets: d.peak_packets,
-            peak_sources: d.peak_sources,
-            baseline_packets: d.baseline_packets,
-            baseline_sources: d.baseline_sources,
-            magnitude: d.magnitude,
-            score: d.score,
-            packets: sources.iter().map(|s| s.1).sum(),
-            unique_sources: sources.len() as u64,
-            top_sources: top
-                .into_iter()
-                .map(|(addr, packets)| SourceShare {
-                    addr,
-                    packets,
-                    label: facts.get(&addr).map(|f| f.label),
-                })
-                .collect(),
-            label_mix: mix.into_iter().collect(),
-            top_countries: (!countries.is_empty()).then(|| shares(&countries, sources.len())),
-            top_teams: shares(&teams, sources.len()),
-        })
+        Ok(crate::codec::episode_alert(
+            proto, port, d, &sources, &facts,
+        ))
     }
 }
 
@@ -977,27 +591,7 @@ impl SqliteStore {
                 input.counters.to_string()
             ],
         )?;
-        commit_cells(&tx, agg)?;
-        crate::crash_point("mid-commit");
-        // In key order, so that the table's B-trees are walked, and grown, from one end to
-        // the other rather than at random pages.
-        let mut sources: Vec<(String, &SourceProfile)> = agg
-            .sources
-            .iter()
-            .map(|s| (s.addr.to_string(), s))
-            .collect();
-        sources.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (key, s) in sources {
-            match load_profile(&tx, &key, s.addr)? {
-                Some(mut old) => {
-                    old.merge(s);
-                    save_profile(&tx, &key, &old, derive)?;
-                }
-                None => save_profile(&tx, &key, s, derive)?,
-            }
-        }
-        commit_backscatter(&tx, agg, derive)?;
-        commit_flowtuples(&tx, agg)?;
+        ingest::write_aggregate(&tx, agg, derive)?;
         if let Some(e) = extent {
             tx.execute(
                 &format!("INSERT INTO capture_extents ({EXTENT_COLUMNS}) VALUES (?,?,?,?,?,?,?)"),
@@ -1438,10 +1032,22 @@ impl Store for SqliteStore {
     }
 
     fn sources(&self, q: &SourceQuery) -> Result<Vec<SourceRecord>> {
+        // A filter that is given is written as a plain equality, so that SQLite can walk its
+        // index (`?3 IS NULL OR label = ?3` made it read every source in packet order, once
+        // per label, when the findings of a capture were derived: 0.8 s at 200 k sources).
+        let given = |given: bool, column: &str, n: u8| {
+            if given {
+                format!("{column} = ?{n}")
+            } else {
+                format!("?{n} IS NULL")
+            }
+        };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {SOURCE_COLUMNS} FROM sources WHERE last_ns >= ?1 AND first_ns <= ?2 AND (?3 IS NULL OR label = ?3)
-             AND (?5 IS NULL OR team = ?5) AND (?6 IS NULL OR country = ?6)
-             ORDER BY packets DESC, addr LIMIT ?4"
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE last_ns >= ?1 AND first_ns <= ?2 AND {}
+             AND {} AND {} ORDER BY packets DESC, addr LIMIT ?4",
+            given(q.label.is_some(), "label", 3),
+            given(q.team.is_some(), "team", 5),
+            given(q.country.is_some(), "country", 6),
         ))?;
         let mut rows = stmt.query(params![
             q.range.since_or_min().saturating_mul(NS),

@@ -1,9 +1,12 @@
 //! How big the store is and what time it spans: rows and bytes per table, the oldest and
-//! newest data of the time-keyed tables, and the file's page figures (`firewatch store stats`).
+//! newest data of the time-keyed tables, and the backend's own figures (`firewatch store
+//! stats`).
 //!
-//! Bytes per table come from SQLite's `dbstat` virtual table (the table's pages with those of
-//! its indexes); a SQLite built without it gives the file's bytes only (`page_count` ×
+//! SQLite: bytes per table come from its `dbstat` virtual table (the table's pages with those
+//! of its indexes); a SQLite built without it gives the file's bytes only (`page_count` ×
 //! `page_size`) and `None` per table, and says so in [`StoreStatsReport::bytes_per_table`].
+//! PostgreSQL: bytes per table are `pg_total_relation_size` (heap, indexes and TOAST), a
+//! partitioned table's summed over its partitions (`src/postgres/stats.rs`).
 
 use crate::{Result, SqliteStore};
 use rusqlite::OptionalExtension as _;
@@ -23,13 +26,39 @@ pub struct TableStats {
     pub oldest: Option<i64>,
     /// Unix seconds of its newest data, for a time-keyed table holding any.
     pub newest: Option<i64>,
+    /// For a PostgreSQL table partitioned by time: its partitions, whose rows and bytes are
+    /// summed into it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u64>,
 }
 
 /// What [`StoreStats::stats`] reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoreStatsReport {
-    /// The store's file (`None` in memory).
-    pub path: Option<String>,
+    /// The backend: `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Where the store is: SQLite's file (`None` in memory), or the PostgreSQL database
+    /// (`postgres://user@host:port/db`, never a password).
+    pub location: Option<String>,
+    /// Bytes of the whole store: SQLite's pages (`page_count` × `page_size`, free ones
+    /// included); PostgreSQL's tables of the store's schema with their indexes and TOAST.
+    pub total_bytes: u64,
+    /// Where the bytes per table come from: `dbstat`, `unavailable` (this SQLite has no
+    /// `dbstat`; only the whole file's bytes are known), or `pg_total_relation_size`.
+    pub bytes_per_table: &'static str,
+    /// Every table, by name.
+    pub tables: Vec<TableStats>,
+    /// SQLite's own figures (its file, pages and journal); `None` for PostgreSQL.
+    #[serde(flatten)]
+    pub sqlite: Option<SqliteFigures>,
+    /// PostgreSQL's own figures (schema, server, database); `None` for SQLite.
+    #[serde(flatten)]
+    pub postgres: Option<PostgresFigures>,
+}
+
+/// What only a SQLite store has: its file, pages and journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SqliteFigures {
     /// Bytes of the file on disk (without its write-ahead log).
     pub file_bytes: Option<u64>,
     /// Bytes of the write-ahead log beside it, if there is one.
@@ -42,11 +71,17 @@ pub struct StoreStatsReport {
     pub freelist_pages: u64,
     /// SQLite's journal mode (`wal` for a store Firewatch wrote).
     pub journal_mode: String,
-    /// Where the bytes per table come from: `dbstat`, or `unavailable` (this SQLite has no
-    /// `dbstat`; only the whole file's bytes are known).
-    pub bytes_per_table: &'static str,
-    /// Every table, by name.
-    pub tables: Vec<TableStats>,
+}
+
+/// What only a PostgreSQL store has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostgresFigures {
+    /// The schema the store's tables are in.
+    pub schema: String,
+    /// The server's version (`server_version`).
+    pub server_version: String,
+    /// Bytes of the whole database (every schema, the catalogue included).
+    pub database_bytes: u64,
 }
 
 impl StoreStatsReport {
@@ -54,22 +89,17 @@ impl StoreStatsReport {
     pub fn total_rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
-
-    /// Bytes of every page (`page_count` × `page_size`).
-    pub fn total_bytes(&self) -> u64 {
-        self.page_count * self.page_size
-    }
 }
 
 /// Reports the size and time span of what a store holds.
 pub trait StoreStats {
-    /// Rows, bytes and oldest/newest data per table, with the file's page figures. Counts every
-    /// row, so it reads the whole store once.
+    /// Rows, bytes and oldest/newest data per table, with the backend's own figures. Counts
+    /// every row, so it reads the whole store once.
     fn stats(&self) -> Result<StoreStatsReport>;
 }
 
 /// The time-keyed tables: the table, and SQL for its oldest and newest data in Unix seconds.
-const TIME_KEYS: &[(&str, &str, &str)] = &[
+pub(crate) const TIME_KEYS: &[(&str, &str, &str)] = &[
     (
         "port_intervals",
         "min(interval_start)",
@@ -131,18 +161,24 @@ impl StoreStats for SqliteStore {
                 rows: rows as u64,
                 oldest,
                 newest,
+                partitions: None,
             });
         }
         let path = conn.path().filter(|p| !p.is_empty()).map(str::to_string);
         let size = |p: &str| std::fs::metadata(p).ok().map(|m| m.len());
         Ok(StoreStatsReport {
-            file_bytes: path.as_deref().and_then(size),
-            wal_bytes: path.as_deref().and_then(|p| size(&format!("{p}-wal"))),
-            path,
-            page_size,
-            page_count,
-            freelist_pages,
-            journal_mode,
+            backend: "sqlite",
+            total_bytes: page_count * page_size,
+            sqlite: Some(SqliteFigures {
+                file_bytes: path.as_deref().and_then(size),
+                wal_bytes: path.as_deref().and_then(|p| size(&format!("{p}-wal"))),
+                page_size,
+                page_count,
+                freelist_pages,
+                journal_mode,
+            }),
+            postgres: None,
+            location: path,
             bytes_per_table: if bytes.is_some() {
                 "dbstat"
             } else {
@@ -179,8 +215,13 @@ mod tests {
     fn an_empty_store_has_tables_without_rows_or_times() {
         let store = SqliteStore::open_in_memory().unwrap();
         let report = store.stats().unwrap();
-        assert_eq!(report.bytes_per_table, "dbstat");
-        assert!(report.page_size > 0 && report.page_count > 0);
+        assert_eq!(
+            (report.backend, report.bytes_per_table),
+            ("sqlite", "dbstat")
+        );
+        let figures = report.sqlite.as_ref().unwrap();
+        assert!(figures.page_size > 0 && figures.page_count > 0);
+        assert_eq!(report.total_bytes, figures.page_size * figures.page_count);
         let sources = report.tables.iter().find(|t| t.table == "sources").unwrap();
         assert_eq!(
             (sources.rows, sources.oldest, sources.newest),

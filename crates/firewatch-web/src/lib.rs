@@ -29,7 +29,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 //! use firewatch_web::{AppState, WebConfig};
-//! let state = AppState::new("firewatch.db".into(), &WebConfig::default())?;
+//! let state = AppState::new(std::path::PathBuf::from("firewatch.db"), &WebConfig::default())?;
 //! let app = firewatch_web::router(state);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! firewatch_web::serve(listener, app, firewatch_web::shutdown_signal()).await?;
@@ -56,7 +56,6 @@ use firewatch_core::TlpLevel;
 use firewatch_core::access::TelescopeAccess;
 use firewatch_store::Backend;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -153,7 +152,7 @@ const STORE_TASKS: usize = 2 * POOL_IDLE;
 
 /// What every handler shares.
 pub struct AppState {
-    db: PathBuf,
+    location: firewatch_store::StoreLocation,
     idle: Mutex<Vec<Box<dyn Backend>>>,
     /// Permits for store tasks ([`STORE_TASKS`]).
     store_tasks: tokio::sync::Semaphore,
@@ -181,7 +180,7 @@ impl AppState {
     /// Opens the store once (creating and migrating it) and checks the configuration; the
     /// pipeline (for what partners add over TAXII) runs with the default `[feeds]` settings.
     pub fn new(
-        db: PathBuf,
+        db: impl Into<firewatch_store::StoreLocation>,
         config: &WebConfig,
     ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
         let pipeline = firewatch_pipeline::Context::new(Default::default(), db);
@@ -204,10 +203,10 @@ impl AppState {
         config: &WebConfig,
         producer: firewatch_share::Producer,
     ) -> Result<Arc<AppState>, Box<dyn std::error::Error + Send + Sync>> {
-        let db = pipeline.db.clone();
-        let store = firewatch_store::open(&db)?;
+        let location = pipeline.location.clone();
+        let store = location.open()?;
         Ok(Arc::new(AppState {
-            db,
+            location,
             idle: Mutex::new(vec![store]),
             store_tasks: tokio::sync::Semaphore::new(STORE_TASKS),
             geo: Mutex::new(None),
@@ -234,7 +233,7 @@ impl AppState {
             return Ok(Arc::clone(geo));
         }
         let geo = Arc::new(
-            firewatch_pipeline::dataset::load_geo(&self.db)
+            firewatch_pipeline::dataset::load_geo(self.pipeline.dataset_anchor())
                 .map_err(|e| ApiError::Internal(format!("registry data: {e:#}")))?,
         );
         *slot = Some(Arc::clone(&geo));
@@ -284,7 +283,7 @@ impl AppState {
             let taken = state.idle.lock().ok().and_then(|mut idle| idle.pop());
             let mut store = match taken {
                 Some(s) => s,
-                None => firewatch_store::open(&state.db)?,
+                None => state.location.open()?,
             };
             let result = work(store.as_mut());
             if let Ok(mut idle) = state.idle.lock()

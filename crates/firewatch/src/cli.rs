@@ -16,9 +16,10 @@ use std::path::PathBuf;
     after_help = "Examples:\n  firewatch demo\n  firewatch ingest pcap telescope-*.pcap.gz\n  firewatch alerts list --since 7d\n  firewatch sources list --label mirai --json\n  firewatch plot port 23 --out port23.svg"
 )]
 pub struct Cli {
-    /// The store (one SQLite file).
-    #[arg(long, global = true, env = "FIREWATCH_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The store: a SQLite file's path, or a PostgreSQL URL (postgres://user@host/db);
+    /// else `[store] url` of the configuration, else firewatch.db in the user's data directory.
+    #[arg(long, global = true, env = "FIREWATCH_DB", value_name = "PATH|URL")]
+    pub db: Option<String>,
     /// Configuration file (TOML); see firewatch.toml in the repository for every option.
     #[arg(long, global = true, env = "FIREWATCH_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -109,6 +110,10 @@ pub enum Command {
     /// (docs/cases.md).
     #[command(subcommand)]
     Cases(crate::commands::cases::CasesCommand),
+    /// Mail that comes back: replies into their case's thread, reports to triage
+    /// (docs/cases.md).
+    #[command(subcommand)]
+    Mail(crate::commands::mail::MailCommand),
     /// Show the effective configuration as TOML.
     Config,
 }

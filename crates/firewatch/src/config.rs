@@ -23,6 +23,10 @@ pub struct Config {
     pub metrics: firewatch_metrics::MetricsConfig,
     /// `[share]`: the producer of STIX and MISP exports (see docs/sharing.md).
     pub share: firewatch_share::ShareConfig,
+    /// `[cases]`: case mail's subject tag and triage desk (see docs/cases.md).
+    pub cases: firewatch_cases::CasesConfig,
+    /// `[store]`: where the store is (a SQLite file or PostgreSQL; see docs/postgres.md).
+    pub store: firewatch_store::StoreConfig,
 }
 
 impl Config {
@@ -123,10 +127,32 @@ pub fn apply_env_overrides(
 
 /// The store used when --db and FIREWATCH_DB are both absent.
 pub fn default_db() -> PathBuf {
+    data_dir().join("firewatch.db")
+}
+
+/// The user's Firewatch data directory (`~/.local/share/firewatch` on Linux).
+fn data_dir() -> PathBuf {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("firewatch")
-        .join("firewatch.db")
+}
+
+impl Config {
+    /// The pipeline's context: the store named by `--db`/`FIREWATCH_DB` (`cli_db`), else by
+    /// `[store] url`, else [`default_db`]; a PostgreSQL store keeps its registry datasets in
+    /// `[store] data_dir`, else in the user's data directory under the database's name.
+    pub fn context(&self, cli_db: Option<&str>) -> Result<firewatch_pipeline::Context> {
+        let location = match cli_db.or(self.store.url.as_deref()) {
+            Some(spec) => firewatch_store::StoreLocation::parse(spec),
+            None => firewatch_store::StoreLocation::Sqlite(default_db()),
+        };
+        let mut ctx = firewatch_pipeline::Context::new(self.pipeline()?, location.clone());
+        if let firewatch_store::StoreLocation::Postgres(_) = location {
+            let dir = self.store.data_dir.clone().unwrap_or_else(data_dir);
+            ctx = ctx.with_dataset_anchor(dir.join(location.slug()));
+        }
+        Ok(ctx)
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,11 @@ const NOT_RUN_HERE: &[(&str, &str)] = &[
         "reads a password from standard input; tests/serve.rs",
     ),
     ("tokens create", "needs the user above; tests/serve.rs"),
+    (
+        "cases mail",
+        "needs [notify] with a signing key; tests/case_mail.rs",
+    ),
+    ("mail receive", "the reader's mail; tests/case_mail.rs"),
 ];
 
 /// The commands of the first `sh` block after "## Using it", without their comments.

@@ -1,5 +1,6 @@
 //! `firewatch store stats` (issue 17): its row counts are those the listings count, its times
-//! lie within the capture's span, and its bytes come from SQLite's `dbstat`.
+//! lie within the capture's span, and its bytes come from SQLite's `dbstat`. (The PostgreSQL
+//! report is checked against the same listings by the store's conformance suite.)
 
 mod common;
 use common::Sandbox;
@@ -81,6 +82,17 @@ fn stats_count_what_the_listings_list_within_the_capture_span() {
     assert!(per_table > 0 && per_table <= page_size * pages);
     assert!(stats["file_bytes"].as_u64().unwrap() > 0);
     assert_eq!(stats["journal_mode"], "wal");
+    // The backend's name and where the store is; TOTAL is every page of the file.
+    assert_eq!(stats["backend"], "sqlite");
+    assert!(
+        stats["location"].as_str().unwrap().ends_with("s.db"),
+        "{stats}"
+    );
+    assert_eq!(stats["total_bytes"].as_u64().unwrap(), page_size * pages);
+    assert!(
+        stats.get("server_version").is_none(),
+        "no PostgreSQL figures"
+    );
 
     // The table for people ends with the total line.
     let out = sb.cmd("s.db").args(["store", "stats"]).output().unwrap();

@@ -60,6 +60,116 @@ pub enum CasesCommand {
     Close(CloseArgs),
     /// Open a closed case again.
     Reopen(ReopenArgs),
+    /// Write to a party: a signed e-mail (encrypted where the directory has the team's key)
+    /// with the case's tag in the subject, queued in the outbox (`firewatch notify run` sends
+    /// it); replies come back with `firewatch mail receive`.
+    #[command(
+        after_help = "Examples:\n  firewatch cases mail 3 jp-example-cert --body \"Please clean the 23 hosts attached to this case.\"\n  firewatch cases mail 3 jp-example-cert --body-file note.txt --subject \"Cleaning status?\""
+    )]
+    Mail(MailArgs),
+    /// Parties past their service level (`[cases.service_levels]`, per severity): not
+    /// acknowledged, or not done, in time.
+    Overdue(OverdueArgs),
+    /// Remind each overdue party once per deadline, by signed mail through the outbox.
+    Remind(RemindArgs),
+    /// Response figures: parties, acknowledged, resolved, median times, overdue; per team,
+    /// membership or month.
+    #[command(
+        after_help = "Examples:\n  firewatch cases stats\n  firewatch cases stats --by membership --json\n  firewatch cases stats --by month"
+    )]
+    Stats(StatsArgs),
+    /// A case as a STIX 2.1 bundle: an incident (with the Incident Core Extension's fields),
+    /// its observables, comments as notes, and its whole timeline for another Firewatch.
+    #[command(
+        after_help = "Examples:\n  firewatch cases export 3 -o case-3.json\n  firewatch cases export 3 --team jp-example-cert -o for-jp.json   # only what that team may see"
+    )]
+    Export(ExportArgs),
+    /// Take in a case another Firewatch exported (a STIX 2.1 bundle): a new case, or, for a
+    /// case we hold, the entries its timeline lacks.
+    #[command(
+        after_help = "Examples:\n  firewatch cases import case-3.json\n  curl -s … | firewatch cases import -"
+    )]
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OverdueArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemindArgs {
+    /// List who would be reminded; queue and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// How `cases stats` groups parties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsBy {
+    /// The party's team.
+    Team,
+    /// Each network the party's team belongs to (the directory's memberships).
+    Membership,
+    /// The month its case was opened.
+    Month,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// How to group the parties.
+    #[arg(long, value_enum, default_value = "team")]
+    pub by: StatsBy,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MailArgs {
+    /// The case number.
+    pub id: u64,
+    /// The party to write to.
+    pub team: String,
+    /// The text.
+    #[arg(
+        long,
+        conflicts_with = "body_file",
+        required_unless_present = "body_file"
+    )]
+    pub body: Option<String>,
+    /// The text, from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<std::path::PathBuf>,
+    /// The subject (default: the case's title); the case's tag is put in front.
+    #[arg(long)]
+    pub subject: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The case number.
+    pub id: u64,
+    /// Only what this team may see of it (its own slice, and what belongs to the whole case).
+    #[arg(long, value_name = "TEAM")]
+    pub team: Option<String>,
+    /// The producing team's name in the bundle (default: `[share] producer_name`).
+    #[arg(long, value_name = "NAME")]
+    pub producer: Option<String>,
+    /// Write the bundle here (default: standard output).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle (`-`: standard input).
+    pub file: std::path::PathBuf,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,8 +353,14 @@ pub struct ReopenArgs {
     pub reason: Option<String>,
 }
 
-pub fn run(ctx: &Context, cmd: &CasesCommand) -> Result<ExitCode> {
+pub fn run(ctx: &Context, config: &crate::config::Config, cmd: &CasesCommand) -> Result<ExitCode> {
     match cmd {
+        CasesCommand::Export(args) => export(ctx, config, args),
+        CasesCommand::Mail(args) => mail(ctx, config, args),
+        CasesCommand::Overdue(args) => overdue(ctx, config, args),
+        CasesCommand::Remind(args) => remind(ctx, config, args),
+        CasesCommand::Stats(args) => stats(ctx, config, args),
+        CasesCommand::Import(args) => import(ctx, args),
         CasesCommand::Open(args) => open(ctx, args),
         CasesCommand::List(args) => list(ctx, args),
         CasesCommand::Show(args) => show(ctx, args),
@@ -310,6 +426,481 @@ fn time_arg(text: &str, future: bool) -> Result<Timestamp> {
 }
 
 /// Reads case `id`, or says there is none.
+fn notify_config(config: &crate::config::Config) -> Result<&firewatch_notify::NotifyConfig> {
+    config.notify.as_ref().context(
+        "case mail goes out through notify: the configuration has no [notify] section (sender team, From address, signing key; see docs/notify.md)",
+    )
+}
+
+fn mail(ctx: &Context, config: &crate::config::Config, args: &MailArgs) -> Result<ExitCode> {
+    let notify = notify_config(config)?;
+    let body = match (&args.body, &args.body_file) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        (None, None) => bail!("give the text with --body or --body-file"),
+    };
+    let mut store = ctx.store()?;
+    store.check_writable()?;
+    let mut case = read_case(store.as_ref(), args.id)?;
+    let subject = args.subject.clone().unwrap_or_else(|| case.title.clone());
+    let before = case.timeline.len();
+    let sent = send_case_mail(
+        store.as_mut(),
+        config,
+        notify,
+        &mut case,
+        &args.team,
+        &subject,
+        &body,
+    )?;
+    let appended = case.timeline.len() - before;
+    commit(store.as_mut(), &mut case, appended)?;
+    outln!(
+        "case #{}: mail to {} <{}> {} (Message-ID <{}>): \"{}\"; `firewatch notify run` sends it",
+        case.id,
+        args.team,
+        sent.recipients,
+        if sent.queued {
+            "queued"
+        } else {
+            "was already queued"
+        },
+        sent.message_id,
+        sent.subject
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every stored case, read back.
+fn all_cases(store: &dyn Backend) -> Result<Vec<Case>> {
+    store
+        .cases(&CaseQuery::default())?
+        .into_iter()
+        .map(|header| read_case(store, header.id))
+        .collect()
+}
+
+fn overdue(ctx: &Context, config: &crate::config::Config, args: &OverdueArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let now = now();
+    let mut rows: Vec<firewatch_cases::service::Overdue> = all_cases(store.as_ref())?
+        .iter()
+        .flat_map(|c| firewatch_cases::service::overdue(c, &config.cases.service_levels, now))
+        .collect();
+    rows.sort_by(|a, b| b.late_secs.cmp(&a.late_secs).then(a.case.cmp(&b.case)));
+    if args.json {
+        json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        outln!("no party is past its service level");
+        return Ok(ExitCode::SUCCESS);
+    }
+    table(
+        &[
+            "CASE", "SEVERITY", "PARTY", "TO", "SINCE", "DUE", "LATE", "REMINDED",
+        ],
+        rows.iter()
+            .map(|o| {
+                vec![
+                    format!("#{}", o.case),
+                    o.severity.to_string(),
+                    o.team.clone(),
+                    o.due.as_str().to_owned(),
+                    o.since.to_string(),
+                    o.deadline.to_string(),
+                    duration_text(o.late_secs),
+                    if o.reminded { "yes" } else { "no" }.to_owned(),
+                ]
+            })
+            .collect(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `3d 4h`, `2h 5m`, `45s`.
+fn duration_text(secs: i64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+fn remind(ctx: &Context, config: &crate::config::Config, args: &RemindArgs) -> Result<ExitCode> {
+    let mut store = ctx.store()?;
+    if !args.dry_run {
+        store.check_writable()?;
+    }
+    let notify = if args.dry_run {
+        None
+    } else {
+        Some(notify_config(config)?)
+    };
+    let now = now();
+    let mut reminded = 0;
+    for mut case in all_cases(store.as_ref())? {
+        let due: Vec<_> =
+            firewatch_cases::service::overdue(&case, &config.cases.service_levels, now)
+                .into_iter()
+                .filter(|o| !o.reminded)
+                .collect();
+        if due.is_empty() {
+            continue;
+        }
+        let before = case.timeline.len();
+        for o in &due {
+            let what = match o.due {
+                firewatch_cases::service::Due::Acknowledge => "acknowledge",
+                firewatch_cases::service::Due::Resolve => "report it done",
+            };
+            let Some(notify) = notify else {
+                outln!(
+                    "would remind {} of case #{} to {what} (due {}, {} late)",
+                    o.team,
+                    case.id,
+                    o.deadline,
+                    duration_text(o.late_secs)
+                );
+                continue;
+            };
+            let body = format!(
+                "Case #{} ({}, severity {}) has waited for you to {what} since {}; it was due {}.\n\nPlease answer this mail, keeping its subject.\n",
+                case.id, case.title, case.severity, o.since, o.deadline
+            );
+            let subject = format!("Reminder: {}", case.title);
+            let sent = send_case_mail(
+                store.as_mut(),
+                config,
+                notify,
+                &mut case,
+                &o.team,
+                &subject,
+                &body,
+            )?;
+            case.remind(
+                &o.team,
+                o.due,
+                &Stamp::at(now, Some(notify.sender_team.clone())),
+            )?;
+            outln!(
+                "case #{}: reminded {} to {what} ({})",
+                case.id,
+                o.team,
+                sent.message_id
+            );
+            reminded += 1;
+        }
+        let appended = case.timeline.len() - before;
+        if appended > 0 {
+            commit(store.as_mut(), &mut case, appended)?;
+        }
+    }
+    if reminded == 0 && !args.dry_run {
+        outln!("no overdue party left to remind");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stats(ctx: &Context, config: &crate::config::Config, args: &StatsArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let directory = match store.team_directory()? {
+        Some(stored) => Some(firewatch_pipeline::directory::directory_of(&stored)?),
+        None => None,
+    };
+    let cases = all_cases(store.as_ref())?;
+    let rows = firewatch_cases::service::group_stats(
+        &cases,
+        &config.cases.service_levels,
+        now(),
+        |case, party| match args.by {
+            StatsBy::Team => vec![party.team.clone()],
+            StatsBy::Month => vec![case.opened_at.strftime("%Y-%m").to_string()],
+            StatsBy::Membership => {
+                let of = directory
+                    .as_ref()
+                    .and_then(|d| d.team(&party.team))
+                    .map(|t| t.memberships.clone())
+                    .unwrap_or_default();
+                if of.is_empty() {
+                    vec!["no membership".to_owned()]
+                } else {
+                    of
+                }
+            }
+        },
+    );
+    if args.json {
+        json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let secs = |s: Option<i64>| s.map(duration_text).unwrap_or_else(|| "-".into());
+    table(
+        &[
+            "GROUP",
+            "CASES",
+            "PARTIES",
+            "ACKNOWLEDGED",
+            "RESOLVED",
+            "MEDIAN TO ACK",
+            "MEDIAN TO RESOLVE",
+            "OVERDUE",
+        ],
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.group.clone(),
+                    r.cases.to_string(),
+                    r.parties.to_string(),
+                    r.acknowledged.to_string(),
+                    r.resolved.to_string(),
+                    secs(r.median_time_to_acknowledge_secs),
+                    secs(r.median_time_to_resolve_secs),
+                    r.overdue.to_string(),
+                ]
+            })
+            .collect(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A case mail queued in the outbox.
+struct SentMail {
+    queued: bool,
+    message_id: String,
+    recipients: String,
+    subject: String,
+}
+
+/// Queues a signed mail to a party in notify's outbox and records it in `case` (a message
+/// entry, its Message-ID in the party's slice, `invited` → `notified`); the caller commits.
+/// Outbox first: a run killed before the case is committed queues the same notice again (its
+/// id depends on the case as it stands), finds it queued, and records it then.
+fn send_case_mail(
+    store: &mut dyn Backend,
+    config: &crate::config::Config,
+    notify: &firewatch_notify::NotifyConfig,
+    case: &mut Case,
+    team_id: &str,
+    subject: &str,
+    body: &str,
+) -> Result<SentMail> {
+    let Some(party) = case.party(team_id) else {
+        bail!(
+            "{team_id} is no party of case #{}; add it first (`firewatch cases party {} {team_id} --role affected`)",
+            case.id,
+            case.id
+        );
+    };
+    let invited = party.status == PartyStatus::Invited;
+    let stored = store
+        .team_directory()?
+        .context("no team directory is stored. hint: `firewatch teams import teams.toml`")?;
+    let directory = firewatch_pipeline::directory::directory_of(&stored)?;
+    let team = directory
+        .team(team_id)
+        .with_context(|| format!("{team_id} is not in the team directory"))?;
+    let subject = firewatch_cases::tagged_subject(&config.cases.mail_tag, case.id, subject);
+    // The thread so far with this team (and the whole case's), oldest first.
+    let thread: Vec<String> = case
+        .links
+        .iter()
+        .filter(|l| l.kind == FindingKind::Mail && l.team.as_deref().is_none_or(|t| t == team_id))
+        .map(|l| l.key.clone())
+        .collect();
+    let now = now();
+    let sender = notify.sender_key()?;
+    let (notice, message_id) = firewatch_notify::case_mail::case_notice(
+        notify,
+        &sender,
+        team,
+        &firewatch_notify::case_mail::CaseMail {
+            case: case.id,
+            timeline_len: case.timeline.len(),
+            subject: &subject,
+            body,
+            tlp: case.tlp,
+            thread: &thread,
+            now: now.as_second(),
+        },
+    )?;
+    let queued = store.enqueue(&notice)?;
+    let stamp = Stamp::at(now, Some(notify.sender_team.clone()));
+    case.apply(
+        firewatch_cases::Change::Message {
+            direction: firewatch_cases::MailDirection::Out,
+            message_id: message_id.clone(),
+            team: Some(team_id.to_owned()),
+            address: notice.recipients.join(", "),
+            subject: subject.clone(),
+            signature: if team.openpgp.as_ref().is_some_and(|k| k.armored.is_some()) {
+                "signed, encrypted".into()
+            } else {
+                "signed".into()
+            },
+            note: None,
+            excerpt: body
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(400)
+                .collect(),
+        },
+        &stamp,
+    )?;
+    case.link(FindingKind::Mail, &message_id, Some(team_id), &stamp)?;
+    if invited {
+        case.set_party_status(team_id, PartyStatus::Notified, &stamp)?;
+    }
+    Ok(SentMail {
+        queued,
+        message_id,
+        recipients: notice.recipients.join(", "),
+        subject,
+    })
+}
+
+fn export(ctx: &Context, config: &crate::config::Config, args: &ExportArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let case = seen_by(store.as_ref(), args.id, args.team.as_deref())?;
+    let sender_team = config.notify.as_ref().map(|n| n.sender_team.as_str());
+    let producer = config.share.producer(args.producer.as_deref(), sender_team);
+    let exporter = firewatch_share::stix::Exporter::for_producer(&producer);
+    let bundle = firewatch_share::case_stix::export(&case, &exporter);
+    let mut text = serde_json::to_string_pretty(&bundle)?;
+    text.push('\n');
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => out!("{text}"),
+    }
+    eprintln!(
+        "case #{}: {} STIX objects, incident {}",
+        case.id,
+        bundle["objects"].as_array().map_or(0, Vec::len),
+        firewatch_share::case_stix::incident_id(&case)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `cases import` did.
+#[derive(Debug, Serialize)]
+struct Imported {
+    case: u64,
+    incident: String,
+    /// `new`: a case we did not hold; `merged`: entries added to one we hold.
+    outcome: &'static str,
+    appended: usize,
+    already_held: usize,
+    refused: Vec<RefusedEntry>,
+}
+
+#[derive(Debug, Serialize)]
+struct RefusedEntry {
+    entry: u64,
+    why: String,
+}
+
+fn import(ctx: &Context, args: &ImportArgs) -> Result<ExitCode> {
+    let name = args.file.display().to_string();
+    let bytes = if name == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf)
+            .context("cannot read standard input")?;
+        buf
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("cannot read {name}"))?
+    };
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{name}: not a JSON document"))?;
+    let read = firewatch_share::case_stix::read(&bundle).with_context(|| name.clone())?;
+    let incoming = read.case().with_context(|| name.clone())?;
+    let mut store = ctx.store()?;
+    store.check_writable()?;
+    let held = held_case(store.as_ref(), &incoming, &read.incident)?;
+    let done = match held {
+        None => {
+            let mut case = incoming;
+            let appended = case.timeline.len();
+            commit(store.as_mut(), &mut case, appended)?;
+            Imported {
+                case: case.id,
+                incident: read.incident,
+                outcome: "new",
+                appended,
+                already_held: 0,
+                refused: Vec::new(),
+            }
+        }
+        Some(mut case) => {
+            let absorbed = case.absorb(&read.timeline);
+            if absorbed.appended > 0 {
+                commit(store.as_mut(), &mut case, absorbed.appended)?;
+            }
+            Imported {
+                case: case.id,
+                incident: read.incident,
+                outcome: "merged",
+                appended: absorbed.appended,
+                already_held: absorbed.already_held,
+                refused: absorbed
+                    .refused
+                    .into_iter()
+                    .map(|(entry, why)| RefusedEntry { entry, why })
+                    .collect(),
+            }
+        }
+    };
+    if args.json {
+        json(&done)?;
+    } else {
+        match done.outcome {
+            "new" => outln!(
+                "case #{} imported from {name}: {} timeline entries (incident {})",
+                done.case,
+                done.appended,
+                done.incident
+            ),
+            _ => outln!(
+                "case #{}: {} new timeline entries from {name}, {} already held{}",
+                done.case,
+                done.appended,
+                done.already_held,
+                if done.refused.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} refused:", done.refused.len())
+                }
+            ),
+        }
+        for r in &done.refused {
+            outln!("  entry {}: {}", r.entry, r.why);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The case we hold that `incoming` is (the same incident: same coordinator, opening time
+/// and title), if any.
+fn held_case(store: &dyn Backend, incoming: &Case, incident: &str) -> Result<Option<Case>> {
+    for header in store.cases(&CaseQuery::default())? {
+        if header.coordinator == incoming.coordinator
+            && header.title == incoming.title
+            && header.opened_at == incoming.opened_at.as_second()
+        {
+            let case = read_case(store, header.id)?;
+            if firewatch_share::case_stix::incident_id(&case) == incident {
+                return Ok(Some(case));
+            }
+        }
+    }
+    Ok(None)
+}
+
 fn read_case(store: &dyn Backend, id: u64) -> Result<Case> {
     load(store, id)?.with_context(|| format!("no case #{id}. hint: `firewatch cases list`"))
 }

@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
             }
             let (v4, v6) = geo.table().segment_counts();
             let name = blake3::hash(geo.version().as_bytes()).to_hex()[..16].to_string();
-            dataset::install(&ctx.db, files, &name)?;
+            dataset::install(ctx.dataset_anchor(), files, &name)?;
             outln!(
                 "dataset {} is now in force ({v4} IPv4 and {v6} IPv6 ranges, {} bad lines skipped)",
                 geo.version(),
@@ -65,11 +65,11 @@ pub fn run(ctx: &Context, cmd: &DataCommand) -> Result<ExitCode> {
             })
         }
         DataCommand::Show { json } => {
-            let geo = dataset::load_geo(&ctx.db)?;
+            let geo = dataset::load_geo(ctx.dataset_anchor())?;
             let (v4, v6) = geo.table().segment_counts();
             let info = serde_json::json!({
                 "version": geo.version(),
-                "installed": dataset::current_dataset(&ctx.db)?,
+                "installed": dataset::current_dataset(ctx.dataset_anchor())?,
                 "ipv4_ranges": v4,
                 "ipv6_ranges": v6,
                 "memory_bytes": geo.memory_bytes(),

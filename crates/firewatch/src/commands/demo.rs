@@ -133,7 +133,7 @@ pub fn run(ctx: &Context, config: &crate::config::Config, args: &DemoArgs) -> Re
         truth.sources.len()
     );
 
-    outln!("2. ingesting into {} …", ctx.db.display());
+    outln!("2. ingesting into {} …", ctx.location);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = IngestOptions {
         threads,

@@ -11,6 +11,7 @@ pub mod health;
 pub mod ingest;
 pub mod inputs;
 pub mod list;
+pub mod mail;
 pub mod notify;
 pub mod plot;
 pub mod reattribute;
@@ -24,15 +25,14 @@ pub mod tokens;
 pub mod users;
 
 use crate::cli::{Cli, Command};
-use crate::config::{Config, default_db};
+use crate::config::Config;
 use anyhow::Result;
-use firewatch_pipeline::Context;
 use std::process::ExitCode;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
-    let ctx = Context::new(config.pipeline()?, cli.db.unwrap_or_else(default_db));
+    let ctx = config.context(cli.db.as_deref())?;
     match cli.command {
         Command::Demo(args) => demo::run(&ctx, &config, &args),
         Command::Ingest(ingest::IngestCommand::Pcap(args)) => ingest::run(&ctx, &args),
@@ -74,7 +74,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Notify(cmd) => notify::run(&ctx, config.notify.as_ref(), &cmd),
         Command::Metrics(cmd) => health::run(&ctx, &cmd),
         Command::Assess(cmd) => assess::run(&ctx, &cmd),
-        Command::Cases(cmd) => cases::run(&ctx, &cmd),
+        Command::Cases(cmd) => cases::run(&ctx, &config, &cmd),
+        Command::Mail(cmd) => mail::run(&ctx, &config, &cmd),
         Command::Config => {
             out!("{}", toml::to_string_pretty(&config)?);
             Ok(ExitCode::SUCCESS)

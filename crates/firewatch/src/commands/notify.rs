@@ -3,7 +3,6 @@
 use crate::output::{json as print_json, s_time, table};
 use anyhow::{Context as _, Result, anyhow};
 use clap::{Args, Subcommand};
-use firewatch_notify::openpgp::SenderKey;
 use firewatch_notify::{Courier, NotifyConfig, Planner, queue};
 use firewatch_pipeline::Context;
 use firewatch_pipeline::directory::stored_directory;
@@ -78,24 +77,6 @@ fn config(notify: Option<&NotifyConfig>) -> Result<&NotifyConfig> {
     Ok(cfg)
 }
 
-fn sender_key(cfg: &NotifyConfig) -> Result<SenderKey> {
-    let path = &cfg.signing_key;
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("notify.signing_key: cannot read {}", path.display()))?;
-    let passphrase = match &cfg.signing_key_passphrase_env {
-        Some(var) => Some(
-            std::env::var(var)
-                .map_err(|_| anyhow!("notify.signing_key_passphrase_env: ${var} is not set"))?,
-        ),
-        None => None,
-    };
-    Ok(SenderKey::from_armored(
-        &text,
-        passphrase.as_deref(),
-        &path.display().to_string(),
-    )?)
-}
-
 pub fn run(ctx: &Context, notify: Option<&NotifyConfig>, cmd: &NotifyCommand) -> Result<ExitCode> {
     match cmd {
         NotifyCommand::Run(args) => run_notices(ctx, notify, args),
@@ -106,7 +87,7 @@ pub fn run(ctx: &Context, notify: Option<&NotifyConfig>, cmd: &NotifyCommand) ->
 
 fn run_notices(ctx: &Context, notify: Option<&NotifyConfig>, args: &RunArgs) -> Result<ExitCode> {
     let cfg = config(notify)?;
-    let sender = sender_key(cfg)?;
+    let sender = cfg.sender_key()?;
     let directory = stored_directory(ctx.store()?.as_ref())?;
     let mut store = ctx.fresh_store()?;
     let planner = Planner {

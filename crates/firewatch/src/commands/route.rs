@@ -26,7 +26,7 @@ pub struct RouteArgs {
 }
 
 pub fn run(ctx: &Context, args: &RouteArgs) -> Result<ExitCode> {
-    let geo = dataset::load_geo(&ctx.db)?;
+    let geo = dataset::load_geo(ctx.dataset_anchor())?;
     let country = args
         .country
         .as_deref()

@@ -20,15 +20,17 @@ pub enum StoreCommand {
         after_help = "Examples:\n  firewatch store check\n  firewatch store check --quick --json\n\nExit status: 0 when the store passed, 1 when it failed."
     )]
     Check(StoreCheckArgs),
-    /// Rows, bytes and oldest/newest data of each table, and the file's page figures.
+    /// Rows, bytes and oldest/newest data of each table, and the backend's own figures.
     ///
-    /// BYTES are the table's pages with those of its indexes, from SQLite's `dbstat`; the
-    /// TOTAL line is the whole file (every page, free ones included). OLDEST and NEWEST are
-    /// the time span of the time-keyed tables (port intervals and flowtuples by interval
-    /// start, sources first/last seen, attacks, events by `time`, captures ingested). Every
-    /// row is counted, so on a large store this reads the whole file once.
+    /// SQLite: BYTES are the table's pages with those of its indexes, from `dbstat`; the
+    /// TOTAL line is the whole file (every page, free ones included). PostgreSQL: BYTES are
+    /// `pg_total_relation_size` (table, indexes, TOAST), a partitioned table's summed over its
+    /// partitions; TOTAL is the store's schema. OLDEST and NEWEST are the time span of the
+    /// time-keyed tables (port intervals and flowtuples by interval start, sources first/last
+    /// seen, attacks, events by `time`, captures ingested). Every row is counted, so on a
+    /// large store this reads the whole store once.
     #[command(
-        after_help = "Examples:\n  firewatch store stats\n  firewatch store stats --json | jq '.tables[] | select(.table == \"events\")'\n\nWith --json, `oldest` and `newest` are RFC 3339 UTC times and sizes are bytes; `bytes_per_table` is \"unavailable\" (and each table's bytes null) when SQLite has no dbstat."
+        after_help = "Examples:\n  firewatch store stats\n  firewatch store stats --json | jq '.tables[] | select(.table == \"events\")'\n\nWith --json, `backend` is \"sqlite\" or \"postgres\", `oldest` and `newest` are RFC 3339 UTC times and sizes are bytes; `bytes_per_table` is \"unavailable\" (and each table's bytes null) when SQLite has no dbstat."
     )]
     Stats(StoreStatsArgs),
 }
@@ -52,11 +54,17 @@ pub struct StoreCheckArgs {
 }
 
 pub fn check(ctx: &Context, args: &StoreCheckArgs) -> Result<ExitCode> {
-    if !ctx.db.exists() {
-        anyhow::bail!("there is no store at {}", ctx.db.display());
+    let Some(path) = ctx.location.sqlite_path() else {
+        anyhow::bail!(
+            "`store check` runs SQLite's integrity check; {} is a PostgreSQL store, which checks its own pages (data checksums, the amcheck extension)",
+            ctx.location
+        );
+    };
+    if !path.exists() {
+        anyhow::bail!("there is no store at {}", path.display());
     }
-    let report = firewatch_store::integrity::check(&ctx.db, args.quick)
-        .with_context(|| format!("cannot check the store {}", ctx.db.display()))?;
+    let report = firewatch_store::integrity::check(path, args.quick)
+        .with_context(|| format!("cannot check the store {}", path.display()))?;
     if args.json {
         json(&report)?;
     } else if report.ok {
@@ -91,13 +99,13 @@ pub fn check(ctx: &Context, args: &StoreCheckArgs) -> Result<ExitCode> {
 }
 
 pub fn stats(ctx: &Context, args: &StoreStatsArgs) -> Result<ExitCode> {
-    if !ctx.db.exists() {
-        anyhow::bail!("there is no store at {}", ctx.db.display());
+    if ctx.location.is_missing() {
+        anyhow::bail!("there is no store at {}", ctx.location);
     }
     let report = ctx
         .store()?
         .stats()
-        .with_context(|| format!("cannot read the store {}", ctx.db.display()))?;
+        .with_context(|| format!("cannot read the store {}", ctx.location))?;
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         value["tables"] = json_times(value["tables"].take(), &["oldest", "newest"], &[]);
@@ -121,25 +129,35 @@ pub fn stats(ctx: &Context, args: &StoreStatsArgs) -> Result<ExitCode> {
     rows.push(vec![
         "TOTAL".into(),
         size(report.total_rows()),
-        size(report.total_bytes()),
+        size(report.total_bytes),
         String::new(),
         String::new(),
     ]);
     table(&["TABLE", "ROWS", "BYTES", "OLDEST", "NEWEST"], rows);
-    outln!(
-        "{}: {} bytes on disk{}, page size {}, {} pages of which {} free, journal mode {}",
-        report.path.as_deref().unwrap_or("(in memory)"),
-        report.file_bytes.map_or_else(|| "?".into(), size),
-        match report.wal_bytes {
-            Some(w) if w > 0 => format!(" (+ {} in the write-ahead log)", size(w)),
-            _ => String::new(),
-        },
-        size(report.page_size),
-        size(report.page_count),
-        size(report.freelist_pages),
-        report.journal_mode
-    );
-    if report.bytes_per_table != "dbstat" {
+    let location = report.location.as_deref().unwrap_or("(in memory)");
+    if let Some(f) = &report.sqlite {
+        outln!(
+            "{location}: {} bytes on disk{}, page size {}, {} pages of which {} free, journal mode {}",
+            f.file_bytes.map_or_else(|| "?".into(), size),
+            match f.wal_bytes {
+                Some(w) if w > 0 => format!(" (+ {} in the write-ahead log)", size(w)),
+                _ => String::new(),
+            },
+            size(f.page_size),
+            size(f.page_count),
+            size(f.freelist_pages),
+            f.journal_mode
+        );
+    }
+    if let Some(f) = &report.postgres {
+        outln!(
+            "{location}, schema {}: PostgreSQL {}, {} bytes in the whole database",
+            f.schema,
+            f.server_version,
+            size(f.database_bytes)
+        );
+    }
+    if report.bytes_per_table == "unavailable" {
         outln!("bytes per table unavailable: this SQLite has no dbstat; TOTAL is the whole file");
     }
     Ok(ExitCode::SUCCESS)

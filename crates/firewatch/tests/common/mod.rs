@@ -21,11 +21,21 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
-    /// `firewatch --db <sandbox>/<db> ARGS…`, isolated from the user's config.
+    /// `--db`'s value for `db`: a file of the sandbox, or a PostgreSQL URL as it is.
+    pub fn db_arg(&self, db: &str) -> std::ffi::OsString {
+        if db.starts_with("postgres://") {
+            db.into()
+        } else {
+            self.path(db).into()
+        }
+    }
+
+    /// `firewatch --db <sandbox>/<db> ARGS…` (or `--db URL` for a PostgreSQL URL), isolated
+    /// from the user's config.
     pub fn cmd(&self, db: &str) -> Command {
         let mut c = Command::cargo_bin("firewatch").expect("binary");
         c.arg("--db")
-            .arg(self.path(db))
+            .arg(self.db_arg(db))
             .env_remove("FIREWATCH_CONFIG")
             .env_remove("FIREWATCH_DB");
         c.env("XDG_CONFIG_HOME", self.dir.path());
@@ -36,7 +46,7 @@ impl Sandbox {
     pub fn background(&self, db: &str) -> std::process::Command {
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("firewatch"));
         c.arg("--db")
-            .arg(self.path(db))
+            .arg(self.db_arg(db))
             .env_remove("FIREWATCH_CONFIG")
             .env_remove("FIREWATCH_DB")
             .env("XDG_CONFIG_HOME", self.dir.path());
