@@ -58,7 +58,7 @@ pub use config::CasesConfig;
 pub use error::CaseError;
 pub use figures::{PartyFigures, party_figures};
 pub use mail::{
-    Delivered, MailRules, ReceivedMail, SignatureState, case_tag, tagged_subject, take_in,
+    Delivered, MailRules, ReceivedMail, SignatureState, case_tag, excerpt, tagged_subject, take_in,
 };
 pub use merge::Absorbed;
 pub use vocab::{

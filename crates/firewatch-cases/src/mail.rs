@@ -30,7 +30,8 @@ pub enum SignatureState {
 }
 
 impl SignatureState {
-    fn as_str(&self) -> &'static str {
+    /// `verified`, `unverified` or `unsigned`, as the timeline records it.
+    pub fn as_str(&self) -> &'static str {
         match self {
             SignatureState::Verified => "verified",
             SignatureState::Unverified(_) => "unverified",
@@ -266,8 +267,9 @@ fn acknowledge(case: &mut Case, mail: &ReceivedMail, stamp: &Stamp) -> Result<bo
     Ok(true)
 }
 
-/// The first `max` characters of a text, whitespace folded.
-fn excerpt(text: &str, max: usize) -> String {
+/// The first `max` characters of a text, whitespace folded: what a timeline keeps of a
+/// message.
+pub fn excerpt(text: &str, max: usize) -> String {
     let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match folded.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &folded[..at]),

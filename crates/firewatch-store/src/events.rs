@@ -284,11 +284,11 @@ pub trait EventStore {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn invalid(msg: impl Into<String>) -> StoreError {
+pub(crate) fn invalid(msg: impl Into<String>) -> StoreError {
     StoreError::InvalidQuery(msg.into())
 }
 
-fn check_field(name: &str) -> Result<()> {
+pub(crate) fn check_field(name: &str) -> Result<()> {
     if filter::is_known_field(name) {
         Ok(())
     } else {
@@ -297,7 +297,7 @@ fn check_field(name: &str) -> Result<()> {
 }
 
 /// Sortable fixed-width form of an address: family byte, then the address bytes.
-fn ip_key(ip: IpAddr) -> Vec<u8> {
+pub(crate) fn ip_key(ip: IpAddr) -> Vec<u8> {
     match ip {
         IpAddr::V4(a) => {
             let mut k = vec![4];
@@ -312,7 +312,7 @@ fn ip_key(ip: IpAddr) -> Vec<u8> {
     }
 }
 
-fn ip_key_text(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn ip_key_text(s: &str) -> Option<Vec<u8>> {
     s.parse().ok().map(ip_key)
 }
 
@@ -334,7 +334,7 @@ fn register_functions(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn event_time(event: &Event, fallback: i64) -> i64 {
+pub(crate) fn event_time(event: &Event, fallback: i64) -> i64 {
     ["time.source", "time.observation"]
         .iter()
         .find_map(|f| {
@@ -347,7 +347,7 @@ fn event_time(event: &Event, fallback: i64) -> i64 {
         .unwrap_or(fallback)
 }
 
-fn text_of<'a>(event: &'a Event, field: &str) -> Option<&'a str> {
+pub(crate) fn text_of<'a>(event: &'a Event, field: &str) -> Option<&'a str> {
     event.get(field).and_then(Value::as_str)
 }
 
@@ -356,7 +356,7 @@ fn json_path(field: &str) -> String {
 }
 
 /// The column holding exactly the value of `field` (same type, NULL when absent), if any.
-fn exact_column(field: &str) -> Option<&'static str> {
+pub(crate) fn exact_column(field: &str) -> Option<&'static str> {
     Some(match field {
         "feed.name" => "feed",
         "classification.type" => "classification_type",
@@ -370,7 +370,7 @@ fn exact_column(field: &str) -> Option<&'static str> {
 
 /// How values of a field look in Rust.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Text,
     Integer,
     Float,
@@ -378,7 +378,7 @@ enum Kind {
     Json,
 }
 
-fn kind_of(field: &str) -> Kind {
+pub(crate) fn kind_of(field: &str) -> Kind {
     match harmonization::event_field(field).map(|s| s.ty) {
         None | Some(FieldType::JsonDict) => Kind::Json,
         Some(FieldType::Integer | FieldType::Asn) => Kind::Integer,
@@ -638,7 +638,7 @@ fn uses_ip_function(expr: &Expr) -> bool {
     }
 }
 
-fn validate_expr(expr: &Expr) -> Result<()> {
+pub(crate) fn validate_expr(expr: &Expr) -> Result<()> {
     match expr {
         Expr::And(l) | Expr::Or(l) => l.iter().try_for_each(validate_expr),
         Expr::Not(e) => validate_expr(e),
@@ -735,7 +735,7 @@ fn filter_sql(filter: &Filter) -> (String, Vec<SqlValue>) {
 // ---------------------------------------------------------------------------------------------
 // Stats keys
 
-fn json_rank(v: &Json) -> u8 {
+pub(crate) fn json_rank(v: &Json) -> u8 {
     match v {
         Json::Null => 0,
         Json::Bool(_) => 1,
@@ -746,7 +746,7 @@ fn json_rank(v: &Json) -> u8 {
     }
 }
 
-fn cmp_json(a: &Json, b: &Json) -> Ordering {
+pub(crate) fn cmp_json(a: &Json, b: &Json) -> Ordering {
     match (a, b) {
         (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
         (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
@@ -763,7 +763,7 @@ fn cmp_json(a: &Json, b: &Json) -> Ordering {
     }
 }
 
-fn cmp_keys(a: &[Json], b: &[Json]) -> Ordering {
+pub(crate) fn cmp_keys(a: &[Json], b: &[Json]) -> Ordering {
     a.iter()
         .zip(b)
         .map(|(x, y)| cmp_json(x, y))

@@ -79,6 +79,24 @@ pub struct AlertQuery {
     pub limit: Option<usize>,
 }
 
+impl AlertQuery {
+    /// Whether a stored alert passes the team and country filters (the store reads the time
+    /// range, port and state in SQL; these look inside the record).
+    pub fn admits(&self, a: &AlertRecord) -> bool {
+        let team_ok = self
+            .team
+            .as_ref()
+            .is_none_or(|t| a.top_teams.iter().any(|(x, _)| x == t));
+        let country_ok = self.country.as_ref().is_none_or(|c| {
+            a.top_countries
+                .iter()
+                .flatten()
+                .any(|(x, _)| x.eq_ignore_ascii_case(c))
+        });
+        team_ok && country_ok
+    }
+}
+
 /// A filter on sources.
 #[derive(Debug, Clone, Default)]
 pub struct SourceQuery {

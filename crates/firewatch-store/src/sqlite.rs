@@ -1013,17 +1013,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for r in rows {
             let a: AlertRecord = serde_json::from_str(&r?).map_err(corrupt)?;
-            let team_ok = q
-                .team
-                .as_ref()
-                .is_none_or(|t| a.top_teams.iter().any(|(x, _)| x == t));
-            let country_ok = q.country.as_ref().is_none_or(|c| {
-                a.top_countries
-                    .iter()
-                    .flatten()
-                    .any(|(x, _)| x.eq_ignore_ascii_case(c))
-            });
-            if team_ok && country_ok {
+            if q.admits(&a) {
                 out.push(a);
             }
         }

@@ -26,6 +26,7 @@ use self::filter::{
     unrestricted_clause, visibility_branches, where_clause,
 };
 use super::PgStore;
+use crate::events::text_of;
 use crate::{
     DedupeRule, EventCommit, EventGroup, EventQuery, EventStore, FeedInput, InputProgress, Result,
     StoreError, StoredDoc,
@@ -103,10 +104,6 @@ fn new_months(
         .into_iter()
         .filter(|(name, _)| missing.contains(name))
         .collect())
-}
-
-fn text_of<'a>(event: &'a Event, field: &str) -> Option<&'a str> {
-    event.get(field).and_then(Value::as_str)
 }
 
 fn text_extra<'a>(event: &'a Event, field: &str) -> Option<&'a str> {

@@ -742,13 +742,7 @@ fn send_case_mail(
                 "signed".into()
             },
             note: None,
-            excerpt: body
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .chars()
-                .take(400)
-                .collect(),
+            excerpt: firewatch_cases::excerpt(body, 400),
         },
         &stamp,
     )?;

@@ -119,11 +119,7 @@ fn receive(ctx: &Context, config: &crate::config::Config, args: &ReceiveArgs) ->
     };
     let now = Timestamp::from_second(Timestamp::now().as_second())?;
     let delivered = take_in(store.as_mut(), &received, &rules, now)?;
-    let signature_word = match &signature {
-        SignatureState::Verified => "verified",
-        SignatureState::Unverified(_) => "unverified",
-        SignatureState::Unsigned => "unsigned",
-    };
+    let signature_word = signature.as_str();
     let (case, outcome) = match &delivered {
         Delivered::Duplicate { case } => (*case, "duplicate"),
         Delivered::Threaded { case, .. } => (*case, "threaded"),

@@ -5,17 +5,20 @@
 //! every cast of a JSON member sits behind a `CASE` on its type, since PostgreSQL does not
 //! promise to evaluate the operands of AND in order.
 
-use std::cmp::Ordering;
 use std::fmt::Write as _;
-use std::net::IpAddr;
 
-use firewatch_core::filter::{self, CmpOp, Expr};
-use firewatch_core::harmonization::{self, FieldType};
-use firewatch_core::{Event, Value};
+use firewatch_core::Value;
+use firewatch_core::filter::{CmpOp, Expr};
 use postgres::types::ToSql;
 use serde_json::Value as Json;
 
-use crate::{EventQuery, EventVisibility, Result, StoreError};
+// The dialect-free pieces are the SQLite backend's: one definition of the field rules, the
+// address key, event times and the order of stats keys.
+pub(super) use crate::events::{
+    Kind, check_field, cmp_keys, event_time, exact_column, invalid, ip_key, ip_key_text, kind_of,
+    validate_expr,
+};
+use crate::{EventQuery, EventVisibility, Result};
 
 /// A statement being built: text with `$n` placeholders, and their values. A fragment's text
 /// may be used more than once (its placeholders name the same values).
@@ -48,58 +51,6 @@ impl Sql {
     }
 }
 
-pub(super) fn invalid(msg: impl Into<String>) -> StoreError {
-    StoreError::InvalidQuery(msg.into())
-}
-
-pub(super) fn check_field(name: &str) -> Result<()> {
-    if filter::is_known_field(name) {
-        Ok(())
-    } else {
-        Err(invalid(filter::unknown_field_message(name)))
-    }
-}
-
-/// Sortable fixed-width form of an address: family byte, then the address bytes (as the
-/// SQLite backend and the schema's `fw_ip_key` make it).
-pub(super) fn ip_key(ip: IpAddr) -> Vec<u8> {
-    match ip {
-        IpAddr::V4(a) => [&[4][..], &a.octets()].concat(),
-        IpAddr::V6(a) => [&[6][..], &a.octets()].concat(),
-    }
-}
-
-pub(super) fn ip_key_text(s: &str) -> Option<Vec<u8>> {
-    s.parse().ok().map(ip_key)
-}
-
-/// Unix seconds: `time.source`, else `time.observation`, else `fallback` (the ingest time).
-pub(super) fn event_time(event: &Event, fallback: i64) -> i64 {
-    ["time.source", "time.observation"]
-        .iter()
-        .find_map(|f| {
-            event
-                .get(f)
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<jiff::Timestamp>().ok())
-                .map(|t| t.as_second())
-        })
-        .unwrap_or(fallback)
-}
-
-/// The column holding exactly the value of `field` (same type, NULL when absent), if any.
-pub(super) fn exact_column(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "feed.name" => "feed",
-        "classification.type" => "classification_type",
-        "source.ip" => "source_ip",
-        "source.asn" => "source_asn",
-        "source.geolocation.cc" => "source_cc",
-        "tlp" => "tlp",
-        _ => return None,
-    })
-}
-
 /// A quoted SQL string literal (field names are validated, but quoting costs nothing).
 fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -113,26 +64,6 @@ pub(super) fn member(field: &str) -> String {
 /// The member as text: a string's value, another value's JSON text.
 fn member_text(field: &str) -> String {
     format!("(fw_doc(doc) ->> {})", literal(field))
-}
-
-/// How values of a field look in Rust.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Text,
-    Integer,
-    Float,
-    Boolean,
-    Json,
-}
-
-fn kind_of(field: &str) -> Kind {
-    match harmonization::event_field(field).map(|s| s.ty) {
-        None | Some(FieldType::JsonDict) => Kind::Json,
-        Some(FieldType::Integer | FieldType::Asn) => Kind::Integer,
-        Some(FieldType::Float | FieldType::Accuracy) => Kind::Float,
-        Some(FieldType::Boolean) => Kind::Boolean,
-        Some(_) => Kind::Text,
-    }
 }
 
 /// A filter constant as SQLite compares it: booleans are 0 and 1.
@@ -346,18 +277,6 @@ fn compile_leaf(out: &mut Sql, leaf: &Expr) {
     }
 }
 
-fn validate_expr(expr: &Expr) -> Result<()> {
-    match expr {
-        Expr::And(l) | Expr::Or(l) => l.iter().try_for_each(validate_expr),
-        Expr::Not(e) => validate_expr(e),
-        Expr::Exists { field }
-        | Expr::Compare { field, .. }
-        | Expr::Contains { field, .. }
-        | Expr::In { field, .. }
-        | Expr::InNetwork { field, .. } => check_field(field),
-    }
-}
-
 /// Writes the condition of a query's range and filter (without visibility or paging).
 pub(super) fn unrestricted_clause(out: &mut Sql, q: &EventQuery) -> Result<()> {
     out.push("TRUE");
@@ -408,42 +327,6 @@ pub(super) fn visibility_branches(out: &mut Sql, v: &EventVisibility) -> Vec<Str
 
 // ---------------------------------------------------------------------------------------------
 // Stats keys: grouped in SQL, ordered here exactly as the SQLite backend orders them.
-
-fn json_rank(v: &Json) -> u8 {
-    match v {
-        Json::Null => 0,
-        Json::Bool(_) => 1,
-        Json::Number(_) => 2,
-        Json::String(_) => 3,
-        Json::Array(_) => 4,
-        Json::Object(_) => 5,
-    }
-}
-
-fn cmp_json(a: &Json, b: &Json) -> Ordering {
-    match (a, b) {
-        (Json::Bool(x), Json::Bool(y)) => x.cmp(y),
-        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i.cmp(&j),
-            _ => x
-                .as_f64()
-                .unwrap_or(0.0)
-                .total_cmp(&y.as_f64().unwrap_or(0.0)),
-        },
-        (Json::String(x), Json::String(y)) => x.cmp(y),
-        _ => json_rank(a)
-            .cmp(&json_rank(b))
-            .then_with(|| a.to_string().cmp(&b.to_string())),
-    }
-}
-
-pub(super) fn cmp_keys(a: &[Json], b: &[Json]) -> Ordering {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| cmp_json(x, y))
-        .find(|o| o.is_ne())
-        .unwrap_or_else(|| a.len().cmp(&b.len()))
-}
 
 /// The SQL of a compiled filter, for the unit test.
 #[cfg(test)]
